@@ -1,0 +1,77 @@
+/**
+ * The contract every storage or export backend implements. The flusher
+ * worker hosts exactly one {@linkcode Backend} and does not know which; a new
+ * storage engine is one new file implementing this interface plus a line in
+ * `open_backend.ts`, and it must pass `tests/backend_conformance.ts`.
+ *
+ * @module
+ */
+import type { QueryPlan, QueryRow } from "../../query/plan.ts";
+import type { Batch } from "../types.ts";
+
+/** A place records are written to and, for stores, queried from. */
+export interface Backend {
+  /** Short name for errors and stats, e.g. `"sqlite"`. */
+  readonly name: string;
+  /**
+   * Writes a batch in one transaction: all of it or none of it. Records are
+   * upserted by id (last write wins), so replaying a batch after a retry or a
+   * worker restart stores no duplicates. Throws when the batch was not stored.
+   */
+  write(batch: Batch): Promise<void>;
+  /**
+   * Runs a query plan. Throws a {@linkcode BackendError} with code
+   * `"EXPORT_ONLY"` for backends that store nothing queryable.
+   */
+  query(plan: QueryPlan): Promise<QueryRow[]>;
+  /**
+   * Deletes records older than `cutoff` (seconds since the epoch; by
+   * `start_time` for traces and spans, `timestamp` for events and metrics).
+   * Returns how many records were deleted.
+   */
+  applyRetention(cutoff: number): Promise<number>;
+  /** Releases connections and files. Further calls fail. */
+  close(): Promise<void>;
+}
+
+/** Stable codes of errors that cross the worker boundary. */
+export type BackendErrorCode =
+  | "EXPORT_ONLY"
+  | "CONNECTION"
+  | "WRITE_FAILED"
+  | "QUERY_FAILED"
+  | "CLOSED"
+  | "BAD_CONFIG"
+  | "BAD_QUERY";
+
+/**
+ * An error raised by a backend. It carries a stable string `code` because
+ * structured clone across the worker boundary drops subclasses.
+ *
+ * @example
+ * ```ts
+ * import { BackendError } from "@spark/telemetry";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new BackendError("EXPORT_ONLY", "Cannot query: otlp_http only exports");
+ * assert.equal(error.code, "EXPORT_ONLY");
+ * assert.ok(error instanceof Error);
+ * ```
+ */
+export class BackendError extends Error {
+  /** Stable code, e.g. `"CONNECTION"`. */
+  readonly code: BackendErrorCode;
+
+  /**
+   * Creates the error.
+   *
+   * @param code Stable code.
+   * @param message "Cannot <action>: <why>".
+   * @param options The cause, if any.
+   */
+  constructor(code: BackendErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BackendError";
+    this.code = code;
+  }
+}

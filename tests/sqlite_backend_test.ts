@@ -61,7 +61,7 @@ Deno.test("SqliteBackend keeps data and schema version in its file across reopen
 Deno.test("SqliteBackend refuses a database whose schema is newer than the library", async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, "future.db");
-    new SqliteBackend({ path }).close();
+    await new SqliteBackend({ path }).close();
     const db = new DatabaseSync(path);
     db.prepare("insert into spark_schema_version (version, applied_at) values (?, 0)").run(
       LATEST_SCHEMA_VERSION + 1,
@@ -87,7 +87,7 @@ Deno.test("SqliteBackend has an index for every filter of the query methods", ()
   const dir = Deno.makeTempDirSync();
   try {
     const path = join(dir, "plan.db");
-    new SqliteBackend({ path }).close();
+    await new SqliteBackend({ path }).close();
     const file = new DatabaseSync(path);
     const plan = (sql: string) =>
       (file.prepare(`explain query plan ${sql}`).all() as { detail: string }[])

@@ -21,7 +21,7 @@ import type {
 } from "../query/plan.ts";
 import { AGGREGATE_FUNCTIONS, COLUMNS } from "../query/plan.ts";
 import type { AttributeValue, Batch } from "../src/types.ts";
-import { batch, event, metric, span, trace } from "./backend_conformance.ts";
+import { event, metric, span, trace } from "./backend_conformance.ts";
 
 function mulberry32(seed: number): () => number {
   return () => {

@@ -87,7 +87,7 @@ Deno.test("SqliteBackend has an index for every filter of the query methods", ()
   const dir = Deno.makeTempDirSync();
   try {
     const path = join(dir, "plan.db");
-    await new SqliteBackend({ path }).close();
+    void new SqliteBackend({ path }).close();
     const file = new DatabaseSync(path);
     const plan = (sql: string) =>
       (file.prepare(`explain query plan ${sql}`).all() as { detail: string }[])

@@ -58,6 +58,24 @@ export function openBackend(spec: BackendSpec): Promise<Backend> {
     return openModule(spec.backendConfig.module, spec.backendConfig);
   }
   switch (spec.backend) {
+    case "memory":
+      return import("./memory.ts").then((m) => {
+        const max = spec.backendConfig.maxRecords;
+        return new m.MemoryBackend(typeof max === "number" ? { maxRecords: max } : {});
+      });
+    case "sqlite":
+      return import("./sqlite.ts").then((m) => {
+        const path = spec.backendConfig.dbPath ?? "spark_telemetry.db";
+        if (typeof path !== "string" || path === "") {
+          throw new BackendError(
+            "BAD_CONFIG",
+            `Cannot open backend 'sqlite': dbPath must be a file path or ":memory:"`,
+          );
+        }
+        return new m.SqliteBackend({ path });
+      });
+    case "noop":
+      return import("./noop.ts").then((m) => new m.NoopBackend());
     default:
       return Promise.reject(
         new BackendError("BAD_CONFIG", `Cannot open backend '${spec.backend}': not available`),

@@ -14,7 +14,6 @@ import {
   type QueryRow,
   type SelectPlan,
 } from "../query/plan.ts";
-import { EVENT, METRIC, SPAN, TRACE } from "./codec.ts";
 import { TelemetryConfig } from "./config.ts";
 import { getCurrentContext, runWithContext, type TelemetryContext } from "./context.ts";
 import { Event } from "./event.ts";
@@ -472,32 +471,18 @@ export class TelemetryManager {
     this.#activeSpans.delete(span.spanId);
     if (span.recorded) {
       const pipeline = this.#pipeline!;
-      pipeline.push([
-        SPAN,
-        span.spanId,
-        span.traceId,
-        span.parentSpanId,
-        span.name,
-        span.kind,
-        span.startTime,
-        span.endTime,
-        span.status,
-        span.attributes,
-        span.error,
-        span.droppedEvents,
-      ]);
+      pipeline.pushSpan(span);
       if (this.#events) {
         for (const e of span.events) {
-          pipeline.push([
-            EVENT,
+          pipeline.pushEvent(
             e.eventId,
             e.eventType,
             e.name,
             e.timestamp,
             span.traceId,
             span.spanId,
-            this.#attributes(e.attributes),
-          ]);
+            this.#merged(e.attributes),
+          );
         }
       }
     }
@@ -534,7 +519,7 @@ export class TelemetryManager {
       name,
       traceId,
       spanId,
-      attributes: this.#attributes(options.attributes),
+      attributes: this.#merged(options.attributes),
     });
     if (!this.#recording || !this.#events) return event;
     if (traceId !== null && !this.#sampled(traceId)) return event;
@@ -543,8 +528,7 @@ export class TelemetryManager {
       if (!owner.takeEventSlot()) return event;
       owner.linkedEvents++;
     }
-    this.#pipeline!.push([
-      EVENT,
+    this.#pipeline!.pushEvent(
       event.eventId,
       event.eventType,
       event.name,
@@ -552,7 +536,7 @@ export class TelemetryManager {
       traceId,
       spanId,
       event.attributes,
-    ]);
+    );
     return event;
   }
 
@@ -575,21 +559,11 @@ export class TelemetryManager {
       unit: options.unit ?? "",
       kind: options.kind ?? "gauge",
       traceId,
-      attributes: this.#attributes(options.attributes),
+      attributes: this.#merged(options.attributes),
     });
     if (!this.#recording || !this.#metrics) return metric;
     if (traceId !== null && !this.#sampled(traceId)) return metric;
-    this.#pipeline!.push([
-      METRIC,
-      metric.metricId,
-      metric.name,
-      metric.value,
-      metric.unit,
-      metric.kind,
-      metric.timestamp,
-      traceId,
-      metric.attributes,
-    ]);
+    this.#pipeline!.pushMetric(metric);
     return metric;
   }
 
@@ -756,16 +730,17 @@ export class TelemetryManager {
     return attributes === undefined ? { ...this.#custom } : { ...this.#custom, ...attributes };
   }
 
+  /**
+   * The custom attributes merged under `attributes`, without a copy when
+   * there are none (events and metrics are encoded at once, so the caller's
+   * object may be used as is).
+   */
+  #merged(attributes: Attributes | undefined): Attributes {
+    if (this.#custom === null) return attributes ?? {};
+    return attributes === undefined ? { ...this.#custom } : { ...this.#custom, ...attributes };
+  }
+
   #pushTrace(trace: Trace): void {
-    this.#pipeline!.push([
-      TRACE,
-      trace.traceId,
-      trace.name,
-      trace.startTime,
-      trace.endTime,
-      trace.status,
-      trace.attributes,
-      trace.resource,
-    ]);
+    this.#pipeline!.pushTrace(trace);
   }
 }

@@ -17,12 +17,24 @@ import { Worker } from "node:worker_threads";
 import type { QueryPlan, QueryRow } from "../query/plan.ts";
 import type { TelemetryConfig } from "./config.ts";
 import type { PipelineMessage, WakeMode, WireError } from "./_messages.ts";
-import { encodeFrame, type RecordTuple } from "./codec.ts";
+import {
+  type MetricFields,
+  type SpanFields,
+  type TraceFields,
+  writeEvent,
+  writeMetric,
+  writeSpan,
+  writeTrace,
+} from "./codec.ts";
+import { FrameWriter } from "./_frame_writer.ts";
+import type { Attributes } from "./types.ts";
 import { RingBuffer } from "./ring_buffer.ts";
 import type { TelemetryStats } from "./telemetry_stats.ts";
 
 /** Records per frame: large enough to amortise per-frame costs, small enough to keep latency low. */
 const FRAME_RECORDS = 512;
+/** Frame size that triggers publishing regardless of the record count. */
+const FRAME_BYTES = 64 * 1024;
 const RESTART_FIRST_MS = 50;
 const RESTART_MAX_MS = 5000;
 
@@ -73,6 +85,12 @@ interface Waiter {
   reject: (error: Error) => void;
 }
 
+/** A frame that did not fit in the ring, waiting on this thread. */
+interface SpilledFrame {
+  bytes: Uint8Array;
+  records: number;
+}
+
 interface PendingQuery extends Waiter {
   plan: QueryPlan;
   resolveRows: (rows: QueryRow[]) => void;
@@ -96,10 +114,14 @@ export class Pipeline {
   #resolveReady!: () => void;
   #rejectReady!: (error: Error) => void;
 
-  #frame: RecordTuple[] = [];
+  #writer = new FrameWriter();
+  #frameHeader = 0;
+  #frameRecords = 0;
+  #frameLimit: number;
   #publishScheduled = false;
-  #spill: RecordTuple[] = [];
+  #spill: SpilledFrame[] = [];
   #spillHead = 0;
+  #spillRecords = 0;
 
   /** Records accepted into the ring or the spill queue, in ring order. */
   #accepted = 0;
@@ -142,6 +164,8 @@ export class Pipeline {
     this.#config = config;
     this.#wake = options.wake ?? "wait";
     this.#ring = RingBuffer.create(config.ringBufferBytes & ~7);
+    this.#frameLimit = Math.min(FRAME_BYTES, this.#ring.maxPayloadBytes >> 2);
+    this.#frameHeader = this.#writer.reserveArray32();
     this.#ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -158,22 +182,98 @@ export class Pipeline {
     return this.#ready;
   }
 
-  /**
-   * Hands one finished record to the pipeline. Cheap and synchronous: the
-   * record joins the current frame, published when full or at the end of the
-   * current microtask.
-   *
-   * @param record The record tuple.
-   */
-  push(record: RecordTuple): void {
+  /** Whether records are accepted; counts the record as recorded (and dropped when not). */
+  #accepting(): boolean {
     this.#recorded++;
     if (this.#closed || this.#fatal !== null) {
       this.#dropped++;
-      return;
+      return false;
     }
-    const frame = this.#frame;
-    frame.push(record);
-    if (frame.length >= FRAME_RECORDS) {
+    return true;
+  }
+
+  /**
+   * Records a trace (at start and again at end). Cheap and synchronous, like
+   * every `push*`: the record is encoded at once into the current frame,
+   * which is published when full or at the end of the current microtask.
+   *
+   * @param trace The trace's fields.
+   */
+  pushTrace(trace: TraceFields): void {
+    if (!this.#accepting()) return;
+    const start = this.#writer.pos;
+    writeTrace(this.#writer, trace);
+    this.#added(start);
+  }
+
+  /**
+   * Records a finished span.
+   *
+   * @param span The span's fields.
+   */
+  pushSpan(span: SpanFields): void {
+    if (!this.#accepting()) return;
+    const start = this.#writer.pos;
+    writeSpan(this.#writer, span);
+    this.#added(start);
+  }
+
+  /**
+   * Records an event.
+   *
+   * @param eventId Its id.
+   * @param eventType Its type.
+   * @param name Its name.
+   * @param timestamp Seconds since the epoch.
+   * @param traceId Its trace.
+   * @param spanId Its span.
+   * @param attributes Its attributes.
+   */
+  pushEvent(
+    eventId: string,
+    eventType: string,
+    name: string,
+    timestamp: number,
+    traceId: string | null,
+    spanId: string | null,
+    attributes: Attributes,
+  ): void {
+    if (!this.#accepting()) return;
+    const start = this.#writer.pos;
+    writeEvent(this.#writer, eventId, eventType, name, timestamp, traceId, spanId, attributes);
+    this.#added(start);
+  }
+
+  /**
+   * Records a metric point.
+   *
+   * @param metric The point's fields.
+   */
+  pushMetric(metric: MetricFields): void {
+    if (!this.#accepting()) return;
+    const start = this.#writer.pos;
+    writeMetric(this.#writer, metric);
+    this.#added(start);
+  }
+
+  #added(start: number): void {
+    const w = this.#writer;
+    if (w.pos > this.#ring.maxPayloadBytes) {
+      // This record pushed the frame past what the ring accepts.
+      const record = w.buf.slice(start, w.pos);
+      w.pos = start;
+      this.#publish(true);
+      if (record.length + 5 > this.#ring.maxPayloadBytes) {
+        this.#dropped++;
+        this.#lastExportError =
+          `TOO_LARGE: a record of ${record.length} bytes exceeds the ring's frame limit`;
+        return;
+      }
+      w.ensure(record.length);
+      w.buf.set(record, w.pos);
+      w.pos += record.length;
+    }
+    if (++this.#frameRecords >= FRAME_RECORDS || w.pos >= this.#frameLimit) {
       this.#publish(true);
     } else if (!this.#publishScheduled) {
       this.#publishScheduled = true;
@@ -275,8 +375,7 @@ export class Pipeline {
     const lost = this.#accepted - this.#durable;
     if (lost > 0) this.#dropped += lost;
     this.#accepted = this.#durable;
-    this.#spill = [];
-    this.#spillHead = 0;
+    this.#clearSpill();
     const worker = this.#worker;
     this.#worker = null;
     await worker?.terminate();
@@ -289,14 +388,14 @@ export class Pipeline {
 
   /** Counters of the pipeline (see {@linkcode TelemetryStats}). */
   stats(): TelemetryStats {
-    const spillQueue = this.#spill.length - this.#spillHead;
+    const spillQueue = this.#spillRecords;
     return {
       recorded: this.#recorded,
       exported: this.#durable,
       dropped: this.#dropped,
       spilled: this.#spilled,
       spillQueue,
-      pending: this.#accepted - this.#durable + this.#frame.length,
+      pending: this.#accepted - this.#durable + this.#frameRecords,
       batches: this.#batches,
       exportErrors: this.#exportErrors,
       lastExportError: this.#lastExportError,
@@ -312,71 +411,58 @@ export class Pipeline {
   /** Moves the spill queue, then the current frame, into the ring. */
   #publish(mayWait: boolean): void {
     if (this.#spillHead < this.#spill.length) this.#moveSpill(mayWait);
-    const frame = this.#frame;
-    if (frame.length === 0) return;
-    this.#frame = [];
-    if (this.#spillHead < this.#spill.length) {
-      // Older records are still waiting: keep ring order = recording order.
-      this.#toSpill(frame, 0);
-      return;
+    const records = this.#frameRecords;
+    if (records === 0) return;
+    const w = this.#writer;
+    w.patchArray32(this.#frameHeader, records);
+    const bytes = w.buf.subarray(0, w.pos);
+    if (this.#spillHead < this.#spill.length || !this.#write(bytes, records, mayWait)) {
+      // Older records still wait in the spill queue (ring order must be
+      // recording order), or the ring is full.
+      this.#toSpill(bytes, records);
     }
-    const written = this.#write(frame, 0, frame.length, mayWait);
-    if (written < frame.length) this.#toSpill(frame, written);
+    w.reset();
+    this.#frameHeader = w.reserveArray32();
+    this.#frameRecords = 0;
   }
 
   #moveSpill(mayWait: boolean): void {
     while (this.#spillHead < this.#spill.length) {
-      const end = Math.min(this.#spill.length, this.#spillHead + FRAME_RECORDS);
-      const n = end - this.#spillHead;
-      const written = this.#writeSlice(this.#spill.slice(this.#spillHead, end), mayWait);
-      // Spilled records were already accepted: no sequence change.
-      this.#accepted -= written;
-      this.#spillHead += written;
-      if (written < n) break;
+      const frame = this.#spill[this.#spillHead]!;
+      // Spilled records were already accepted: undo the count #write adds.
+      if (!this.#write(frame.bytes, frame.records, mayWait)) break;
+      this.#accepted -= frame.records;
+      this.#spillRecords -= frame.records;
+      this.#spill[this.#spillHead++] = undefined as unknown as SpilledFrame;
     }
     if (this.#spillHead >= this.#spill.length) {
       this.#spill = [];
       this.#spillHead = 0;
-    } else if (this.#spillHead > 4096 && this.#spillHead * 2 > this.#spill.length) {
+    } else if (this.#spillHead > 1024 && this.#spillHead * 2 > this.#spill.length) {
       this.#spill = this.#spill.slice(this.#spillHead);
       this.#spillHead = 0;
     }
   }
 
-  #writeSlice(records: RecordTuple[], mayWait: boolean): number {
-    return this.#write(records, 0, records.length, mayWait);
+  #clearSpill(): void {
+    this.#spill = [];
+    this.#spillHead = 0;
+    this.#spillRecords = 0;
   }
 
-  /**
-   * Writes `records[from, to)` into the ring as frames; returns how many
-   * were written (the rest did not fit). Counts written records as accepted.
-   */
-  #write(records: RecordTuple[], from: number, to: number, mayWait: boolean): number {
+  /** Writes one frame into the ring (waiting for space if allowed); counts its records as accepted. */
+  #write(bytes: Uint8Array, records: number, mayWait: boolean): boolean {
     const ring = this.#ring;
-    const slice = from === 0 && to === records.length ? records : records.slice(from, to);
-    const bytes = encodeFrame(slice);
-    if (bytes.length > ring.maxPayloadBytes) {
-      if (slice.length === 1) {
-        // One record larger than half the ring: it can never be written.
-        this.#dropped++;
-        this.#lastExportError = `TOO_LARGE: a record of ${bytes.length} bytes exceeds the ring's frame limit`;
-        return 1;
-      }
-      const mid = from + (slice.length >> 1);
-      const first = this.#write(records, from, mid, mayWait);
-      if (first < mid - from) return first;
-      return first + this.#write(records, mid, to, mayWait);
+    if (!ring.tryWrite(bytes, records) && !this.#waitAndWrite(bytes, records, mayWait)) {
+      return false;
     }
-    if (!ring.tryWrite(bytes, slice.length)) {
-      if (!this.#waitAndWrite(bytes, slice.length, mayWait)) return 0;
-    }
-    this.#accepted += slice.length;
-    this.#sinceWake += slice.length;
+    this.#accepted += records;
+    this.#sinceWake += records;
     if (this.#sinceWake >= this.#config.bufferSize || ring.usedBytes() * 2 > ring.capacity) {
       this.#sinceWake = 0;
       ring.wakeConsumer();
     }
-    return slice.length;
+    return true;
   }
 
   #waitAndWrite(bytes: Uint8Array, records: number, mayWait: boolean): boolean {
@@ -400,13 +486,16 @@ export class Pipeline {
     return false;
   }
 
-  #toSpill(records: RecordTuple[], from: number): void {
-    const room = this.#config.maxSpillRecords - (this.#spill.length - this.#spillHead);
-    const n = Math.min(room, records.length - from);
-    for (let i = 0; i < n; i++) this.#spill.push(records[from + i]!);
-    this.#accepted += n;
-    this.#spilled += n;
-    this.#dropped += records.length - from - n;
+  /** Queues a frame on this thread (a copy), or drops it when the queue is full. */
+  #toSpill(bytes: Uint8Array, records: number): void {
+    if (this.#spillRecords + records > this.#config.maxSpillRecords) {
+      this.#dropped += records;
+      return;
+    }
+    this.#spill.push({ bytes: bytes.slice(), records });
+    this.#spillRecords += records;
+    this.#accepted += records;
+    this.#spilled += records;
   }
 
   // ---- worker ---------------------------------------------------------------
@@ -512,8 +601,7 @@ export class Pipeline {
     this.#rejectReady(error);
     this.#dropped += this.#accepted - this.#durable;
     this.#accepted = this.#durable;
-    this.#spill = [];
-    this.#spillHead = 0;
+    this.#clearSpill();
     for (const w of this.#flushes) w.reject(error);
     for (const q of this.#queries.values()) q.reject(error);
     this.#flushes = [];

@@ -24,3 +24,7 @@ export * from "./src/trace.ts";
 export * from "./src/config.ts";
 export * from "./src/backends/backend.ts";
 export * from "./query/plan.ts";
+export * from "./src/version.ts";
+export * from "./src/backends/export_stats.ts";
+export * from "./src/backends/otlp_http.ts";
+export * from "./src/backends/fanout.ts";

@@ -17,13 +17,21 @@ export interface BackendSpec {
 
 /**
  * Opens (and for stores, creates or migrates) the backend named by `spec`.
+ * A store whose `backendConfig` has an `export` section (e.g. `{ dbPath,
+ * export: { otlp: { endpoint } } }`) is opened behind a `FanoutBackend` that
+ * also exports every batch over OTLP/HTTP.
  *
  * @param spec Backend name and settings.
  * @returns The open backend.
  * @throws {BackendError} With code `"BAD_CONFIG"` when the backend is not available.
  */
 export function openBackend(spec: BackendSpec): Promise<Backend> {
+  if (spec.backendConfig.export !== undefined) {
+    return import("./_open_fanout.ts").then((m) => m.openFanout(spec, openBackend));
+  }
   switch (spec.backend) {
+    case "otlp_http":
+      return import("./otlp_http.ts").then((m) => new m.OtlpHttpBackend(spec.backendConfig));
     default:
       return Promise.reject(
         new BackendError("BAD_CONFIG", `Cannot open backend '${spec.backend}': not available`),

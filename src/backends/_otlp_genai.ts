@@ -9,7 +9,13 @@ import type { Attributes, AttributeValue, SpanKind } from "../types.ts";
 
 /** `gen_ai.*` key ← the attribute names it is taken from, first present wins. */
 export const LLM_ATTRIBUTE_MAP: ReadonlyArray<readonly [string, readonly string[]]> = [
-  ["gen_ai.request.model", ["llm.model", "model", "llm.model_name", "model_name", "llm.request.model"]],
+  ["gen_ai.request.model", [
+    "llm.model",
+    "model",
+    "llm.model_name",
+    "model_name",
+    "llm.request.model",
+  ]],
   ["gen_ai.response.model", ["llm.response.model", "llm.response_model", "response_model"]],
   ["gen_ai.provider.name", ["llm.provider", "provider", "llm.system", "llm.vendor"]],
   ["gen_ai.system", ["llm.provider", "provider", "llm.system", "llm.vendor"]],

@@ -115,7 +115,10 @@ export function encodeTracesJson(spans: readonly ModelSpan[]): Uint8Array {
   for (const [resource, group] of groupByResource(spans)) {
     resourceSpans.push({
       resource: resourceJson(resource),
-      scopeSpans: [{ scope: scopeJson(group[0]!.instrumentationScope), spans: group.map(spanJson) }],
+      scopeSpans: [{
+        scope: scopeJson(group[0]!.instrumentationScope),
+        spans: group.map(spanJson),
+      }],
     });
   }
   return encoder.encode(JSON.stringify({ resourceSpans }));
@@ -147,7 +150,10 @@ export function encodeLogsJson(logs: readonly ModelLogRecord[]): Uint8Array {
   for (const [resource, group] of groupByResource(logs)) {
     resourceLogs.push({
       resource: resourceJson(resource),
-      scopeLogs: [{ scope: scopeJson(group[0]!.instrumentationScope), logRecords: group.map(logJson) }],
+      scopeLogs: [{
+        scope: scopeJson(group[0]!.instrumentationScope),
+        logRecords: group.map(logJson),
+      }],
     });
   }
   return encoder.encode(JSON.stringify({ resourceLogs }));

@@ -201,9 +201,7 @@ export class MetricAggregator {
             unit: record.unit,
             valueType: VALUE_TYPE_DOUBLE,
           },
-          aggregationTemporality: cumulative
-            ? SDK_TEMPORALITY.CUMULATIVE
-            : SDK_TEMPORALITY.DELTA,
+          aggregationTemporality: cumulative ? SDK_TEMPORALITY.CUMULATIVE : SDK_TEMPORALITY.DELTA,
           dataPointType: record.kind === "counter"
             ? DATA_POINT_TYPE.SUM
             : record.kind === "histogram"
@@ -235,7 +233,9 @@ export class MetricAggregator {
           min: record.timestamp,
           max: record.timestamp,
           sum: 0,
-          histogram: record.kind === "histogram" ? emptyHistogram(boundariesFor(record.unit)) : null,
+          histogram: record.kind === "histogram"
+            ? emptyHistogram(boundariesFor(record.unit))
+            : null,
         };
         batchSeries.set(seriesKey, acc);
       }
@@ -286,7 +286,10 @@ export class MetricAggregator {
 
     const resourceMetrics: ModelResourceMetrics[] = [];
     for (const [resource, metrics] of byResource) {
-      resourceMetrics.push({ resource, scopeMetrics: [{ scope: SCOPE, metrics: [...metrics.values()] }] });
+      resourceMetrics.push({
+        resource,
+        scopeMetrics: [{ scope: SCOPE, metrics: [...metrics.values()] }],
+      });
     }
     return {
       resourceMetrics,

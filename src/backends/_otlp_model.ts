@@ -169,7 +169,9 @@ export function otlpSpanId(id: string | null): string | null {
 
 /** Maps our span kinds to OpenTelemetry API kinds: calls out of the process are CLIENT. */
 export function apiSpanKind(kind: SpanKind): number {
-  return kind === "tool_call" || kind === "llm_call" ? API_SPAN_KIND.CLIENT : API_SPAN_KIND.INTERNAL;
+  return kind === "tool_call" || kind === "llm_call"
+    ? API_SPAN_KIND.CLIENT
+    : API_SPAN_KIND.INTERNAL;
 }
 
 /** Severity of an event type: failures are ERROR, retries WARN, the rest INFO. */

@@ -26,7 +26,9 @@ type LogsInput = Parameters<typeof ProtobufLogsSerializer.serializeRequest>[0];
 type MetricsInput = Parameters<typeof ProtobufMetricsSerializer.serializeRequest>[0];
 
 function required(bytes: Uint8Array | undefined, what: string): Uint8Array {
-  if (bytes === undefined) throw new Error(`Cannot encode ${what}: the serializer returned nothing`);
+  if (bytes === undefined) {
+    throw new Error(`Cannot encode ${what}: the serializer returned nothing`);
+  }
   return bytes;
 }
 
@@ -51,7 +53,9 @@ export function encodeLogsProtobuf(logs: readonly ModelLogRecord[]): Uint8Array 
  * one `ResourceMetrics`; requests for several are concatenated, which
  * protobuf defines as merging them (the repeated field gets every entry).
  */
-export function encodeMetricsProtobuf(resourceMetrics: readonly ModelResourceMetrics[]): Uint8Array {
+export function encodeMetricsProtobuf(
+  resourceMetrics: readonly ModelResourceMetrics[],
+): Uint8Array {
   const parts = resourceMetrics.map((rm) =>
     required(ProtobufMetricsSerializer.serializeRequest(rm as unknown as MetricsInput), "metrics")
   );

@@ -138,7 +138,7 @@ export class OtlpSender {
   readonly #target: SignalTarget;
   readonly #policy: RetryPolicy;
   readonly #closed: AbortSignal;
-  readonly #onRetry: () => void;
+  readonly #onRetry: (failure: string) => void;
   readonly #headers: Record<string, string>;
   // Earliest time the collector wants to hear from us again (Retry-After).
   #notBefore = 0;
@@ -148,7 +148,7 @@ export class OtlpSender {
     target: SignalTarget,
     policy: RetryPolicy,
     closed: AbortSignal,
-    onRetry: () => void,
+    onRetry: (failure: string) => void,
   ) {
     this.#signal = signal;
     this.#target = target;
@@ -158,7 +158,9 @@ export class OtlpSender {
     this.#headers = {
       "user-agent": `spark-telemetry/${VERSION}`,
       ...target.headers,
-      "content-type": target.protocol === "http/json" ? "application/json" : "application/x-protobuf",
+      "content-type": target.protocol === "http/json"
+        ? "application/json"
+        : "application/x-protobuf",
     };
     if (target.compression === "gzip") this.#headers["content-encoding"] = "gzip";
   }
@@ -233,7 +235,7 @@ export class OtlpSender {
       const delay = retryAfterMs ?? backoff * (0.5 + Math.random() * 0.5);
       if (retryAfterMs !== null) this.#notBefore = Date.now() + retryAfterMs;
       if (Date.now() + delay > deadline) throw this.#giveUp(failure, attempt, started);
-      this.#onRetry();
+      this.#onRetry(`Retrying ${this.#signal} to ${this.#target.url} after ${failure}`);
       await sleep(delay, this.#closed);
     }
   }

@@ -251,7 +251,9 @@ export class FanoutBackend implements Backend {
     this.#stopping.abort();
     if (this.#queued > 0) {
       this.#dropped += this.#queued;
-      this.#noteError(`Cannot export ${this.#queued} records: closed before the exporter caught up`);
+      this.#noteError(
+        `Cannot export ${this.#queued} records: closed before the exporter caught up`,
+      );
       this.#queued = 0;
       this.#queue.length = 0;
     }

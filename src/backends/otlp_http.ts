@@ -162,7 +162,10 @@ export class OtlpHttpBackend implements Backend {
         this.#config.targets[signal],
         this.#config,
         this.#closing.signal,
-        () => this.#stats.retries++,
+        (failure) => {
+          this.#stats.retries++;
+          this.#noteError(failure);
+        },
       );
     }
     this.#senders = senders;
@@ -289,7 +292,7 @@ export class OtlpHttpBackend implements Backend {
         "EXPORT_ONLY",
         "Cannot query: the otlp_http backend only exports to a collector and stores nothing; " +
           'to query locally too, name a store with an exporter, e.g. backend: "sqlite", ' +
-          'backendConfig: { dbPath, export: { otlp: { endpoint } } }',
+          "backendConfig: { dbPath, export: { otlp: { endpoint } } }",
       ),
     );
   }

@@ -23,10 +23,14 @@ import {
   OtlpHttpBackend,
   type OtlpHttpOptions,
   type SpanRecord,
+  TelemetryConfig,
+  TelemetryManager,
   type TraceRecord,
   VERSION,
 } from "../mod.ts";
 import { openBackend } from "../src/backends/open_backend.ts";
+import type { SelectPlan } from "../query/plan.ts";
+import { MemoryBackend } from "../src/backends/memory.ts";
 import { resolveOtlpConfig } from "../src/backends/_otlp_config.ts";
 import { parseRetryAfter } from "../src/backends/_otlp_transport.ts";
 import { hrTimeToNanos, toHrTime } from "../src/backends/_otlp_time.ts";
@@ -941,6 +945,15 @@ class FixtureStore implements Backend {
   }
 }
 
+const SELECT_SPANS: SelectPlan = {
+  type: "select",
+  entity: "spans",
+  where: null,
+  orderBy: [],
+  limit: 100,
+  offset: 0,
+};
+
 async function waitFor(condition: () => boolean, ms = 3000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
@@ -958,7 +971,7 @@ Deno.test("FanoutBackend keeps storing while the exporter fails, then exports ev
         () => () => down ? new Response("down", { status: 503 }) : Response.json({}),
       ),
     );
-    const store = new FixtureStore();
+    const store = new MemoryBackend();
     const exporter = new OtlpHttpBackend({
       endpoint: receiver.url,
       maxRetryTimeMs: 30,
@@ -975,8 +988,8 @@ Deno.test("FanoutBackend keeps storing while the exporter fails, then exports ev
       await backend.write({ traces: [], spans: [spanRecord({ spanId })], events: [], metrics: [] });
       assert.ok(Date.now() - started < 25, "a failing exporter does not slow the store write");
     }
-    assert.equal(store.writes, 3);
-    assert.equal(store.spans.size, 3);
+    const stored = await backend.query(SELECT_SPANS);
+    assert.deepEqual(stored.map((row) => row.spanId).sort(), ids, "queries see the store");
     await waitFor(() => backend.stats().retries > 0);
     assert.equal(backend.stats().queued, 3);
     assert.match(backend.stats().lastError!, /HTTP 503/);
@@ -989,7 +1002,7 @@ Deno.test("FanoutBackend keeps storing while the exporter fails, then exports ev
     assert.deepEqual(exported, ids, "exported in order");
     assert.equal(backend.stats().exported, 3);
     assert.equal(backend.stats().dropped, 0);
-    assert.equal(await backend.applyRetention(0), 7, "retention goes to the store");
+    assert.equal(await backend.applyRetention(T0 + 10), 3, "retention goes to the store");
   });
 });
 
@@ -1059,6 +1072,60 @@ Deno.test("openBackend() opens otlp_http, and a store with an export section as 
     (error: BackendError) =>
       error.code === "BAD_CONFIG" && /unknown export option "maxQueue"/.test(error.message),
   );
+});
+
+Deno.test("openBackend() with an export section stores in SQLite and exports at once", async () => {
+  await withReceiver(async (receiver) => {
+    const backend = await openBackend({
+      backend: "sqlite",
+      backendConfig: { dbPath: ":memory:", export: { otlp: { ...FAST, endpoint: receiver.url } } },
+    });
+    try {
+      assert.ok(backend instanceof FanoutBackend);
+      assert.equal(backend.name, "sqlite+otlp_http");
+      await backend.write(fixtureBatch());
+      assert.equal((await backend.query(SELECT_SPANS)).length, 3);
+      await waitFor(() => backend.stats!().exported === 11);
+      checkTraces(bodyOf(receiver, "/v1/traces"));
+    } finally {
+      await backend.close();
+    }
+  });
+});
+
+Deno.test("TelemetryManager with a memory store and an OTLP exporter: queries answer locally, the collector gets the spans", async () => {
+  await withReceiver(async (receiver) => {
+    await using manager = new TelemetryManager(
+      TelemetryConfig.createMemory({
+        exportInterval: 0,
+        resourceAttributes: { "service.name": "e2e" },
+        backendConfig: {
+          export: { otlp: { ...FAST, endpoint: receiver.url, protocol: "http/json" } },
+        },
+      }),
+    );
+    const trace = manager.startTrace("graph_run");
+    await manager.withSpan("fetch", {
+      traceId: trace.traceId,
+      kind: "tool_call",
+      attributes: { "tool.name": "web" },
+    }, () => Promise.resolve());
+    manager.endTrace(trace.traceId);
+    await manager.flush();
+    const spans = await manager.querySpans({ traceId: trace.traceId });
+    assert.equal(spans.length, 1);
+    await waitFor(() => receiver.requests.some((r) => r.path === "/v1/traces"));
+    const body = receiver.requests.find((r) => r.path === "/v1/traces")!.body;
+    const resourceSpans = only<Obj>(body.resourceSpans);
+    assert.deepEqual(attrs((resourceSpans.resource as Obj).attributes)["service.name"], {
+      stringValue: "e2e",
+    });
+    const span = only<Obj>(only<Obj>(resourceSpans.scopeSpans).spans);
+    assert.equal(span.spanId, spans[0]!.spanId);
+    assert.equal(span.traceId, trace.traceId);
+    assert.equal(span.kind, 3);
+    assert.deepEqual(attrs(span.attributes)["gen_ai.tool.name"], { stringValue: "web" });
+  });
 });
 
 Deno.test("VERSION matches deno.json", async () => {

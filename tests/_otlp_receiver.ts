@@ -79,6 +79,8 @@ export interface Received {
   body: Record<string, unknown>;
   /** For JSON requests: the JSON as sent, in canonical form (to check nothing was lost decoding it). */
   json: Record<string, unknown> | null;
+  /** The status the receiver answered with (0 until it answered). */
+  status: number;
 }
 
 /** What the receiver answers; by default `200 {}`. */
@@ -143,12 +145,22 @@ export function startReceiver(): Receiver {
       const path = new URL(request.url).pathname;
       const raw = new Uint8Array(await request.arrayBuffer());
       const decoded = await decodeRequest(path, request.headers, raw);
-      requests.push({ path, headers: request.headers, rawBytes: raw.length, ...decoded });
+      const received: Received = {
+        path,
+        headers: request.headers,
+        rawBytes: raw.length,
+        ...decoded,
+        status: 0,
+      };
+      requests.push(received);
       const reply = replies.shift();
-      if (reply === undefined) {
-        return new Response("{}", { headers: { "content-type": "application/json" } });
-      }
-      return typeof reply === "function" ? await reply(request) : reply;
+      const response = reply === undefined
+        ? new Response("{}", { headers: { "content-type": "application/json" } })
+        : typeof reply === "function"
+        ? await reply(request)
+        : reply;
+      received.status = response.status;
+      return response;
     },
   );
   return {

@@ -1128,6 +1128,48 @@ Deno.test("TelemetryManager with a memory store and an OTLP exporter: queries an
   });
 });
 
+Deno.test("TelemetryManager exporting to a collector that is down for a while loses and repeats nothing", async () => {
+  await withReceiver(async (receiver) => {
+    const downUntil = Date.now() + 1200;
+    receiver.replies.push(
+      ...Array.from(
+        { length: 500 },
+        () => () =>
+          Date.now() < downUntil ? new Response("restarting", { status: 503 }) : Response.json({}),
+      ),
+    );
+    await using manager = new TelemetryManager(
+      new TelemetryConfig({
+        enabled: true,
+        backend: "otlp_http",
+        exportInterval: 0,
+        bufferSize: 50,
+        backendConfig: {
+          endpoint: receiver.url,
+          maxRetryTimeMs: 100,
+          initialBackoffMs: 10,
+          maxBackoffMs: 40,
+        },
+      }),
+    );
+    const trace = manager.startTrace("graph_run");
+    for (let i = 0; i < 200; i++) {
+      await manager.withSpan(`node${i}`, { traceId: trace.traceId }, () => Promise.resolve());
+    }
+    manager.endTrace(trace.traceId);
+    await manager.flush();
+    assert.ok(Date.now() >= downUntil, "the flush waited for the collector");
+    assert.ok(receiver.requests.some((r) => r.status === 503), "the collector was down");
+    // Requests answered 503 reached the receiver too: count spans of accepted requests only.
+    const accepted = receiver.requests.filter((r) => r.path === "/v1/traces" && r.status === 200);
+    const spanIds = accepted.flatMap((r) =>
+      only<Obj>(only<Obj>(r.body.resourceSpans).scopeSpans).spans as Obj[]
+    ).map((span) => span.spanId);
+    assert.equal(spanIds.length, 200, "every span arrived");
+    assert.equal(new Set(spanIds).size, 200, "none arrived twice");
+  });
+});
+
 Deno.test("VERSION matches deno.json", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
   assert.equal(VERSION, config.version);

@@ -876,6 +876,22 @@ Deno.test("resolveOtlpConfig() honours OTEL_EXPORTER_OTLP_* variables, and expli
   assert.equal(defaults.targets.traces.timeoutMs, 10_000);
 });
 
+Deno.test("OtlpHttpBackend exports only the signals asked for (e.g. traces for Jaeger)", async () => {
+  await withReceiver(async (receiver) => {
+    await using backend = new OtlpHttpBackend({
+      ...FAST,
+      endpoint: receiver.url,
+      signals: ["traces"],
+    });
+    await backend.write(fixtureBatch());
+    assert.deepEqual(receiver.requests.map((r) => r.path), ["/v1/traces"]);
+    assert.equal(backend.stats().exported, 3);
+    assert.equal(backend.stats().dropped, 0);
+  });
+  const env: Record<string, string> = { OTEL_LOGS_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" };
+  assert.deepEqual([...resolveOtlpConfig({}, (name) => env[name]).signals], ["traces"]);
+});
+
 Deno.test("OtlpHttpBackend reads the real environment for its defaults", () => {
   Deno.env.set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://10.0.0.1:4318/v1/traces");
   try {

@@ -33,6 +33,8 @@ export interface SignalTarget {
 /** Everything the exporter needs, with every default applied. */
 export interface ResolvedOtlpConfig {
   targets: Record<Signal, SignalTarget>;
+  /** The signals exported; the others are skipped (neither sent nor counted). */
+  signals: ReadonlySet<Signal>;
   /** Resource attributes for records whose trace resource is unknown (may be empty). */
   resource: Attributes;
   /** `service.name` to use when no resource names one. */
@@ -75,6 +77,7 @@ const OPTION_KEYS = new Set([
   "maxBackoffMs",
   "temporality",
   "maxPendingSpanEvents",
+  "signals",
 ]);
 
 function bad(why: string): BackendError {
@@ -249,6 +252,22 @@ export function resolveOtlpConfig(
     };
   }
 
+  let signals: Set<Signal>;
+  if (config.signals !== undefined) {
+    const list = config.signals;
+    if (!Array.isArray(list) || list.some((s) => !(SIGNALS as readonly unknown[]).includes(s))) {
+      throw bad(
+        `signals must be a list of "traces", "logs", "metrics", got ${JSON.stringify(list)}`,
+      );
+    }
+    signals = new Set(list as Signal[]);
+  } else {
+    // The SDK's switches: OTEL_<SIGNAL>_EXPORTER=none turns a signal off.
+    signals = new Set(
+      SIGNALS.filter((signal) => envValue(`OTEL_${signal.toUpperCase()}_EXPORTER`) !== "none"),
+    );
+  }
+
   const resource = config.resource;
   if (
     resource !== undefined &&
@@ -264,6 +283,7 @@ export function resolveOtlpConfig(
   const initialBackoffMs = optNumber(config, "initialBackoffMs", 0) ?? 500;
   return {
     targets,
+    signals,
     resource: {
       ...(envResource ? parseResourceAttributes(envResource) : {}),
       ...(resource as Attributes | undefined),

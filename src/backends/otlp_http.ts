@@ -76,6 +76,13 @@ export interface OtlpHttpOptions {
   temporality?: "cumulative" | "delta";
   /** Events held until their span is exported, so they become span events. @default {10000} */
   maxPendingSpanEvents?: number;
+  /**
+   * The signals to export; records of the others are skipped (neither sent
+   * nor counted). Jaeger, for one, accepts only traces: `["traces"]` (events
+   * still reach it as span events). Env: `OTEL_{TRACES,LOGS,METRICS}_EXPORTER=none`.
+   * @default {["traces", "logs", "metrics"]}
+   */
+  signals?: Array<"traces" | "logs" | "metrics">;
 }
 
 interface PartialDelivery {
@@ -196,17 +203,18 @@ export class OtlpHttpBackend implements Backend {
       (this.#partial.batch === batch || this.#partial.key === key);
     const delivered = replay ? this.#partial!.delivered : new Set<Signal>();
     this.#model.observeTraces(batch.traces);
+    const signals = this.#config.signals;
     // Events first, so the spans of this batch pick up their events.
-    this.#model.holdSpanEvents(batch.events);
+    if (signals.has("traces")) this.#model.holdSpanEvents(batch.events);
 
     const tasks: Promise<void>[] = [];
-    if (batch.spans.length > 0 && !delivered.has("traces")) {
+    if (batch.spans.length > 0 && signals.has("traces") && !delivered.has("traces")) {
       tasks.push(this.#exportSpans(batch).then(() => void delivered.add("traces")));
     }
-    if (batch.events.length > 0 && !delivered.has("logs")) {
+    if (batch.events.length > 0 && signals.has("logs") && !delivered.has("logs")) {
       tasks.push(this.#exportLogs(batch).then(() => void delivered.add("logs")));
     }
-    if (batch.metrics.length > 0 && !delivered.has("metrics")) {
+    if (batch.metrics.length > 0 && signals.has("metrics") && !delivered.has("metrics")) {
       tasks.push(this.#exportMetrics(batch).then(() => void delivered.add("metrics")));
     }
     const results = await Promise.allSettled(tasks);

@@ -53,7 +53,7 @@ function traceRecord(): TraceRecord {
     startTime: T0,
     endTime: T0 + 2,
     status: "ok",
-    attributes: {},
+    attributes: { "graph.type": "Pipeline", str: "from the trace" },
     resource: { "service.name": "agent-svc", "service.version": "1.2.3" },
   };
 }
@@ -263,6 +263,8 @@ function checkTraces(body: Obj): void {
   assert.deepEqual(a.nil, {});
   assert.deepEqual(a["spark.span.kind"], { stringValue: "graph_run" });
   assert.deepEqual(a["spark.trace.name"], { stringValue: "graph_run" });
+  assert.deepEqual(a["graph.type"], { stringValue: "Pipeline" }, "trace attributes on the root");
+  assert.deepEqual(a.str, { stringValue: "s" }, "the span's own attributes win");
 
   assert.equal(llm.parentSpanId, ROOT);
   assert.equal(llm.kind, 3, "llm_call → SPAN_KIND_CLIENT");

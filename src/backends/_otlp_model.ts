@@ -199,6 +199,7 @@ function defaultResourceAttributes(): Attributes {
 interface TraceInfo {
   resource: OtlpResource;
   name: string;
+  attributes: Attributes;
 }
 
 const MAX_TRACES = 10_000;
@@ -301,7 +302,7 @@ export class OtlpModel {
       if (!this.#traces.has(trace.traceId) && this.#traces.size >= MAX_TRACES) {
         this.#traces.delete(this.#traces.keys().next().value!);
       }
-      this.#traces.set(trace.traceId, { resource, name: trace.name });
+      this.#traces.set(trace.traceId, { resource, name: trace.name, attributes: trace.attributes });
     }
   }
 
@@ -356,11 +357,16 @@ export class OtlpModel {
       }
       const parentId = otlpSpanId(record.parentSpanId);
       const info = this.#traces.get(record.traceId);
-      const attributes: Attributes = { ...record.attributes };
+      const isRoot = parentId === null;
+      // OTLP has no trace entity: a trace's attributes (graph.type, task.type,
+      // ...) travel on its root spans, under the span's own.
+      const attributes: Attributes = isRoot && info !== undefined
+        ? { ...info.attributes, ...record.attributes }
+        : { ...record.attributes };
       const genAi = genAiAttributes(record.kind, record.attributes);
       if (genAi !== null) Object.assign(attributes, genAi);
       attributes[SPAN_KIND_ATTRIBUTE] = record.kind;
-      if (parentId === null && info !== undefined && info.name !== "") {
+      if (isRoot && info !== undefined && info.name !== "") {
         attributes["spark.trace.name"] = info.name;
       }
       const endSeconds = record.endTime ?? record.startTime;

@@ -19,5 +19,15 @@
  */
 export const VERSION: string = "0.1.0";
 
-/** The library's name, used as the OpenTelemetry instrumentation scope name. */
+/**
+ * The library's name, used as the OpenTelemetry instrumentation scope name.
+ *
+ * @example
+ * ```ts
+ * import { LIBRARY_NAME } from "@spark/telemetry";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(LIBRARY_NAME, "@spark/telemetry");
+ * ```
+ */
 export const LIBRARY_NAME: string = "@spark/telemetry";

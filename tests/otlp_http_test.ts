@@ -420,6 +420,47 @@ Deno.test("OtlpHttpBackend JSON and protobuf requests decode to the same message
   assert.deepEqual(bodies[0], bodies[1]);
 });
 
+Deno.test("OtlpHttpBackend encodes non-finite, large and negative numbers alike in JSON and protobuf", async () => {
+  const odd = {
+    nan: NaN,
+    inf: Infinity,
+    negInf: -Infinity,
+    big: 2 ** 60,
+    negBig: -(2 ** 60),
+    huge: 1e300,
+    negZero: -0,
+    nested: [[1.5, null], { deep: [true] }],
+  };
+  const batch: Batch = {
+    traces: [],
+    spans: [spanRecord({ spanId: TOOL, attributes: odd })],
+    events: [eventRecord({ eventId: "e1".padEnd(32, "0"), attributes: odd })],
+    metrics: [
+      metricRecord({ metricId: "m1".padEnd(32, "0"), value: NaN, attributes: odd }),
+      metricRecord({ metricId: "m2".padEnd(32, "0"), name: "inf", value: -Infinity }),
+    ],
+  };
+  const bodies: Record<string, Obj>[] = [];
+  for (const protocol of ["http/protobuf", "http/json"] as const) {
+    await withReceiver(async (receiver) => {
+      await using backend = new OtlpHttpBackend({ ...FAST, endpoint: receiver.url, protocol });
+      await backend.write(batch);
+      for (const r of receiver.requests) if (r.json !== null) assert.deepEqual(r.body, r.json);
+      bodies.push(Object.fromEntries(receiver.requests.map((r) => [r.path, r.body])));
+    });
+  }
+  assert.deepEqual(bodies[0], bodies[1]);
+  const span = only<Obj>(
+    only<Obj>(only<Obj>(bodies[0]!["/v1/traces"]!.resourceSpans).scopeSpans).spans,
+  );
+  const a = attrs(span.attributes);
+  assert.deepEqual(a.nan, { doubleValue: "NaN" });
+  assert.deepEqual(a.negInf, { doubleValue: "-Infinity" });
+  assert.deepEqual(a.big, { intValue: "1152921504606846976" });
+  assert.deepEqual(a.negBig, { intValue: "-1152921504606846976" });
+  assert.deepEqual(a.huge, { doubleValue: 1e300 });
+});
+
 Deno.test("OtlpHttpBackend JSON equals the official JsonTraceSerializer's for an equivalent SDK span", async () => {
   const resource = { "service.name": "agent-svc", "service.version": "1.2.3" };
   const error = {

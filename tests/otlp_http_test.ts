@@ -1226,6 +1226,11 @@ Deno.test("TelemetryManager exporting to a collector that is down for a while lo
     ).map((span) => span.spanId);
     assert.equal(spanIds.length, 200, "every span arrived");
     assert.equal(new Set(spanIds).size, 200, "none arrived twice");
+    await assert.rejects(manager.querySpans({ traceId: trace.traceId }), (error: Error) => {
+      assert.equal((error as { code?: string }).code, "EXPORT_ONLY");
+      assert.match(error.message, /only exports/);
+      return true;
+    });
   });
 });
 

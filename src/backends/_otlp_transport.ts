@@ -232,7 +232,9 @@ export class OtlpSender {
         this.#policy.initialBackoffMs * 2 ** (attempt - 1),
       );
       // Jitter spreads out exporters that failed together so they do not retry in lockstep.
-      const delay = retryAfterMs ?? backoff * (0.5 + Math.random() * 0.5);
+      const jittered = backoff * (0.5 + Math.random() * 0.5);
+      // Retry-After is a floor: "0" must not turn retries into a tight loop.
+      const delay = retryAfterMs === null ? jittered : Math.max(retryAfterMs, jittered);
       if (retryAfterMs !== null) this.#notBefore = Date.now() + retryAfterMs;
       if (Date.now() + delay > deadline) throw this.#giveUp(failure, attempt, started);
       this.#onRetry(`Retrying ${this.#signal} to ${this.#target.url} after ${failure}`);

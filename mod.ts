@@ -26,3 +26,4 @@ export * from "./src/backends/backend.ts";
 export * from "./query/plan.ts";
 export * from "./query/errors.ts";
 export * from "./query/parse_query.ts";
+export * from "./query/waterfall.ts";

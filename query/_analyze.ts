@@ -436,6 +436,9 @@ class Analyzer {
         const n = node.token.tokenType === NumberLiteral
           ? Number(node.token.image)
           : duration(node.token.image);
+        if (!Number.isFinite(n)) {
+          this.fail("BAD_NUMBER", `${node.token.image} is too large for a number`, node.token);
+        }
         return node.negative ? -n : n;
       }
       case "now": {

@@ -481,6 +481,11 @@ Deno.test("QuerySyntaxError: malformed number or unknown duration unit", () => {
   );
 });
 
+Deno.test("QuerySyntaxError: numbers too large for a double", () => {
+  assert.match(fails("spans where attr.x = 1e400", "BAD_NUMBER").reason, /1e400 is too large/);
+  fails("spans where duration < 1e999ms", "BAD_NUMBER");
+});
+
 Deno.test("QuerySyntaxError: unexpected token lists what was expected and suggests keywords", () => {
   const e = fails(
     "spans where status = error ordr by name",
@@ -723,4 +728,46 @@ Deno.test("QuerySyntaxError carries a stable code and the expected tokens", () =
   assert.deepEqual(e.expected, ["'('", "'not'", "'has'", "'since'", "a name"]);
   // No Chevrotain wording leaks through.
   assert.doesNotMatch(e.message, /Expecting|NoViableAlt|MismatchedToken|-->/);
+});
+
+Deno.test("parseQuery() throws only QuerySyntaxError on thousands of mutated queries", () => {
+  const seeds = [
+    'spans where kind=node_execution and status=error and attr."node.id" =~ "^f" limit 20',
+    "traces where has(spans where duration > 500ms) and not has(events where type=node.failed)",
+    "spans | count(), p95(duration) by attr.node.id having count() > 1 order by p95(duration) desc",
+    "events where since 1h and attr.x in (1, 'a', true) order by timestamp desc offset 5",
+    'metrics where value >= now - 15m or not (unit contains "s") | sum(value) by name',
+    "trace 0af7651916cd43dd8448eb211c80319c",
+  ];
+  const alphabet = ` ()|,.=!<>~"'\\-+$;?*[]abcdefhilmnorstuwy0123456789_\n`;
+  let state = 12345;
+  const random = (n: number) => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state % n;
+  };
+  let parsed = 0;
+  for (let i = 0; i < 3000; i++) {
+    const chars = [...seeds[random(seeds.length)]!];
+    for (let m = 1 + random(3); m > 0; m--) {
+      const at = random(chars.length + 1);
+      const roll = random(3);
+      if (roll === 0) chars.splice(at, 1);
+      else if (roll === 1) chars.splice(at, 0, alphabet[random(alphabet.length)]!);
+      else chars.splice(at, random(6));
+    }
+    const text = chars.join("");
+    try {
+      parseQuery(text, { now: NOW });
+      parsed++;
+    } catch (e) {
+      if (!(e instanceof QuerySyntaxError)) throw new Error(`${text}\n${e}`);
+      assert.ok(e.offset >= 0 && e.offset <= text.length, text);
+      assert.match(
+        e.message,
+        /^Cannot parse query: .+\(line \d+, column \d+\)\n {2}.*\n {2} *\^+$/,
+      );
+    }
+  }
+  // Some mutations keep the query valid; most do not.
+  assert.ok(parsed > 100 && parsed < 2900, `${parsed} parsed`);
 });

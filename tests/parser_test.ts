@@ -743,7 +743,7 @@ Deno.test("parseQuery() throws only QuerySyntaxError on thousands of mutated que
   let state = 12345;
   const random = (n: number) => {
     state = (state * 1103515245 + 12345) % 2147483648;
-    return state % n;
+    return Math.floor((state / 2147483648) * n);
   };
   let parsed = 0;
   for (let i = 0; i < 3000; i++) {

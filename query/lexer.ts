@@ -218,7 +218,7 @@ const lexer = new Lexer([...ALL_TOKENS], { ensureOptimizations: false, positionT
  * @param text The query.
  * @returns The tokens, whitespace dropped.
  * @throws {QuerySyntaxError} On a character no token starts with, an
- * unterminated string or a malformed number.
+ * unterminated string, a string containing NUL, or a malformed number.
  */
 export function tokenize(text: string): IToken[] {
   const result = lexer.tokenize(text);
@@ -239,6 +239,15 @@ export function tokenize(text: string): IToken[] {
     );
   }
   for (const token of result.tokens) {
+    // SQLite reads JSON paths as C strings and PostgreSQL text cannot hold
+    // NUL: no backend could answer faithfully, so the query is refused.
+    if (token.tokenType === StringLiteral && unquote(token.image).includes("\u0000")) {
+      throw new QuerySyntaxError("UNEXPECTED_CHARACTER", "strings cannot contain NUL (\\u0000)", {
+        query: text,
+        offset: token.startOffset,
+        length: token.image.length,
+      });
+    }
     if (token.tokenType === BadNumber) {
       throw new QuerySyntaxError(
         "BAD_NUMBER",

@@ -304,6 +304,19 @@ function condition(random: Random, entity: Entity, depth: number): string {
     return `(${condition(random, entity, depth - 1)} or ${condition(random, entity, depth - 1)})`;
   }
   if (depth > 0 && roll < 5) return `not (${condition(random, entity, depth - 1)})`;
+  if (roll === 9 && random.chance(0.3)) {
+    // Relative time, resolved against the fixed `now` of the test.
+    return random.chance(0.5)
+      ? `since ${random.pick(["1s", "2500ms", "4s", "1m"])}`
+      : `${entity === "spans" || entity === "traces" ? "start_time" : "timestamp"} ${
+        random.pick([">", "<="])
+      } now - ${random.pick(["1s", "3s", "500ms"])}`;
+  }
+  if (roll === 8 && (entity === "spans" || entity === "traces") && random.chance(0.3)) {
+    return `duration ${random.pick([">", "<", ">=", "="])} ${
+      random.pick(["250ms", "62.5ms", "0.5s", "0ms"])
+    }`;
+  }
   if (entity === "traces" && roll < 7) {
     const inner = random.pick(["spans", "events", "metrics"] as const);
     const where = random.chance(0.8) ? ` where ${condition(random, inner, 1)}` : "";
@@ -350,13 +363,19 @@ export function randomQuery(random: Random): string {
     text += ` | ${[...aggregates].join(", ")}`;
     if (groups.size > 0) text += ` by ${[...groups].join(", ")}`;
     const aggs = [...aggregates];
-    if (random.chance(0.3)) {
-      text += ` having ${random.pick(aggs)} ${random.pick([">", ">=", "<", "=", "!="])} ${
-        random.pick([0, 1, 2, 0.5])
+    const having = () =>
+      `${random.pick(aggs)} ${random.pick([">", ">=", "<", "=", "!="])} ${
+        random.pick([0, 1, 2, 0.5, -1])
       }`;
+    if (random.chance(0.3)) {
+      const roll = random.int(4);
+      if (roll === 0) text += ` having ${having()} and ${having()}`;
+      else if (roll === 1) text += ` having not (${having()} or ${having()})`;
+      else text += ` having ${having()}`;
     }
     if (random.chance(0.5)) {
-      text += ` order by ${random.pick(aliases)} ${random.pick(["asc", "desc"])}`;
+      const keys = [...new Set([random.pick(aliases), random.pick(aliases)])];
+      text += ` order by ${keys.map((k) => `${k} ${random.pick(["asc", "desc"])}`).join(", ")}`;
     }
   } else if (random.chance(0.6)) {
     const keys = Array.from(

@@ -38,7 +38,12 @@ export const QUERY_BACKENDS: readonly BackendUnderTest[] = [
   ...(PG_URL
     ? [{
       name: "postgresql",
-      open: () => openBackend({ backend: "postgresql", backendConfig: { url: PG_URL } }),
+      // A schema of its own: emptying it must not touch other tests' data.
+      open: () =>
+        openBackend({
+          backend: "postgresql",
+          backendConfig: { url: PG_URL, schema: "spark_query_tests" },
+        }),
     }]
     : []),
 ];

@@ -20,6 +20,7 @@ import {
   COLUMNS,
   type ComparisonOperator,
   type Condition,
+  DEFAULT_LIMIT,
   ENTITIES,
   type Entity,
   type FieldRef,
@@ -43,7 +44,6 @@ import type {
 } from "./parser.ts";
 import { HexId, Identifier, NumberLiteral, StringLiteral, unquote } from "./lexer.ts";
 import { suggest } from "../src/_suggest.ts";
-import { DEFAULT_LIMIT } from "./plan.ts";
 
 /** A field resolved against an entity. */
 interface Field {

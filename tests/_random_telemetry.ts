@@ -216,6 +216,13 @@ function literal(value: AttributeValue): string {
   return String(value);
 }
 
+/** Values the numeric columns are compared with; times default to the data's grid. */
+const NUMBER_VALUES: Record<string, number[]> = {
+  value: [0, 1, 2.5, -1, 0.1],
+  dropped_events: [0, 1, 2],
+  duration: [0, 0.0625, 0.25, 0.5, 1],
+};
+
 const REGEXES = ["^F", "node", "^$", "\\.do$", "[0-9]+", "e", "^(?:llm|save)", "a.b", "é", "\\s"];
 const SUBSTRINGS = ["", "o", "Node", "'", '"', "%", "_", "\\", "é", "gpt"];
 
@@ -249,20 +256,11 @@ function fieldChoice(random: Random, entity: Entity): FieldChoice {
     return { text: name, kind: "enum", values };
   }
   if (info.type === "number") {
-    const values = name === "value"
-      ? [0, 1, 2.5, -1, 0.1]
-      : name === "dropped_events"
-      ? [0, 1, 2]
-      : name === "duration"
-      ? [0, 0.0625, 0.25, 0.5, 1]
-      : [T0, T0 + 2.5, T0 + 5, T0 + 7.75];
+    const values = NUMBER_VALUES[name] ?? [T0, T0 + 2.5, T0 + 5, T0 + 7.75];
     return { text: name, kind: "number", values };
   }
-  return {
-    text: name,
-    kind: "string",
-    values: name === "name" ? NAMES : name === "unit" ? UNITS : ["boom", "TypeError", "x"],
-  };
+  const strings: Record<string, readonly string[]> = { name: NAMES, unit: UNITS };
+  return { text: name, kind: "string", values: strings[name] ?? ["boom", "TypeError", "x"] };
 }
 
 function predicate(random: Random, entity: Entity): string {

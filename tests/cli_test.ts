@@ -9,6 +9,7 @@ import { agentBatch, TRACE_IDS } from "./_agent_telemetry.ts";
 const CLI = new URL("../query/cli.ts", import.meta.url).pathname;
 const dir = await Deno.makeTempDir();
 const DB = `${dir}/telemetry.db`;
+globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
 {
   const backend = await openBackend({ backend: "sqlite", backendConfig: { dbPath: DB } });
   await backend.write(agentBatch());
@@ -162,8 +163,4 @@ Deno.test("cli --tree of an unknown trace exits 1", async () => {
   const { code, stderr } = await cli("--db", DB, "--tree", "f".repeat(32));
   assert.equal(code, 1);
   assert.match(stderr, /Cannot draw trace f{32}: it has no spans/);
-});
-
-Deno.test("cli: remove the temporary database", async () => {
-  await Deno.remove(dir, { recursive: true });
 });

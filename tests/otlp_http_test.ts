@@ -633,6 +633,28 @@ Deno.test("OtlpHttpBackend retries 503 after the collector's Retry-After, then d
   });
 });
 
+Deno.test("OtlpHttpBackend gives up at once when Retry-After exceeds its budget, and waits it out before sending again", async () => {
+  await withReceiver(async (receiver) => {
+    receiver.replies.push(new Response("later", { status: 429, headers: { "retry-after": "30" } }));
+    await using backend = new OtlpHttpBackend({
+      ...FAST,
+      endpoint: receiver.url,
+      maxRetryTimeMs: 200,
+    });
+    const batch = { ...fixtureBatch(), events: [], metrics: [] };
+    const started = Date.now();
+    await assert.rejects(backend.write(batch), /HTTP 429: later/);
+    await assert.rejects(backend.write(batch), /asked to wait 30 s \(Retry-After\)/);
+    assert.ok(Date.now() - started < 1000, "no waiting past the budget");
+    assert.equal(
+      receiver.requests.length,
+      1,
+      "the collector was not asked again before Retry-After",
+    );
+    assert.equal(backend.stats().dropped, 0);
+  });
+});
+
 Deno.test("OtlpHttpBackend drops a batch the collector refuses with 400, counting it and keeping the message", async () => {
   await withReceiver(async (receiver) => {
     receiver.replies.push(
@@ -1089,6 +1111,31 @@ Deno.test("FanoutBackend drops the oldest queued batches beyond maxQueueRecords 
   await backend.close();
   assert.equal(backend.stats().dropped, 4, "records still queued at close are counted as dropped");
   assert.ok(store.closed);
+});
+
+Deno.test("FanoutBackend.close() waits closeTimeoutMs for a hanging collector, then counts what is left", async () => {
+  await withReceiver(async (receiver) => {
+    const hang = () =>
+      new Promise<Response>((resolve) => setTimeout(() => resolve(Response.json({})), 1500));
+    receiver.replies.push(hang);
+    const store = new MemoryBackend();
+    const exporter = new OtlpHttpBackend({ endpoint: receiver.url, timeoutMs: 10_000 });
+    const backend = new FanoutBackend(store, exporter, { closeTimeoutMs: 100 });
+    await backend.write({
+      traces: [],
+      spans: [spanRecord({ spanId: TOOL })],
+      events: [],
+      metrics: [],
+    });
+    await waitFor(() => receiver.requests.length === 1);
+    const started = Date.now();
+    await backend.close();
+    assert.ok(Date.now() - started < 1000, `close took ${Date.now() - started} ms`);
+    assert.equal(backend.stats().dropped, 1);
+    assert.equal(backend.stats().queued, 0);
+    assert.match(backend.stats().lastError!, /closed before the exporter caught up/);
+    await assert.rejects(backend.write(fixtureBatch()), (e: BackendError) => e.code === "CLOSED");
+  });
 });
 
 Deno.test("FanoutBackend queues nothing when the store write fails", async () => {

@@ -249,18 +249,19 @@ export class FanoutBackend implements Backend {
       clearTimeout(timer);
     }
     this.#stopping.abort();
-    if (this.#queued > 0) {
-      this.#dropped += this.#queued;
-      this.#noteError(
-        `Cannot export ${this.#queued} records: closed before the exporter caught up`,
-      );
-      this.#queued = 0;
-      this.#queue.length = 0;
-    }
     try {
       await this.#exporter.close();
     } finally {
       await this.#pump;
+      // Noted after the exporter's own "closed" failure, so this is the last error.
+      if (this.#queued > 0) {
+        this.#dropped += this.#queued;
+        this.#noteError(
+          `Cannot export ${this.#queued} records: closed before the exporter caught up`,
+        );
+        this.#queued = 0;
+        this.#queue.length = 0;
+      }
       await this.#store.close();
     }
   }

@@ -2,11 +2,17 @@ import assert from "node:assert/strict";
 import protobuf from "protobufjs";
 import {
   ROOT_CONTEXT,
+  SeverityNumber,
   SpanKind as ApiSpanKind,
   SpanStatusCode,
   trace as apiTrace,
 } from "@opentelemetry/api";
-import { JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
+import { JsonLogsSerializer, JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
+import {
+  InMemoryLogRecordExporter,
+  LoggerProvider,
+  SimpleLogRecordProcessor,
+} from "@opentelemetry/sdk-logs";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
   InMemorySpanExporter,
@@ -371,6 +377,30 @@ function checkMetrics(body: Obj): void {
   assert.equal(counts[bounds.indexOf(0.5)], "1", "0.3 falls in (0.25, 0.5]");
 }
 
+/** Sorts every attribute list by key (attribute order carries no meaning in OTLP). */
+function sortAttributes(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortAttributes);
+  if (value === null || typeof value !== "object") return value;
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = k === "attributes"
+      ? (sortAttributes(v) as KeyValue[]).toSorted((x, y) => x.key.localeCompare(y.key))
+      : sortAttributes(v);
+  }
+  return out;
+}
+
+/** The resource attributes we add, for building an equivalent SDK resource. */
+function sdkResource(resource: Record<string, string>) {
+  return resourceFromAttributes({
+    ...resource,
+    "telemetry.sdk.name": "@spark/telemetry",
+    "telemetry.sdk.version": VERSION,
+    "process.runtime.name": "deno",
+    "process.runtime.version": Deno.version.deno,
+  });
+}
+
 // ------------------------------------------------------------------ tests
 
 for (const protocol of ["http/protobuf", "http/json"] as const) {
@@ -513,13 +543,7 @@ Deno.test("OtlpHttpBackend JSON equals the official JsonTraceSerializer's for an
   const exporter = new InMemorySpanExporter();
   const ids = [LLM];
   const provider = new TracerProvider({
-    resource: resourceFromAttributes({
-      ...resource,
-      "telemetry.sdk.name": "@spark/telemetry",
-      "telemetry.sdk.version": VERSION,
-      "process.runtime.name": "deno",
-      "process.runtime.version": Deno.version.deno,
-    }),
+    resource: sdkResource(resource),
     idGenerator: { generateTraceId: () => TRACE_ID, generateSpanId: () => ids.shift()! },
     spanProcessors: [new SimpleSpanProcessor({ exporter })],
   });
@@ -562,17 +586,66 @@ Deno.test("OtlpHttpBackend JSON equals the official JsonTraceSerializer's for an
   await provider.shutdown();
 
   // Normalisation: attribute order, and the official JSON's plain-number ints and omitted defaults.
-  const sortAttributes = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(sortAttributes);
-    if (value === null || typeof value !== "object") return value;
-    const out: Obj = {};
-    for (const [k, v] of Object.entries(value)) {
-      out[k] = k === "attributes"
-        ? (sortAttributes(v) as KeyValue[]).toSorted((x, y) => x.key.localeCompare(y.key))
-        : sortAttributes(v);
-    }
-    return out;
-  };
+  assert.deepEqual(sortAttributes(ours), sortAttributes(canonical(official)));
+});
+
+Deno.test("OtlpHttpBackend JSON equals the official JsonLogsSerializer's for an equivalent SDK log record", async () => {
+  const resource = { "service.name": "agent-svc" };
+  const event = eventRecord({
+    eventId: "e1".padEnd(32, "0"),
+    eventType: "node.failed",
+    name: "node fetch failed",
+    timestamp: T_SUBMS,
+    spanId: LLM,
+    attributes: { node_id: "fetch", error_type: "TimeoutError", attempt: 2 },
+  });
+  let ours: Obj | null = null;
+  await withReceiver(async (receiver) => {
+    await using backend = new OtlpHttpBackend({
+      ...FAST,
+      endpoint: receiver.url,
+      protocol: "http/json",
+    });
+    await backend.write({
+      traces: [{ ...traceRecord(), resource }],
+      spans: [],
+      events: [event],
+      metrics: [],
+    });
+    ours = receiver.requests.find((r) => r.path === "/v1/logs")!.json;
+  });
+
+  const exporter = new InMemoryLogRecordExporter();
+  const provider = new LoggerProvider({
+    resource: sdkResource(resource),
+    processors: [new SimpleLogRecordProcessor({ exporter })],
+  });
+  provider.getLogger("@spark/telemetry", VERSION).emit({
+    eventName: "node.failed",
+    timestamp: toHrTime(T_SUBMS),
+    observedTimestamp: toHrTime(T_SUBMS),
+    severityNumber: SeverityNumber.ERROR,
+    severityText: "ERROR",
+    body: "node fetch failed",
+    attributes: {
+      node_id: "fetch",
+      error_type: "TimeoutError",
+      attempt: 2,
+      "event.name": "node.failed",
+      "spark.event.id": event.eventId,
+    },
+    context: apiTrace.setSpanContext(ROOT_CONTEXT, {
+      traceId: TRACE_ID,
+      spanId: LLM,
+      traceFlags: 1,
+    }),
+  });
+  const official = JSON.parse(
+    new TextDecoder().decode(
+      JsonLogsSerializer.serializeRequest(exporter.getFinishedLogRecords())!,
+    ),
+  );
+  await provider.shutdown();
   assert.deepEqual(sortAttributes(ours), sortAttributes(canonical(official)));
 });
 

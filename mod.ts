@@ -24,3 +24,5 @@ export * from "./src/trace.ts";
 export * from "./src/config.ts";
 export * from "./src/backends/backend.ts";
 export * from "./query/plan.ts";
+export * from "./src/propagation.ts";
+export * from "./src/analysis.ts";

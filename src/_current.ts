@@ -1,0 +1,29 @@
+/**
+ * The one place instrumentation reads the current trace and span from the
+ * async context kept by `context.ts`.
+ *
+ * @module
+ */
+import { getCurrentContext } from "./context.ts";
+
+/** The current trace and span ids. */
+export interface CurrentIds {
+  /** The current trace. */
+  traceId: string;
+  /** The current span, or `null` at the top of a trace. */
+  spanId: string | null;
+}
+
+/** Returns the current trace and span ids, or `null` outside any trace. */
+export function currentIds(): CurrentIds | null {
+  const context = getCurrentContext();
+  if (context === undefined) return null;
+  return { traceId: context.traceId, spanId: context.spanId };
+}
+
+/** The current ids as `recordEvent` options: empty outside any trace. */
+export function idsOptions(): { traceId: string; spanId?: string } | Record<string, never> {
+  const ids = currentIds();
+  if (ids === null) return {};
+  return ids.spanId === null ? { traceId: ids.traceId } : { traceId: ids.traceId, spanId: ids.spanId };
+}

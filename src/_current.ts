@@ -20,10 +20,3 @@ export function currentIds(): CurrentIds | null {
   if (context === undefined) return null;
   return { traceId: context.traceId, spanId: context.spanId };
 }
-
-/** The current ids as `recordEvent` options: empty outside any trace. */
-export function idsOptions(): { traceId: string; spanId?: string } | Record<string, never> {
-  const ids = currentIds();
-  if (ids === null) return {};
-  return ids.spanId === null ? { traceId: ids.traceId } : { traceId: ids.traceId, spanId: ids.spanId };
-}

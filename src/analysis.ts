@@ -155,11 +155,11 @@ const ERRORS_HIGH = 0.2;
  *
  * @example
  * ```ts
- * import { analyzePerformance, TelemetryManager } from "@spark/telemetry";
+ * import { analyzePerformance, TelemetryConfig, TelemetryManager } from "@spark/telemetry";
  * import { instrumentGraphRun, instrumentNode } from "@spark/telemetry";
  * import assert from "node:assert/strict";
  *
- * await using manager = new TelemetryManager({ enabled: true, backend: "memory" });
+ * await using manager = new TelemetryManager(TelemetryConfig.createMemory());
  * for (let i = 0; i < 3; i++) {
  *   await instrumentGraphRun(manager, { type: "Pipeline", nodesCount: 1 }, () =>
  *     instrumentNode(manager, { id: "fetch", type: "FetchNode" }, () => Promise.resolve(i)));

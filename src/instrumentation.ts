@@ -27,7 +27,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { nowSeconds } from "./clock.ts";
-import type { TelemetryManager } from "./manager.ts";
+import { TelemetryManager } from "./manager.ts";
 import { toSpanError } from "./span.ts";
 import { type Attributes, EventType, MetricKind, SpanKind, SpanStatus } from "./types.ts";
 import { currentIds } from "./_current.ts";
@@ -56,6 +56,8 @@ export interface NodeInfo {
   name?: string;
   /** Further attributes of this execution, added to the node span. @default {{}} */
   attributes?: Attributes;
+  /** The span name. @default {"<type>.do"} */
+  spanName?: string;
 }
 
 /** An edge between two nodes, for {@linkcode recordEdge}. */
@@ -97,10 +99,15 @@ function errorAttributes(error: unknown): Attributes {
  *
  * @example
  * ```ts
- * import { instrumentGraphRun, instrumentNode, TelemetryManager } from "@spark/telemetry";
+ * import {
+ *   instrumentGraphRun,
+ *   instrumentNode,
+ *   TelemetryConfig,
+ *   TelemetryManager,
+ * } from "@spark/telemetry";
  * import assert from "node:assert/strict";
  *
- * await using manager = new TelemetryManager({ enabled: true, backend: "memory" });
+ * await using manager = new TelemetryManager(TelemetryConfig.createMemory());
  * const answer = await instrumentGraphRun(manager, { type: "Agent", nodesCount: 1 }, () =>
  *   instrumentNode(manager, { id: "answer", type: "AnswerNode" }, () => Promise.resolve(42)));
  * assert.equal(answer, 42);
@@ -124,45 +131,46 @@ export function instrumentGraphRun<T>(
     "task.type": graph.taskType ?? "default",
     ...graph.attributes,
   };
-  const run = async (): Promise<T> => {
-    const start = nowSeconds();
-    const { traceId } = currentIds()!;
-    manager.recordEvent(EventType.GRAPH_STARTED, `${graph.type} started`, {
-      traceId,
-      attributes: identity,
-    });
-    let status: SpanStatus = SpanStatus.OK;
-    try {
-      return await manager.withSpan(
-        `${graph.type}.run`,
-        { kind: SpanKind.GRAPH_RUN, attributes },
-        () => graphStorage.run(graphId, fn),
-      );
-    } catch (error) {
-      status = SpanStatus.ERROR;
-      manager.recordEvent(EventType.GRAPH_FAILED, `${graph.type} failed`, {
-        traceId,
-        attributes: { ...identity, ...errorAttributes(error) },
-      });
-      throw error;
-    } finally {
-      if (status === SpanStatus.OK) {
-        manager.recordEvent(EventType.GRAPH_FINISHED, `${graph.type} finished`, {
-          traceId,
+  const run = (traceId: string): Promise<T> =>
+    manager.withSpan(
+      `${graph.type}.run`,
+      { traceId, kind: SpanKind.GRAPH_RUN, attributes },
+      async (span) => {
+        const ids = { traceId: span.traceId, spanId: span.spanId };
+        const start = nowSeconds();
+        manager.recordEvent(EventType.GRAPH_STARTED, `${graph.type} started`, {
+          ...ids,
           attributes: identity,
         });
-      }
-      manager.recordMetric("graph_duration", nowSeconds() - start, {
-        unit: "s",
-        kind: MetricKind.HISTOGRAM,
-        traceId,
-        attributes: { ...identity, status },
-      });
-    }
-  };
+        let status: SpanStatus = SpanStatus.OK;
+        try {
+          const result = await graphStorage.run(graphId, fn);
+          manager.recordEvent(EventType.GRAPH_FINISHED, `${graph.type} finished`, {
+            ...ids,
+            attributes: identity,
+          });
+          return result;
+        } catch (error) {
+          status = SpanStatus.ERROR;
+          manager.recordEvent(EventType.GRAPH_FAILED, `${graph.type} failed`, {
+            ...ids,
+            attributes: { ...identity, ...errorAttributes(error) },
+          });
+          throw error;
+        } finally {
+          manager.recordMetric("graph_duration", nowSeconds() - start, {
+            unit: "s",
+            kind: MetricKind.HISTOGRAM,
+            traceId: span.traceId,
+            attributes: { ...identity, status },
+          });
+        }
+      },
+    );
   // Inside another run (a sub-graph), the graph span joins that trace.
-  if (currentIds() !== null) return run();
-  return manager.withTrace("graph_run", { attributes }, run);
+  const outer = config.propagateContext ? currentIds() : null;
+  if (outer !== null) return run(outer.traceId);
+  return manager.withTrace("graph_run", { attributes }, (trace) => run(trace.traceId));
 }
 
 /**
@@ -181,10 +189,10 @@ export function instrumentGraphRun<T>(
  *
  * @example
  * ```ts
- * import { instrumentNode, TelemetryManager } from "@spark/telemetry";
+ * import { instrumentNode, TelemetryConfig, TelemetryManager } from "@spark/telemetry";
  * import assert from "node:assert/strict";
  *
- * await using manager = new TelemetryManager({ enabled: true, backend: "memory" });
+ * await using manager = new TelemetryManager(TelemetryConfig.createMemory());
  * await assert.rejects(
  *   instrumentNode(manager, { id: "parse", type: "ParseNode" }, () => {
  *     throw new SyntaxError("bad input");
@@ -220,7 +228,7 @@ export function instrumentNode<T>(
   };
   const metricAttributes: Attributes = { "node.id": node.id, "node.type": node.type, ...graph };
   return manager.withSpan(
-    `${node.type}.do`,
+    node.spanName ?? `${node.type}.do`,
     { kind: SpanKind.NODE_EXECUTION, attributes: spanAttributes },
     async (span) => {
       const ids = { traceId: span.traceId, spanId: span.spanId };
@@ -280,10 +288,10 @@ export function instrumentNode<T>(
  *
  * @example
  * ```ts
- * import { recordEdge, TelemetryManager } from "@spark/telemetry";
+ * import { recordEdge, TelemetryConfig, TelemetryManager } from "@spark/telemetry";
  * import assert from "node:assert/strict";
  *
- * await using manager = new TelemetryManager({ enabled: true, backend: "memory" });
+ * await using manager = new TelemetryManager(TelemetryConfig.createMemory());
  * recordEdge(manager, { fromNodeId: "plan", toNodeId: "search", condition: "needs_search" });
  * recordEdge(manager, { fromNodeId: "plan", toNodeId: "answer" }, false);
  * await manager.flush();
@@ -307,4 +315,90 @@ export function recordEdge(manager: TelemetryManager, edge: EdgeInfo, taken = tr
   const label = `${edge.fromNodeId} -> ${edge.toNodeId}`;
   manager.recordEvent(EventType.EDGE_EVALUATED, label, options);
   if (taken) manager.recordEvent(EventType.EDGE_TAKEN, label, options);
+}
+
+/** Options of {@linkcode traced}. */
+export interface TracedOptions {
+  /** The manager to record with. @default {TelemetryManager.getInstance()} */
+  manager?: TelemetryManager;
+  /**
+   * The span kind. With `"node_execution"` the method is instrumented as a
+   * node with {@linkcode instrumentNode}: `node.id` is `this.id` (or the class
+   * name), `node.name` is `this.name` (or the class name), `node.type` the
+   * class name, and the span is named `<Class>.<method>`.
+   * @default {"internal"}
+   */
+  kind?: SpanKind;
+  /** The span name. @default {"<Class>.<method>"} */
+  name?: string;
+}
+
+/** An async method, as the `traced` decorator sees it. */
+export type AsyncMethod<This, Args extends unknown[], R> = (this: This, ...args: Args) => Promise<R>;
+
+function ownString(target: unknown, key: string): string | undefined {
+  const value = (target as Record<string, unknown> | null)?.[key];
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/**
+ * A method decorator (TC39 decorators, as TypeScript 5+ and Deno compile them
+ * without `experimentalDecorators`) that runs each call of an async method
+ * inside a span named `<Class>.<method>`; with `kind: "node_execution"` the
+ * call is instrumented as a node run (see {@linkcode instrumentNode}), so a
+ * node class's `do()` emits what a graph runner would.
+ *
+ * @param options Manager, kind and name.
+ * @returns The decorator.
+ *
+ * @example
+ * ```ts
+ * import { TelemetryConfig, TelemetryManager, traced } from "@spark/telemetry";
+ * import assert from "node:assert/strict";
+ *
+ * await using manager = new TelemetryManager(TelemetryConfig.createMemory());
+ * class SearchNode {
+ *   id = "search";
+ *   @traced({ manager, kind: "node_execution" })
+ *   do(query: string): Promise<string> {
+ *     return Promise.resolve(`results for ${query}`);
+ *   }
+ * }
+ * assert.equal(await new SearchNode().do("deno"), "results for deno");
+ * const [span] = await manager.querySpans({ kind: "node_execution" });
+ * assert.equal(span?.name, "SearchNode.do");
+ * assert.equal(span?.attributes["node.id"], "search");
+ * ```
+ */
+export function traced(
+  options: TracedOptions = {},
+): <This, Args extends unknown[], R>(
+  method: AsyncMethod<This, Args, R>,
+  context: ClassMethodDecoratorContext<This, AsyncMethod<This, Args, R>>,
+) => AsyncMethod<This, Args, R> {
+  return <This, Args extends unknown[], R>(
+    method: AsyncMethod<This, Args, R>,
+    context: ClassMethodDecoratorContext<This, AsyncMethod<This, Args, R>>,
+  ): AsyncMethod<This, Args, R> => {
+    const methodName = String(context.name);
+    return function (this: This, ...args: Args): Promise<R> {
+      const manager = options.manager ?? TelemetryManager.getInstance();
+      // Resolved per call: the class of `this` may be a subclass of the one decorated.
+      const className = (this as { constructor?: { name?: string } })?.constructor?.name ?? "Object";
+      const call = () => method.call(this, ...args);
+      if (options.kind === SpanKind.NODE_EXECUTION) {
+        return instrumentNode(manager, {
+          id: ownString(this, "id") ?? className,
+          type: className,
+          name: ownString(this, "name") ?? className,
+          spanName: options.name ?? `${className}.${methodName}`,
+        }, call);
+      }
+      return manager.withSpan(
+        options.name ?? `${className}.${methodName}`,
+        { kind: options.kind ?? SpanKind.INTERNAL },
+        call,
+      );
+    };
+  };
 }

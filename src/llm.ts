@@ -10,7 +10,6 @@ import type { TelemetryManager } from "./manager.ts";
 import type { Span } from "./span.ts";
 import { toSpanError } from "./span.ts";
 import { type Attributes, EventType, MetricKind, SpanKind } from "./types.ts";
-import { idsOptions } from "./_current.ts";
 
 /** What {@linkcode withLlmCall} records about a request. */
 export interface LlmCallInfo {
@@ -77,17 +76,17 @@ function usageAttributes(usage: LlmUsage): Attributes {
  *
  * @example
  * ```ts
- * import { TelemetryManager, withLlmCall } from "@spark/telemetry";
+ * import { TelemetryConfig, TelemetryManager, withLlmCall } from "@spark/telemetry";
  * import assert from "node:assert/strict";
  *
- * await using manager = new TelemetryManager({ enabled: true, backend: "memory" });
+ * await using manager = new TelemetryManager(TelemetryConfig.createMemory());
  * const text = await withLlmCall(manager, { model: "tiny-1", provider: "local" }, (call) => {
  *   call.setUsage({ promptTokens: 12, completionTokens: 30, cost: 0.0004 });
  *   return Promise.resolve("hello");
  * });
  * assert.equal(text, "hello");
  * await manager.flush();
- * const [tokens] = await manager.queryMetrics({ name: "llm_completion_tokens" });
+ * const [tokens] = await manager.queryMetrics({ metricName: "llm_completion_tokens" });
  * assert.equal(tokens?.value, 30);
  * ```
  */
@@ -185,10 +184,10 @@ export interface ToolCallInfo {
  *
  * @example
  * ```ts
- * import { TelemetryManager, withToolCall } from "@spark/telemetry";
+ * import { TelemetryConfig, TelemetryManager, withToolCall } from "@spark/telemetry";
  * import assert from "node:assert/strict";
  *
- * await using manager = new TelemetryManager({ enabled: true, backend: "memory" });
+ * await using manager = new TelemetryManager(TelemetryConfig.createMemory());
  * const sum = await withToolCall(manager, { name: "calculator" }, () => Promise.resolve(2 + 2));
  * assert.equal(sum, 4);
  * await manager.flush();
@@ -275,10 +274,10 @@ export interface RetryOptions {
  *
  * @example
  * ```ts
- * import { TelemetryManager, withRetry } from "@spark/telemetry";
+ * import { TelemetryConfig, TelemetryManager, withRetry } from "@spark/telemetry";
  * import assert from "node:assert/strict";
  *
- * await using manager = new TelemetryManager({ enabled: true, backend: "memory" });
+ * await using manager = new TelemetryManager(TelemetryConfig.createMemory());
  * const result = await withRetry(manager, (attempt) => {
  *   if (attempt < 3) throw new Error("flaky");
  *   return Promise.resolve("done");
@@ -310,9 +309,8 @@ export async function withRetry<T>(
       const backoff = Math.min(max, base * factor ** (attempt - 1));
       const delayMs = options.random ? backoff * options.random() : backoff;
       const { type, message } = toSpanError(error);
-      const ids = idsOptions();
+      // The current span and trace (from async context) own the event.
       manager.recordEvent(EventType.RETRY_ATTEMPTED, `${operation} retry ${attempt}`, {
-        ...ids,
         attributes: {
           operation,
           attempt,
@@ -324,7 +322,6 @@ export async function withRetry<T>(
       });
       manager.recordMetric("retry_count", 1, {
         kind: MetricKind.COUNTER,
-        ...("traceId" in ids ? { traceId: ids.traceId } : {}),
         attributes: { operation, error_type: type },
       });
       await new Promise((resolve) => setTimeout(resolve, delayMs));

@@ -149,10 +149,10 @@ function sampled(manager: TelemetryManager, traceId: string): boolean {
  *
  * @example
  * ```ts
- * import { injectContext, TelemetryManager } from "@spark/telemetry";
+ * import { injectContext, TelemetryConfig, TelemetryManager } from "@spark/telemetry";
  * import assert from "node:assert/strict";
  *
- * await using manager = new TelemetryManager({ enabled: true, backend: "memory" });
+ * await using manager = new TelemetryManager(TelemetryConfig.createMemory());
  * await manager.withSpan("call", {}, (span) => {
  *   const headers = injectContext(manager);
  *   assert.equal(headers.get("traceparent"), `00-${span.traceId}-${span.spanId}-01`);
@@ -204,10 +204,10 @@ export interface TracedFetchOptions {
  *
  * @example
  * ```ts
- * import { createTracedFetch, TelemetryManager } from "@spark/telemetry";
+ * import { createTracedFetch, TelemetryConfig, TelemetryManager } from "@spark/telemetry";
  * import assert from "node:assert/strict";
  *
- * await using manager = new TelemetryManager({ enabled: true, backend: "memory" });
+ * await using manager = new TelemetryManager(TelemetryConfig.createMemory());
  * let sent: string | null = null;
  * const tracedFetch = createTracedFetch(manager, {
  *   fetch: (input, init) => {
@@ -269,10 +269,10 @@ export type ServeHandler = (
  *
  * @example
  * ```ts
- * import { TelemetryManager, traceHandler } from "@spark/telemetry";
+ * import { TelemetryConfig, TelemetryManager, traceHandler } from "@spark/telemetry";
  * import assert from "node:assert/strict";
  *
- * await using manager = new TelemetryManager({ enabled: true, backend: "memory" });
+ * await using manager = new TelemetryManager(TelemetryConfig.createMemory());
  * const handler = traceHandler(manager, () => new Response("hi"));
  * const info = { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 } } as Deno.ServeHandlerInfo;
  * const request = new Request("http://localhost/hello", {

@@ -1,13 +1,21 @@
 import assert from "node:assert/strict";
 import {
+  createTracedFetch,
   formatBaggage,
   formatTraceparent,
+  injectContext,
   MAX_BAGGAGE_BYTES,
   MAX_BAGGAGE_MEMBERS,
   parseBaggage,
   parseTraceparent,
   parseTracestate,
+  type SpanRecord,
+  TelemetryConfig,
+  TelemetryManager,
+  traceHandler,
+  withBaggage,
 } from "../mod.ts";
+import { openBackend } from "../src/backends/open_backend.ts";
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const SPAN = "00f067aa0ba902b7";
@@ -160,4 +168,191 @@ Deno.test("formatBaggage() leaves out whole entries past the limits", () => {
 Deno.test("formatBaggage() and parseBaggage() round-trip arbitrary text", () => {
   const baggage = { "user.id": "alice@example.com", note: "a, b; c = d % e \u{1F600}", empty: "" };
   assert.deepEqual(parseBaggage(formatBaggage(baggage)), baggage);
+});
+
+// ---- with a manager ----------------------------------------------------------
+
+Deno.test("injectContext() writes the current span as parent, the sampling decision and the baggage", async () => {
+  await using manager = new TelemetryManager(TelemetryConfig.createMemory());
+  const headers = await manager.withSpan(
+    "call",
+    {},
+    (span) =>
+      withBaggage({ user: "alice" }, () => {
+        const h = injectContext(manager);
+        assert.equal(h.get("traceparent"), `00-${span.traceId}-${span.spanId}-01`);
+        return h;
+      }),
+  );
+  assert.equal(headers.get("baggage"), "user=alice");
+  assert.equal(headers.get("tracestate"), null);
+  // Outside any span: baggage only, no traceparent.
+  const outside = withBaggage({ a: "1" }, () => injectContext(manager));
+  assert.equal(outside.get("traceparent"), null);
+  assert.equal(outside.get("baggage"), "a=1");
+});
+
+Deno.test("injectContext() sets the sampled flag from this process's sampling decision", async () => {
+  await using manager = new TelemetryManager(TelemetryConfig.createMemory({ samplingRate: 0 }));
+  const header = await manager.withSpan(
+    "call",
+    {},
+    () => injectContext(manager).get("traceparent"),
+  );
+  assert.match(header ?? "", /-00$/);
+});
+
+Deno.test("injectContext() and traceHandler() do nothing across processes when propagateContext is off", async () => {
+  await using manager = new TelemetryManager(
+    TelemetryConfig.createMemory({ propagateContext: false }),
+  );
+  const headers = await manager.withSpan(
+    "call",
+    {},
+    () => withBaggage({ a: "1" }, () => injectContext(manager)),
+  );
+  assert.equal([...headers].length, 0);
+  const handler = traceHandler(manager, () => new Response("ok"));
+  await handler(new Request("http://x/p", { headers: { traceparent: VALID } }), INFO);
+  const spans = await manager.querySpans({ spanName: "HTTP GET /p" });
+  assert.notEqual(spans[0]?.traceId, TRACE, "the remote trace is not continued");
+});
+
+const INFO = {
+  remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
+  completed: Promise.resolve(),
+} as Deno.ServeHandlerInfo;
+
+Deno.test("traceHandler() continues a remote trace under the caller's span and passes tracestate on", async () => {
+  await using manager = new TelemetryManager(TelemetryConfig.createMemory());
+  let forwarded: Headers | null = null;
+  const handler = traceHandler(manager, () => {
+    forwarded = injectContext(manager);
+    return new Response("fail", { status: 503 });
+  });
+  const request = new Request("http://x/api/run?q=1", {
+    method: "POST",
+    headers: { traceparent: VALID, tracestate: "vendor=abc", baggage: "tenant=acme" },
+  });
+  assert.equal((await handler(request, INFO)).status, 503);
+  const [span] = await manager.querySpans({ traceId: TRACE });
+  assert.equal(span?.name, "HTTP POST /api/run");
+  assert.equal(span?.parentSpanId, SPAN);
+  assert.equal(span?.status, "error", "a 5xx answer fails the span");
+  assert.equal(span?.attributes["http.response.status_code"], 503);
+  const sent = forwarded as Headers | null;
+  assert.equal(sent?.get("traceparent"), `00-${TRACE}-${span?.spanId}-01`);
+  assert.equal(sent?.get("tracestate"), "vendor=abc");
+  assert.equal(sent?.get("baggage"), "tenant=acme");
+  // The trace belongs to the caller: no trace record is written here.
+  assert.equal((await manager.queryTraces()).length, 0);
+});
+
+Deno.test("traceHandler() starts a trace of its own without a valid traceparent", async () => {
+  await using manager = new TelemetryManager(TelemetryConfig.createMemory());
+  const handler = traceHandler(manager, () => new Response("ok"));
+  await handler(new Request("http://x/a", { headers: { traceparent: "00-bad-01" } }), INFO);
+  const [trace] = await manager.queryTraces();
+  assert.equal(trace?.name, "HTTP GET /a");
+  const [span] = await manager.querySpans({ traceId: trace!.traceId });
+  assert.equal(span?.parentSpanId, null);
+});
+
+Deno.test("createTracedFetch() records a span per request and sends its context", async () => {
+  await using manager = new TelemetryManager(TelemetryConfig.createMemory());
+  const seen: Request[] = [];
+  const tracedFetch = createTracedFetch(manager, {
+    fetch: (input, init) => {
+      seen.push(new Request(input, init));
+      return Promise.resolve(new Response("x", { status: 201 }));
+    },
+  });
+  const trace = await manager.withTrace("job", {}, async (t) => {
+    await tracedFetch("http://svc.test/items", { method: "PUT", headers: { "x-keep": "1" } });
+    return t;
+  });
+  const [span] = await manager.querySpans({ spanName: "HTTP PUT" });
+  assert.equal(span?.traceId, trace.traceId);
+  assert.equal(span?.attributes["url.full"], "http://svc.test/items");
+  assert.equal(span?.attributes["http.response.status_code"], 201);
+  assert.equal(seen[0]?.headers.get("traceparent"), `00-${trace.traceId}-${span?.spanId}-01`);
+  assert.equal(seen[0]?.headers.get("x-keep"), "1", "the caller's headers are kept");
+});
+
+async function startServer(dbPath: string): Promise<{ port: number; child: Deno.ChildProcess }> {
+  const fixture = new URL("./fixtures/propagation_server.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", fixture, dbPath],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("Cannot start the server process: it exited before listening");
+    text += value;
+  }
+  await reader.cancel();
+  return { port: JSON.parse(text.slice(0, text.indexOf("\n"))).port, child };
+}
+
+Deno.test("a traceparent round-trips between two Deno.serve processes on 127.0.0.1", async () => {
+  const dir = await Deno.makeTempDir();
+  const dbPath = `${dir}/server.db`;
+  const { port, child } = await startServer(dbPath);
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await using client = new TelemetryManager(TelemetryConfig.createMemory());
+    const tracedFetch = createTracedFetch(client);
+    const [trace, answer] = await client.withTrace(
+      "graph_run",
+      {},
+      (t) =>
+        withBaggage({ user: "alice", note: "a, b; c" }, async () => {
+          const response = await tracedFetch(`${base}/work`);
+          return [t, await response.json()] as const;
+        }),
+    );
+    // A request without context starts a new trace over there.
+    const fresh = await (await fetch(`${base}/fresh`)).json();
+    await (await fetch(`${base}/shutdown`)).text();
+    assert.equal((await child.status).code, 0);
+
+    const [clientSpan] = await client.querySpans({ spanName: "HTTP GET" });
+    assert.equal(answer.traceId, trace.traceId, "the server continued the client's trace");
+    assert.deepEqual(answer.baggage, { user: "alice", note: "a, b; c" });
+    assert.equal(answer.forwarded.traceparent, `00-${trace.traceId}-${answer.spanId}-01`);
+    assert.notEqual(fresh.traceId, trace.traceId);
+
+    // What the server process stored: its span hangs under the client's HTTP span.
+    const server = await openBackend({ backend: "sqlite", backendConfig: { dbPath } });
+    try {
+      const rows = await server.query({
+        type: "select",
+        entity: "spans",
+        where: null,
+        orderBy: [],
+        limit: 100,
+        offset: 0,
+      }) as unknown as SpanRecord[];
+      const work = rows.find((s) => s.name === "HTTP GET /work")!;
+      assert.equal(work.traceId, trace.traceId);
+      assert.equal(work.parentSpanId, clientSpan?.spanId);
+      assert.equal(work.spanId, answer.spanId);
+      const freshSpan = rows.find((s) => s.name === "HTTP GET /fresh")!;
+      assert.equal(freshSpan.parentSpanId, null);
+      assert.equal(freshSpan.traceId, fresh.traceId);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    try {
+      child.kill();
+    } catch {
+      // Already exited.
+    }
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
 });

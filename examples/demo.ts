@@ -13,15 +13,17 @@ import {
   analyzePerformance,
   instrumentGraphRun,
   instrumentNode,
+  parseQuery,
   type PerformanceReport,
   recordEdge,
+  renderWaterfall,
+  type SpanRecord,
   TelemetryConfig,
   TelemetryManager,
   withLlmCall,
   withRetry,
   withToolCall,
 } from "../mod.ts";
-import { renderWaterfall } from "../query/waterfall.ts";
 
 const RUNS = 300;
 const CONCURRENCY = 25;
@@ -92,26 +94,42 @@ async function runAgent(manager: TelemetryManager, run: number): Promise<void> {
     manager,
     { ...GRAPH, taskType: "research", attributes: { "run.index": run } },
     async () => {
-      const needsSearch = await instrumentNode(manager, { id: "plan", type: "PlanNode" }, async () => {
-        await simulatedLlm(manager, random, "sim-planner-small", {
-          latencyMs: [4, 12],
-          prompt: [200, 400],
-          completion: [40, 120],
-        });
-        return random() < 0.7;
-      });
-      recordEdge(manager, { fromNodeId: "plan", toNodeId: "search", condition: "needs_search" }, needsSearch);
-      recordEdge(manager, { fromNodeId: "plan", toNodeId: "summarize", condition: "!needs_search" }, !needsSearch);
+      const needsSearch = await instrumentNode(
+        manager,
+        { id: "plan", type: "PlanNode" },
+        async () => {
+          await simulatedLlm(manager, random, "sim-planner-small", {
+            latencyMs: [4, 12],
+            prompt: [200, 400],
+            completion: [40, 120],
+          });
+          return random() < 0.7;
+        },
+      );
+      recordEdge(
+        manager,
+        { fromNodeId: "plan", toNodeId: "search", condition: "needs_search" },
+        needsSearch,
+      );
+      recordEdge(
+        manager,
+        { fromNodeId: "plan", toNodeId: "summarize", condition: "!needs_search" },
+        !needsSearch,
+      );
       if (needsSearch) {
         await instrumentNode(manager, { id: "search", type: "SearchNode" }, () =>
           withRetry(
             manager,
             () =>
-              withToolCall(manager, { name: "web_search", attributes: { query: `topic ${run}` } }, async () => {
-                await sleep(between(random, 3, 10));
-                if (random() < 0.25) throw new TimeoutError("web_search timed out after 8s");
-                return ["result-1", "result-2"];
-              }),
+              withToolCall(
+                manager,
+                { name: "web_search", attributes: { query: `topic ${run}` } },
+                async () => {
+                  await sleep(between(random, 3, 10));
+                  if (random() < 0.25) throw new TimeoutError("web_search timed out after 8s");
+                  return ["result-1", "result-2"];
+                },
+              ),
             { operation: "web_search", attempts: 3, baseDelayMs: 2, random },
           ));
         recordEdge(manager, { fromNodeId: "search", toNodeId: "summarize", condition: null });
@@ -126,8 +144,8 @@ async function runAgent(manager: TelemetryManager, run: number): Promise<void> {
               completion: [200, 500],
             }, () => {
               const roll = random();
-              if (roll < 0.05) return new ContextLengthError("prompt exceeds 8192 tokens");
-              if (roll < 0.15) return new RateLimitError("429 Too Many Requests");
+              if (roll < 0.03) return new ContextLengthError("prompt exceeds 8192 tokens");
+              if (roll < 0.13) return new RateLimitError("429 Too Many Requests");
               return null;
             }),
           {
@@ -223,7 +241,9 @@ async function main(): Promise<void> {
   });
   await using manager = new TelemetryManager(config);
 
-  console.log(`== Recording ${RUNS} runs of ${GRAPH.type} into ${DB_PATH} (${CONCURRENCY} at a time)`);
+  console.log(
+    `== Recording ${RUNS} runs of ${GRAPH.type} into ${DB_PATH} (${CONCURRENCY} at a time)`,
+  );
   const interactive = Deno.stdout.isTerminal();
   const started = performance.now();
   let next = 0;
@@ -254,25 +274,35 @@ async function main(): Promise<void> {
   ];
   for (const text of queries) {
     console.log(`\n== Query: ${text}`);
-    const rows = await manager.query(text);
+    const rows = await manager.runPlan(parseQuery(text));
     console.log(table([
       Object.keys(rows[0] ?? { "(no rows)": "" }),
-      ...rows.map((row) => Object.values(row).map((v) => typeof v === "number" ? String(Number(v.toPrecision(6))) : String(v))),
+      ...rows.map((row) =>
+        Object.values(row).map((v) =>
+          typeof v === "number" ? String(Number(v.toPrecision(6))) : String(v)
+        )
+      ),
     ]));
   }
 
-  const [failedRun] = await manager.query(
-    "traces where name = graph_run and status = error order by start_time asc limit 1",
-  );
-  if (failedRun) {
+  // A failed run that also retried its tool call shows the most in one picture.
+  const failedRuns = [
+    'traces where name = "graph_run" and status = error and has(spans where kind = tool_call and status = error) order by start_time limit 1',
+    'traces where name = "graph_run" and status = error order by start_time limit 1',
+  ];
+  for (const text of failedRuns) {
+    const [failedRun] = await manager.runPlan(parseQuery(text));
+    if (failedRun === undefined) continue;
     const traceId = String(failedRun.traceId);
-    console.log(`\n== Waterfall of failed run ${traceId}`);
-    const spans = await manager.querySpans({ traceId, limit: 1000 });
-    console.log(renderWaterfall(spans));
+    console.log(`\n== Waterfall of a failed run: trace ${traceId}`);
+    const spans = await manager.runPlan(parseQuery(`trace ${traceId}`));
+    console.log(renderWaterfall(spans as unknown as SpanRecord[]));
+    break;
   }
 
   console.log(`\n== Performance analysis of ${GRAPH.id}`);
   printReport(await analyzePerformance(manager, { graphId: GRAPH.id }));
+  console.log(`\nExplore ${DB_PATH} further: deno task query 'spans where status = error limit 5'`);
 }
 
 if (import.meta.main) await main();

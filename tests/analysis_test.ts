@@ -11,6 +11,16 @@ import {
   type TraceRecord,
 } from "../mod.ts";
 import { openBackend } from "../src/backends/open_backend.ts";
+import postgres from "postgres";
+
+const PG_URL = Deno.env.get("TELEMETRY_TEST_PG_URL") || undefined;
+const CI = Deno.env.get("CI") === "true";
+if (PG_URL === undefined && !CI) {
+  console.warn(
+    "analysis_test: PostgreSQL case skipped: set TELEMETRY_TEST_PG_URL " +
+      "(e.g. postgres://postgres@127.0.0.1:5432/test) to run it.",
+  );
+}
 
 // A fixture with answers worked out by hand. All times are offsets from T0.
 const T0 = 1_700_000_000;
@@ -239,6 +249,32 @@ Deno.test("analyzePerformance() gives the fixture's known answers on the SQLite 
     await backend.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "analyzePerformance() gives the fixture's known answers on the PostgreSQL backend",
+  ignore: PG_URL === undefined && !CI,
+  async fn() {
+    if (PG_URL === undefined) {
+      throw new Error(
+        "Cannot run the PostgreSQL case: CI=true but TELEMETRY_TEST_PG_URL is not set",
+      );
+    }
+    // A schema of its own, so concurrent runs never see each other's rows.
+    const schema = `analysis_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    const backend = await openBackend({
+      backend: "postgresql",
+      backendConfig: { url: PG_URL, schema },
+    });
+    try {
+      await analyseOn(backend);
+    } finally {
+      await backend.close();
+      const admin = postgres(PG_URL, { onnotice: () => {}, max: 1 });
+      await admin.unsafe(`drop schema if exists ${schema} cascade`);
+      await admin.end();
+    }
+  },
 });
 
 Deno.test("analyzePerformance() flags a node above 5x the mean of node averages as high", async () => {

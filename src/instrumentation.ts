@@ -334,7 +334,10 @@ export interface TracedOptions {
 }
 
 /** An async method, as the `traced` decorator sees it. */
-export type AsyncMethod<This, Args extends unknown[], R> = (this: This, ...args: Args) => Promise<R>;
+export type AsyncMethod<This, Args extends unknown[], R> = (
+  this: This,
+  ...args: Args
+) => Promise<R>;
 
 function ownString(target: unknown, key: string): string | undefined {
   const value = (target as Record<string, unknown> | null)?.[key];
@@ -384,7 +387,8 @@ export function traced(
     return function (this: This, ...args: Args): Promise<R> {
       const manager = options.manager ?? TelemetryManager.getInstance();
       // Resolved per call: the class of `this` may be a subclass of the one decorated.
-      const className = (this as { constructor?: { name?: string } })?.constructor?.name ?? "Object";
+      const className = (this as { constructor?: { name?: string } })?.constructor?.name ??
+        "Object";
       const call = () => method.call(this, ...args);
       if (options.kind === SpanKind.NODE_EXECUTION) {
         return instrumentNode(manager, {

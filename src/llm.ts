@@ -153,7 +153,12 @@ export function withLlmCall<T>(
           metric("llm_completion_tokens", usage.completionTokens, "tokens", MetricKind.COUNTER);
         }
         if (measured["llm.total_tokens"] !== undefined) {
-          metric("llm_total_tokens", measured["llm.total_tokens"] as number, "tokens", MetricKind.COUNTER);
+          metric(
+            "llm_total_tokens",
+            measured["llm.total_tokens"] as number,
+            "tokens",
+            MetricKind.COUNTER,
+          );
         }
         if (usage.cost !== undefined) {
           metric("llm_cost", usage.cost, usage.costUnit ?? "USD", MetricKind.COUNTER);

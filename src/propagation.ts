@@ -160,7 +160,10 @@ function sampled(manager: TelemetryManager, traceId: string): boolean {
  * });
  * ```
  */
-export function injectContext(manager: TelemetryManager, headers: Headers = new Headers()): Headers {
+export function injectContext(
+  manager: TelemetryManager,
+  headers: Headers = new Headers(),
+): Headers {
   if (!manager.config.propagateContext) return headers;
   const ids = currentIds();
   if (ids !== null && ids.spanId !== null) {

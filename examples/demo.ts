@@ -26,7 +26,7 @@ import {
 } from "../mod.ts";
 
 const RUNS = 300;
-const CONCURRENCY = 25;
+const CONCURRENCY = 50;
 const DB_PATH = "telemetry.db";
 const GRAPH = { type: "ResearchAgent", id: "research_agent", nodesCount: 4 };
 
@@ -139,7 +139,7 @@ async function runAgent(manager: TelemetryManager, run: number): Promise<void> {
           manager,
           () =>
             simulatedLlm(manager, random, "sim-writer-large", {
-              latencyMs: [20, 50],
+              latencyMs: [60, 120],
               prompt: [800, 2000],
               completion: [200, 500],
             }, () => {
@@ -266,7 +266,11 @@ async function main(): Promise<void> {
   await manager.flush();
   const elapsed = (performance.now() - started) / 1000;
   const stats = manager.stats();
-  console.log(`  done in ${elapsed.toFixed(2)} s; ${JSON.stringify(stats)}`);
+  console.log(
+    `  done in ${
+      elapsed.toFixed(2)
+    } s: ${stats.recorded} records stored in ${stats.batches} batches, ${stats.dropped} dropped`,
+  );
 
   const queries = [
     "spans where kind = node_execution and status = error | count() by attr.node.id, error_type order by count() desc",

@@ -7,16 +7,16 @@
  * What one graph run emits:
  *
  * ```
- * trace  graph_run                      graph.id graph.type graph.nodes_count task.type + attributes
- * ├─ event graph.started                graph.id graph.type
- * ├─ span  <GraphType>.run  graph_run   graph.id graph.type graph.nodes_count task.type
- * │  ├─ span <NodeType>.do  node_execution   node.id node.name node.type graph.id
- * │  │  ├─ event node.started           node_id node_name node_type graph.id
- * │  │  └─ event node.finished | node.failed (+ error, error_type)
- * │  │     metrics node_duration (s), node_execution_count, node_error_count (on failure)
- * │  └─ event edge.evaluated / edge.taken   from_node_id to_node_id condition graph.id
- * ├─ event graph.finished | graph.failed (+ error, error_type)
- * └─ metric graph_duration (s)          graph.id graph.type status
+ * trace graph_run                graph.id graph.type graph.nodes_count task.type + attributes
+ * ├─ metric graph_duration (s)   graph.id graph.type status
+ * └─ span <GraphType>.run        kind graph_run, same attributes as the trace
+ *    ├─ event graph.started      graph.id graph.type
+ *    ├─ span <NodeType>.do       kind node_execution: node.id node.name node.type graph.id
+ *    │  ├─ event node.started    node_id node_name node_type graph.id
+ *    │  ├─ event node.finished (+ duration) | node.failed (+ error, error_type)
+ *    │  └─ metrics node_duration (s), node_execution_count, node_error_count (on failure)
+ *    ├─ event edge.evaluated / edge.taken   from_node_id to_node_id condition graph.id
+ *    └─ event graph.finished | graph.failed (+ error, error_type)
  * ```
  *
  * Parents come from the async context, so concurrent runs of the same graph

@@ -13,7 +13,6 @@ import {
   analyzePerformance,
   instrumentGraphRun,
   instrumentNode,
-  parseQuery,
   type PerformanceReport,
   recordEdge,
   renderWaterfall,
@@ -278,7 +277,7 @@ async function main(): Promise<void> {
   ];
   for (const text of queries) {
     console.log(`\n== Query: ${text}`);
-    const rows = await manager.runPlan(parseQuery(text));
+    const rows = await manager.query(text);
     console.log(table([
       Object.keys(rows[0] ?? { "(no rows)": "" }),
       ...rows.map((row) =>
@@ -295,11 +294,11 @@ async function main(): Promise<void> {
     'traces where name = "graph_run" and status = error order by start_time limit 1',
   ];
   for (const text of failedRuns) {
-    const [failedRun] = await manager.runPlan(parseQuery(text));
+    const [failedRun] = await manager.query(text);
     if (failedRun === undefined) continue;
     const traceId = String(failedRun.traceId);
     console.log(`\n== Waterfall of a failed run: trace ${traceId}`);
-    const spans = await manager.runPlan(parseQuery(`trace ${traceId}`));
+    const spans = await manager.query(`trace ${traceId}`);
     console.log(renderWaterfall(spans as unknown as SpanRecord[]));
     break;
   }

@@ -33,6 +33,8 @@ import {
   TelemetryManager,
   type TraceRecord,
   VERSION,
+  withLlmCall,
+  withToolCall,
 } from "../mod.ts";
 import { openBackend } from "../src/backends/open_backend.ts";
 import type { SelectPlan } from "../query/plan.ts";
@@ -1304,6 +1306,67 @@ Deno.test("TelemetryManager with a memory store and an OTLP exporter: queries an
     assert.equal(span.traceId, trace.traceId);
     assert.equal(span.kind, 3);
     assert.deepEqual(attrs(span.attributes)["gen_ai.tool.name"], { stringValue: "web" });
+  });
+});
+
+Deno.test("withLlmCall() and withToolCall() spans reach the collector with GenAI attributes, events and metrics", async () => {
+  await withReceiver(async (receiver) => {
+    await using manager = new TelemetryManager(
+      new TelemetryConfig({
+        enabled: true,
+        backend: "otlp_http",
+        exportInterval: 0,
+        backendConfig: { ...FAST, endpoint: receiver.url },
+      }),
+    );
+    await manager.withTrace("agent", {}, async () => {
+      await withLlmCall(manager, { model: "tiny-1", provider: "local" }, (call) => {
+        call.setUsage({ promptTokens: 12, completionTokens: 30, finishReason: "stop" });
+        return Promise.resolve("hello");
+      });
+      await withToolCall(manager, { name: "calculator" }, () => Promise.resolve(4));
+    });
+    await manager.flush();
+    const spans = receiver.requests.filter((r) => r.path === "/v1/traces" && r.status === 200)
+      .flatMap((r) =>
+        (r.body.resourceSpans as Obj[]).flatMap((rs) =>
+          (rs.scopeSpans as Obj[]).flatMap((ss) => ss.spans as Obj[])
+        )
+      );
+    const llm = spans.find((s) =>
+      attrs(s.attributes)["spark.span.kind"]?.stringValue === "llm_call"
+    )!;
+    const l = attrs(llm.attributes);
+    assert.equal(llm.kind, 3);
+    assert.deepEqual(l["gen_ai.request.model"], { stringValue: "tiny-1" });
+    assert.deepEqual(l["gen_ai.provider.name"], { stringValue: "local" });
+    assert.deepEqual(l["gen_ai.operation.name"], { stringValue: "chat" });
+    assert.deepEqual(l["gen_ai.usage.input_tokens"], { intValue: "12" });
+    assert.deepEqual(l["gen_ai.usage.output_tokens"], { intValue: "30" });
+    assert.deepEqual(l["gen_ai.response.finish_reasons"], {
+      arrayValue: { values: [{ stringValue: "stop" }] },
+    });
+    const eventNames = (llm.events as Obj[] | undefined ?? []).map((e) => e.name);
+    assert.ok(eventNames.length >= 1, "llm.request / llm.response became span events");
+    const tool = spans.find((s) =>
+      attrs(s.attributes)["spark.span.kind"]?.stringValue === "tool_call"
+    )!;
+    assert.deepEqual(attrs(tool.attributes)["gen_ai.tool.name"], { stringValue: "calculator" });
+    assert.deepEqual(attrs(tool.attributes)["gen_ai.operation.name"], {
+      stringValue: "execute_tool",
+    });
+    const logs = receiver.requests.filter((r) => r.path === "/v1/logs" && r.status === 200)
+      .flatMap((r) =>
+        (r.body.resourceLogs as Obj[]).flatMap((rl) =>
+          (rl.scopeLogs as Obj[]).flatMap((sl) => sl.logRecords as Obj[])
+        )
+      );
+    const response = logs.find((log) => log.eventName === "llm.response")!;
+    assert.equal(response.spanId, llm.spanId);
+    assert.equal(response.traceId, llm.traceId);
+    const metricNames = receiver.requests.filter((r) => r.path === "/v1/metrics")
+      .flatMap((r) => Object.keys(metricsByName(r.body)));
+    assert.ok(metricNames.includes("llm_prompt_tokens"), metricNames.join(", "));
   });
 });
 

@@ -6,7 +6,9 @@ import {
   SpanKind as ApiSpanKind,
   SpanStatusCode,
   trace as apiTrace,
+  ValueType,
 } from "@opentelemetry/api";
+import { AggregationTemporality, DataPointType } from "@opentelemetry/sdk-metrics";
 import { JsonLogsSerializer, JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
 import {
   InMemoryLogRecordExporter,
@@ -42,6 +44,12 @@ import { MemoryBackend } from "../src/backends/memory.ts";
 import { resolveOtlpConfig } from "../src/backends/_otlp_config.ts";
 import { parseRetryAfter } from "../src/backends/_otlp_transport.ts";
 import { hrTimeToNanos, toHrTime } from "../src/backends/_otlp_time.ts";
+import {
+  DATA_POINT_TYPE,
+  SDK_TEMPORALITY,
+  VALUE_TYPE_DOUBLE,
+} from "../src/backends/_otlp_metrics.ts";
+import { API_SPAN_KIND } from "../src/backends/_otlp_model.ts";
 import { canonical, type Receiver, startReceiver } from "./_otlp_receiver.ts";
 
 // ---------------------------------------------------------------- fixtures
@@ -1414,6 +1422,24 @@ Deno.test("TelemetryManager exporting to a collector that is down for a while lo
       assert.match(error.message, /only exports/);
       return true;
     });
+  });
+});
+
+Deno.test("the SDK enum values our model hands the official serializers match the SDK's", () => {
+  assert.deepEqual(DATA_POINT_TYPE, {
+    HISTOGRAM: DataPointType.HISTOGRAM,
+    GAUGE: DataPointType.GAUGE,
+    SUM: DataPointType.SUM,
+  });
+  assert.deepEqual(SDK_TEMPORALITY, {
+    DELTA: AggregationTemporality.DELTA,
+    CUMULATIVE: AggregationTemporality.CUMULATIVE,
+  });
+  assert.equal(VALUE_TYPE_DOUBLE, ValueType.DOUBLE);
+  assert.deepEqual(API_SPAN_KIND, {
+    INTERNAL: ApiSpanKind.INTERNAL,
+    SERVER: ApiSpanKind.SERVER,
+    CLIENT: ApiSpanKind.CLIENT,
   });
 });
 

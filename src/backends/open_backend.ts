@@ -24,6 +24,10 @@ export interface BackendSpec {
  */
 export function openBackend(spec: BackendSpec): Promise<Backend> {
   switch (spec.backend) {
+    case "postgresql":
+      return import("./postgresql.ts").then(({ PostgresqlBackend }) =>
+        PostgresqlBackend.open(spec.backendConfig)
+      );
     default:
       return Promise.reject(
         new BackendError("BAD_CONFIG", `Cannot open backend '${spec.backend}': not available`),

@@ -20,7 +20,7 @@
  */
 import type { Sql } from "postgres";
 import type { Batch } from "../types.ts";
-import { lastById, type PgTable, TABLES } from "./_pg_tables.ts";
+import { uniqueById, type PgTable, TABLES } from "./_pg_tables.ts";
 
 function arrayLiteral(values: readonly unknown[]): string {
   let out = "{";
@@ -109,7 +109,7 @@ export function ingestStatement(batch: Batch): { text: string; parameters: strin
     const records = batch[field] as readonly unknown[];
     if (records.length === 0) return;
     mask |= 1 << i;
-    const rows = lastById(table, records);
+    const rows = uniqueById(table, records);
     for (const column of table.columns) {
       const values = new Array<unknown>(rows.length);
       for (let r = 0; r < rows.length; r++) {

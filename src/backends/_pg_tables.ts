@@ -115,21 +115,18 @@ export const TABLES: readonly { field: keyof Batch; table: PgTable<unknown> }[] 
 ];
 
 /**
- * Keeps the last record of each id. `insert ... on conflict do update`
- * refuses to touch one row twice in a statement, and a batch legitimately
- * holds a trace twice (at start and at end): the later one wins, as it would
- * have in two separate writes.
+ * Keeps the last record of each id, sorted by id.
+ *
+ * - `insert ... on conflict do update` refuses to touch one row twice in a
+ *   statement, and a batch legitimately holds a trace twice (at start and at
+ *   end): the later one wins, as it would have in two separate writes.
+ * - Sorting makes every writer lock rows in the same order, so two processes
+ *   upserting overlapping ids wait for each other instead of deadlocking.
  */
-export function lastById<R>(table: PgTable<R>, records: readonly R[]): R[] {
-  if (records.length < 2) return records.slice();
+export function uniqueById<R>(table: PgTable<R>, records: readonly R[]): R[] {
   const byId = new Map<string, R>();
-  for (const record of records) {
-    const key = table.key(record);
-    // Delete first so the surviving record takes the later position.
-    byId.delete(key);
-    byId.set(key, record);
-  }
-  return byId.size === records.length ? records.slice() : [...byId.values()];
+  for (const record of records) byId.set(table.key(record), record);
+  return [...byId.keys()].sort().map((id) => byId.get(id)!);
 }
 
 type Row = Record<string, unknown>;

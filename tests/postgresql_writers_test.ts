@@ -12,7 +12,16 @@ Deno.test({
       const script = new URL("./_pg_writer_process.ts", import.meta.url).pathname;
       const run = (writer: number) =>
         new Deno.Command(Deno.execPath(), {
-          args: ["run", "-A", script, pgUrl(), schema, String(writer), String(batches), shared.join(",")],
+          args: [
+            "run",
+            "-A",
+            script,
+            pgUrl(),
+            schema,
+            String(writer),
+            String(batches),
+            shared.join(","),
+          ],
           stdout: "piped",
           stderr: "piped",
         }).output();
@@ -25,7 +34,10 @@ Deno.test({
         `select (attributes->>'writer')::int as writer, count(*)::int as n
          from ${schema}.spans group by 1 order by 1`,
       );
-      assert.deepEqual([...perWriter], [{ writer: 1, n: batches * 250 }, { writer: 2, n: batches * 250 }]);
+      assert.deepEqual([...perWriter], [{ writer: 1, n: batches * 250 }, {
+        writer: 2,
+        n: batches * 250,
+      }]);
       const [counts] = await admin.unsafe<{ traces: number; events: number; metrics: number }[]>(
         `select (select count(*)::int from ${schema}.traces) as traces,
                 (select count(*)::int from ${schema}.events) as events,

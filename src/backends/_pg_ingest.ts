@@ -20,7 +20,7 @@
  */
 import type { Sql } from "postgres";
 import type { Batch } from "../types.ts";
-import { uniqueById, type PgTable, TABLES } from "./_pg_tables.ts";
+import { type PgTable, TABLES, uniqueById } from "./_pg_tables.ts";
 
 function arrayLiteral(values: readonly unknown[]): string {
   let out = "{";

@@ -22,7 +22,8 @@ import type { Sql } from "postgres";
 import type { Batch } from "../types.ts";
 import { type PgTable, TABLES, uniqueById } from "./_pg_tables.ts";
 
-function arrayLiteral(values: readonly unknown[]): string {
+/** A PostgreSQL array literal of `values` (strings, numbers, nulls), for a `$n::type[]` parameter. */
+export function arrayLiteral(values: readonly unknown[]): string {
   let out = "{";
   for (let i = 0; i < values.length; i++) {
     const value = values[i];

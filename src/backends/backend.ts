@@ -42,7 +42,8 @@ export type BackendErrorCode =
   | "QUERY_FAILED"
   | "CLOSED"
   | "BAD_CONFIG"
-  | "BAD_QUERY";
+  | "BAD_QUERY"
+  | "BAD_RECORD";
 
 /**
  * An error raised by a backend. It carries a stable string `code` because

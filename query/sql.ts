@@ -1,0 +1,493 @@
+/**
+ * Compiles a {@linkcode QueryPlan} to one parameterised SQL statement for a
+ * {@linkcode SqlDialect} (SQLite now, PostgreSQL through the same seam).
+ *
+ * Safety: every value is a bound parameter; table and column names come only
+ * from {@linkcode COLUMNS}; attribute keys are bound (as a JSON path or a key),
+ * never written into the text; limit and offset are bound and clamped; the
+ * aliases of an aggregate plan never reach SQL (output columns are `g0`,
+ * `a0`, ... and are renamed by the backend from {@linkcode CompiledSql.columns}).
+ *
+ * Semantics (the module doc of `query/plan.ts`): every compiled predicate
+ * evaluates to true or false, never SQL `NULL`, so that `not` is plain
+ * boolean negation; a type test guards every comparison of an attribute, so
+ * `"5"`, `5` and `true` stay distinct; missing values sort last in both
+ * directions by an explicit leading sort key rather than `NULLS LAST`.
+ *
+ * @module
+ */
+import { checkPlan, columnInfo, effectiveLimit, PERCENTILES } from "./_plan_check.ts";
+import {
+  type AggregatePlan,
+  type Condition,
+  type Entity,
+  type FieldRef,
+  type HavingCondition,
+  ID_COLUMN,
+  type Literal,
+  type QueryPlan,
+  type SelectPlan,
+  TIME_COLUMN,
+} from "./plan.ts";
+
+/** The JSON types a dialect can test an attribute for. */
+export type JsonTest = "present" | "number" | "string" | "true" | "false";
+
+/** Hands out placeholders for bound values. */
+export interface SqlBinder {
+  /**
+   * Binds a value and returns its placeholder. Equal values of the same type
+   * share one placeholder, so an expression may repeat it.
+   */
+  bind(value: string | number): string;
+}
+
+/**
+ * What differs between SQL engines. Every method returns SQL text built only
+ * from fixed keywords, the expressions it is given and placeholders from
+ * the binder. `source` is a qualified JSON column such as `t.attributes`.
+ */
+export interface SqlDialect {
+  /** Engine name, e.g. `"sqlite"`. */
+  readonly name: string;
+  /** The placeholder of the n-th bound value (1-based), e.g. `?1` or `$1`. */
+  placeholder(index: number): string;
+  /** Boolean literal true. */
+  readonly trueLiteral: string;
+  /** Boolean literal false. */
+  readonly falseLiteral: string;
+  /** Suffix that makes text compare and sort by Unicode code point (or empty). */
+  readonly codePointCollation: string;
+  /**
+   * Whether {@linkcode SqlDialect.jsonValue} returns JSON text that the
+   * backend must parse (SQLite), rather than an already decoded value.
+   */
+  readonly jsonValueIsText: boolean;
+  /** Boolean expression, never NULL: the attribute `key` of `source` passes `test`. */
+  jsonIs(source: string, key: string, test: JsonTest, binder: SqlBinder): string;
+  /** The attribute as a number; only read where `jsonIs(number)` holds; must not raise otherwise. */
+  jsonNumber(source: string, key: string, binder: SqlBinder): string;
+  /** The attribute as text; only read where `jsonIs(string)` holds; must not raise otherwise. */
+  jsonString(source: string, key: string, binder: SqlBinder): string;
+  /**
+   * The attribute as a JSON value that keeps its type (`"5"`, `5` and `true`
+   * differ), for grouping; only read where `jsonIs(present)` holds.
+   */
+  jsonValue(source: string, key: string, binder: SqlBinder): string;
+  /** Boolean expression: `text` (never NULL) matches the bound regular expression. */
+  regexMatch(text: string, pattern: string): string;
+  /** Boolean expression: `text` (never NULL) contains the bound string. */
+  contains(text: string, needle: string): string;
+  /** Sum of a numeric expression, NULL when it has no non-NULL value. */
+  sum(value: string): string;
+  /** Linear-interpolation percentile (`percentile_cont`) of a numeric expression; `fraction` is bound. */
+  percentile(value: string, fraction: string): string;
+}
+
+/** How one output column of a compiled statement maps to a result key. */
+export interface CompiledColumn {
+  /** Column name in the SQL result, e.g. `"g0"`. */
+  name: string;
+  /** Key in the result row: the plan's alias. */
+  alias: string;
+  /** Whether the value is JSON text to parse (an attribute group key on SQLite). */
+  json: boolean;
+}
+
+/** A compiled statement. */
+export interface CompiledSql {
+  /** The SQL text, with placeholders only. */
+  text: string;
+  /** Values for the placeholders, in order. */
+  params: (string | number)[];
+  /**
+   * For aggregate plans, the output columns to keep and rename, in order;
+   * for select plans, empty (rows are whole records of the entity's table).
+   */
+  columns: CompiledColumn[];
+}
+
+class Binder implements SqlBinder {
+  readonly params: (string | number)[] = [];
+  readonly #dialect: SqlDialect;
+  readonly #seen = new Map<string, string>();
+
+  constructor(dialect: SqlDialect) {
+    this.#dialect = dialect;
+  }
+
+  bind(value: string | number): string {
+    const key = typeof value + ":" + String(value);
+    let placeholder = this.#seen.get(key);
+    if (placeholder === undefined) {
+      this.params.push(value);
+      placeholder = this.#dialect.placeholder(this.params.length);
+      this.#seen.set(key, placeholder);
+    }
+    return placeholder;
+  }
+}
+
+/** Table names: the allowlist of entities. */
+const TABLE: Readonly<Record<Entity, string>> = {
+  traces: "traces",
+  spans: "spans",
+  events: "events",
+  metrics: "metrics",
+};
+
+type FieldSql =
+  | { kind: "column"; expr: string; type: "string" | "number"; nullable: boolean }
+  | { kind: "json"; source: string; key: string };
+
+class Compiler {
+  readonly #d: SqlDialect;
+  readonly #b: Binder;
+
+  constructor(dialect: SqlDialect) {
+    this.#d = dialect;
+    this.#b = new Binder(dialect);
+  }
+
+  get params(): (string | number)[] {
+    return this.#b.params;
+  }
+
+  bind(value: string | number): string {
+    return this.#b.bind(value);
+  }
+
+  field(entity: Entity, alias: string, ref: FieldRef): FieldSql {
+    if (ref.kind === "column") {
+      const info = columnInfo(entity, ref.name);
+      const expr = ref.name === "duration"
+        ? `(${alias}.end_time - ${alias}.start_time)`
+        : `${alias}.${ref.name}`;
+      const type = info.type === "number" ? "number" : "string";
+      return { kind: "column", expr, type, nullable: info.nullable };
+    }
+    const source = ref.kind === "attribute" ? `${alias}.attributes` : `${alias}.resource`;
+    return { kind: "json", source, key: ref.key };
+  }
+
+  present(f: FieldSql): string {
+    if (f.kind === "json") return this.#d.jsonIs(f.source, f.key, "present", this.#b);
+    return f.nullable ? `${f.expr} is not null` : this.#d.trueLiteral;
+  }
+
+  /** Guarded typed operand: `[guard, expr]` where expr has type `type`, or null when impossible. */
+  typed(f: FieldSql, type: "string" | "number"): [string, string] | null {
+    if (f.kind === "column") {
+      if (f.type !== type) return null;
+      const guard = f.nullable ? `${f.expr} is not null` : this.#d.trueLiteral;
+      return [guard, type === "string" ? f.expr + this.#d.codePointCollation : f.expr];
+    }
+    const guard = this.#d.jsonIs(f.source, f.key, type, this.#b);
+    const expr = type === "number"
+      ? this.#d.jsonNumber(f.source, f.key, this.#b)
+      : this.#d.jsonString(f.source, f.key, this.#b) + this.#d.codePointCollation;
+    return [guard, expr];
+  }
+
+  /** `f = v` (or another order operator) with the type rules of the plan. */
+  equalsOrOrders(f: FieldSql, op: string, v: Literal): string {
+    if (typeof v === "boolean") {
+      if (f.kind === "column") return this.#d.falseLiteral;
+      return this.#d.jsonIs(f.source, f.key, v ? "true" : "false", this.#b);
+    }
+    const operand = this.typed(f, typeof v === "number" ? "number" : "string");
+    if (operand === null) return this.#d.falseLiteral;
+    return `(${operand[0]} and ${operand[1]} ${op} ${this.bind(v)})`;
+  }
+
+  inList(f: FieldSql, values: Literal[]): string {
+    const parts: string[] = [];
+    for (const type of ["number", "string"] as const) {
+      const same = [...new Set(values.filter((v) => kindOfLiteral(v) === type))] as (
+        | string
+        | number
+      )[];
+      if (same.length === 0) continue;
+      const operand = this.typed(f, type);
+      if (operand === null) continue;
+      const list = same.map((v) => this.bind(v)).join(", ");
+      parts.push(`(${operand[0]} and ${operand[1]} in (${list}))`);
+    }
+    if (f.kind === "json") {
+      if (values.includes(true)) parts.push(this.#d.jsonIs(f.source, f.key, "true", this.#b));
+      if (values.includes(false)) parts.push(this.#d.jsonIs(f.source, f.key, "false", this.#b));
+    }
+    return parts.length === 0 ? this.#d.falseLiteral : `(${parts.join(" or ")})`;
+  }
+
+  condition(entity: Entity, alias: string, c: Condition): string {
+    switch (c.type) {
+      case "and":
+        if (c.conditions.length === 0) return this.#d.trueLiteral;
+        return `(${c.conditions.map((x) => this.condition(entity, alias, x)).join(" and ")})`;
+      case "or":
+        if (c.conditions.length === 0) return this.#d.falseLiteral;
+        return `(${c.conditions.map((x) => this.condition(entity, alias, x)).join(" or ")})`;
+      case "not":
+        return `(not ${this.condition(entity, alias, c.condition)})`;
+      case "compare": {
+        const f = this.field(entity, alias, c.field);
+        if (c.operator === "!=") {
+          return `(${this.present(f)} and not ${this.equalsOrOrders(f, "=", c.value)})`;
+        }
+        return this.equalsOrOrders(f, c.operator, c.value);
+      }
+      case "in": {
+        const f = this.field(entity, alias, c.field);
+        const inList = this.inList(f, c.values);
+        return c.negated ? `(${this.present(f)} and not ${inList})` : inList;
+      }
+      case "regex": {
+        const f = this.field(entity, alias, c.field);
+        const operand = this.typed(f, "string");
+        const match = operand === null
+          ? this.#d.falseLiteral
+          : `(${operand[0]} and ${this.#d.regexMatch(operand[1], this.bind(c.pattern))})`;
+        return c.negated ? `(${this.present(f)} and not ${match})` : match;
+      }
+      case "contains": {
+        const f = this.field(entity, alias, c.field);
+        const operand = this.typed(f, "string");
+        if (operand === null) return this.#d.falseLiteral;
+        return `(${operand[0]} and ${this.#d.contains(operand[1], this.bind(c.value))})`;
+      }
+      case "exists": {
+        const present = this.present(this.field(entity, alias, c.field));
+        return c.negated ? `(not ${present})` : `(${present})`;
+      }
+      case "has": {
+        // The inner alias differs from the outer one so the correlation is explicit.
+        const inner = alias === "h" ? "h2" : "h";
+        const where = c.where === null ? "" : ` and ${this.condition(c.entity, inner, c.where)}`;
+        const exists = `exists (select 1 from ${
+          TABLE[c.entity]
+        } ${inner} where ${inner}.trace_id = ${alias}.trace_id${where})`;
+        return c.negated ? `(not ${exists})` : exists;
+      }
+    }
+  }
+
+  /** Sort keys for a field: missing last, then by JSON type rank, then by value. */
+  orderTerms(f: FieldSql, direction: string): string[] {
+    if (f.kind === "column") {
+      const expr = f.type === "string" ? f.expr + this.#d.codePointCollation : f.expr;
+      const terms = f.nullable ? [`(case when ${f.expr} is null then 1 else 0 end) asc`] : [];
+      terms.push(`${expr} ${direction}`);
+      return terms;
+    }
+    const is = (t: JsonTest) => this.#d.jsonIs(f.source, f.key, t, this.#b);
+    return [
+      `(case when ${is("present")} then 0 else 1 end) asc`,
+      `${this.rank(f)} ${direction}`,
+      `(case when ${is("number")} then ${
+        this.#d.jsonNumber(f.source, f.key, this.#b)
+      } end) ${direction}`,
+      `(case when ${is("string")} then ${
+        this.#d.jsonString(f.source, f.key, this.#b)
+      } end)${this.#d.codePointCollation} ${direction}`,
+    ];
+  }
+
+  /** Type rank of a present attribute: number 0, string 1, false 2, true 3, array/object 4. */
+  rank(f: FieldSql & { kind: "json" }): string {
+    const is = (t: JsonTest) => this.#d.jsonIs(f.source, f.key, t, this.#b);
+    return `(case when ${is("number")} then 0 when ${is("string")} then 1 when ${
+      is("false")
+    } then 2 when ${is("true")} then 3 else 4 end)`;
+  }
+
+  numeric(f: FieldSql): string {
+    const operand = this.typed(f, "number");
+    if (operand === null) return "null";
+    if (f.kind === "column" && !f.nullable) return operand[1];
+    return `(case when ${operand[0]} then ${operand[1]} end)`;
+  }
+
+  window(limit: number, offset: number): string {
+    return `limit ${this.bind(effectiveLimit(limit))} offset ${this.bind(offset)}`;
+  }
+}
+
+function compileSelect(plan: SelectPlan, dialect: SqlDialect): CompiledSql {
+  const c = new Compiler(dialect);
+  const where = plan.where === null ? "" : ` where ${c.condition(plan.entity, "t", plan.where)}`;
+  const keys = plan.orderBy.length > 0 ? plan.orderBy : [{
+    field: { kind: "column", name: TIME_COLUMN[plan.entity] } as FieldRef,
+    direction: "desc" as const,
+  }];
+  const terms: string[] = [];
+  for (const key of keys) {
+    terms.push(...c.orderTerms(c.field(plan.entity, "t", key.field), key.direction));
+  }
+  // Ties are broken by id in the direction of the last key (plan.ts, "Ordering").
+  terms.push(`t.${ID_COLUMN[plan.entity]} ${keys[keys.length - 1]!.direction}`);
+  const text = `select t.* from ${TABLE[plan.entity]} t${where} order by ${terms.join(", ")} ${
+    c.window(plan.limit, plan.offset)
+  }`;
+  return { text, params: c.params, columns: [] };
+}
+
+function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql {
+  const c = new Compiler(dialect);
+  const inner: string[] = [];
+  const support: string[] = [];
+  const columns: CompiledColumn[] = [];
+  const groupOrder = new Map<string, (direction: string) => string[]>();
+  plan.groupBy.forEach((g, i) => {
+    const f = c.field(plan.entity, "t", g.field);
+    const name = `g${i}`;
+    if (f.kind === "column") {
+      inner.push(`${f.expr} as ${name}`);
+      columns.push({ name, alias: g.alias, json: false });
+      const collate = f.type === "string" ? dialect.codePointCollation : "";
+      groupOrder.set(g.alias, (direction) => [
+        ...(f.nullable ? [`(case when q.${name} is null then 1 else 0 end) asc`] : []),
+        `q.${name}${collate} ${direction}`,
+      ]);
+      return;
+    }
+    const is = (t: JsonTest) => dialect.jsonIs(f.source, f.key, t, c);
+    inner.push(
+      `(case when ${is("present")} then ${dialect.jsonValue(f.source, f.key, c)} end) as ${name}`,
+    );
+    columns.push({ name, alias: g.alias, json: dialect.jsonValueIsText });
+    // Every row of a group has the same value, so min() just carries it out of the group.
+    support.push(
+      `min(${c.rank(f)}) as r${i}`,
+      `min(case when ${is("number")} then ${dialect.jsonNumber(f.source, f.key, c)} end) as n${i}`,
+      `min(case when ${is("string")} then ${dialect.jsonString(f.source, f.key, c)} end) as s${i}`,
+    );
+    groupOrder.set(g.alias, (direction) => [
+      `(case when q.${name} is null then 1 else 0 end) asc`,
+      `q.r${i} ${direction}`,
+      `q.n${i} ${direction}`,
+      `q.s${i}${dialect.codePointCollation} ${direction}`,
+      // Arrays and objects tie on the keys above; their JSON text decides.
+      `q.${name}${dialect.jsonValueIsText ? dialect.codePointCollation : ""} ${direction}`,
+    ]);
+  });
+  const aggregateOrder = new Map<string, (direction: string) => string[]>();
+  plan.aggregates.forEach((a, i) => {
+    const name = `a${i}`;
+    let expr: string;
+    if (a.field === null) {
+      expr = "count(*)";
+    } else {
+      const f = c.field(plan.entity, "t", a.field);
+      if (a.fn === "count") {
+        expr = f.kind === "column" && !f.nullable
+          ? "count(*)"
+          : `count(case when ${c.present(f)} then 1 end)`;
+      } else {
+        const value = c.numeric(f);
+        const fraction = PERCENTILES[a.fn];
+        if (fraction !== undefined) expr = dialect.percentile(value, c.bind(fraction));
+        else if (a.fn === "sum") expr = dialect.sum(value);
+        else expr = `${a.fn}(${value})`;
+      }
+    }
+    inner.push(`${expr} as ${name}`);
+    columns.push({ name, alias: a.alias, json: false });
+    aggregateOrder.set(a.alias, (direction) => [
+      `(case when q.${name} is null then 1 else 0 end) asc`,
+      `q.${name} ${direction}`,
+    ]);
+  });
+  const where = plan.where === null ? "" : ` where ${c.condition(plan.entity, "t", plan.where)}`;
+  const groupBy = plan.groupBy.length === 0
+    ? ""
+    : ` group by ${plan.groupBy.map((_, i) => i + 1).join(", ")}`;
+  const having = plan.having === null ? "" : ` where ${havingSql(c, dialect, plan, plan.having)}`;
+  const terms: string[] = [];
+  const used = new Set<string>();
+  for (const key of plan.orderBy) {
+    used.add(key.alias);
+    const order = groupOrder.get(key.alias) ?? aggregateOrder.get(key.alias)!;
+    terms.push(...order(key.direction));
+  }
+  // Group keys ascending make every order total (and are the default order).
+  for (const g of plan.groupBy) {
+    if (!used.has(g.alias)) terms.push(...groupOrder.get(g.alias)!("asc"));
+  }
+  const orderBy = terms.length === 0 ? "" : ` order by ${terms.join(", ")}`;
+  const text = `select * from (select ${[...inner, ...support].join(", ")} from ${
+    TABLE[plan.entity]
+  } t${where}${groupBy}) q${having}${orderBy} ${c.window(plan.limit, plan.offset)}`;
+  return { text, params: c.params, columns };
+}
+
+function havingSql(
+  c: Compiler,
+  dialect: SqlDialect,
+  plan: AggregatePlan,
+  h: HavingCondition,
+): string {
+  switch (h.type) {
+    case "and":
+      if (h.conditions.length === 0) return dialect.trueLiteral;
+      return `(${h.conditions.map((x) => havingSql(c, dialect, plan, x)).join(" and ")})`;
+    case "or":
+      if (h.conditions.length === 0) return dialect.falseLiteral;
+      return `(${h.conditions.map((x) => havingSql(c, dialect, plan, x)).join(" or ")})`;
+    case "not":
+      return `(not ${havingSql(c, dialect, plan, h.condition)})`;
+    case "compare": {
+      const a = plan.aggregates.findIndex((x) => x.alias === h.alias);
+      const g = plan.groupBy.findIndex((x) => x.alias === h.alias);
+      if (a < 0 && plan.groupBy[g]!.field.kind !== "column") {
+        // A JSON group key compares through its numeric carrier column.
+        return `(q.n${g} is not null and q.n${g} ${sqlOperator(h.operator)} ${c.bind(h.value)})`;
+      }
+      const name = a >= 0 ? `q.a${a}` : `q.g${g}`;
+      if (a < 0) {
+        const info = columnInfo(plan.entity, (plan.groupBy[g]!.field as { name: string }).name);
+        if (info.type !== "number") return dialect.falseLiteral;
+      }
+      return `(${name} is not null and ${name} ${sqlOperator(h.operator)} ${c.bind(h.value)})`;
+    }
+  }
+}
+
+function kindOfLiteral(v: Literal): string {
+  return typeof v;
+}
+
+function sqlOperator(op: string): string {
+  return op === "!=" ? "<>" : op;
+}
+
+/**
+ * Compiles a plan to one SQL statement for `dialect`.
+ *
+ * @param plan The plan (validated first).
+ * @param dialect The SQL engine's dialect.
+ * @returns The statement text, its parameters and, for aggregates, the output columns.
+ * @throws {BackendError} With code `"BAD_QUERY"` when the plan names an
+ * unknown column, operator or alias, or uses an unsupported regular expression.
+ *
+ * @example
+ * ```ts
+ * import { compileSql, sqliteDialect } from "@spark/telemetry";
+ * import assert from "node:assert/strict";
+ *
+ * const { text, params } = compileSql({
+ *   type: "select",
+ *   entity: "spans",
+ *   where: { type: "compare", field: { kind: "attribute", key: "node.id" }, operator: "=", value: "a" },
+ *   orderBy: [],
+ *   limit: 20,
+ *   offset: 0,
+ * }, sqliteDialect);
+ * assert.ok(!text.includes("node.id")); // keys are bound, never spliced
+ * assert.deepEqual(params, ['$."node.id"', "a", 20, 0]);
+ * ```
+ */
+export function compileSql(plan: QueryPlan, dialect: SqlDialect): CompiledSql {
+  checkPlan(plan);
+  return plan.type === "select" ? compileSelect(plan, dialect) : compileAggregate(plan, dialect);
+}

@@ -1,0 +1,83 @@
+/**
+ * The SQLite dialect of {@linkcode compileSql}: JSON attributes as text read
+ * with `json_type`/`json_extract` and a fully quoted, bound JSON path; a
+ * `regexp` function and a `spark_percentile` aggregate that the SQLite
+ * backend registers on its connection.
+ *
+ * @module
+ */
+import type { JsonTest, SqlBinder, SqlDialect } from "./sql.ts";
+
+/**
+ * The JSON path that names one top-level key exactly, whatever its
+ * characters: `node.id` → `$."node.id"` (quotes and backslashes escaped).
+ *
+ * @param key An attribute key.
+ * @returns The SQLite JSON path.
+ *
+ * @example
+ * ```ts
+ * import { sqliteJsonPath } from "@spark/telemetry";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(sqliteJsonPath('say "hi"'), '$."say \\"hi\\""');
+ * ```
+ */
+export function sqliteJsonPath(key: string): string {
+  return '$."' + key.replace(/[\\"]/g, (c) => "\\" + c) + '"';
+}
+
+const JSON_TYPES: Readonly<Record<JsonTest, string>> = {
+  present: "<> 'null'",
+  number: "in ('integer', 'real')",
+  string: "= 'text'",
+  true: "= 'true'",
+  false: "= 'false'",
+};
+
+/**
+ * The SQLite dialect for {@linkcode compileSql}.
+ *
+ * @example
+ * ```ts
+ * import { compileSql, sqliteDialect } from "@spark/telemetry";
+ * import assert from "node:assert/strict";
+ *
+ * const { text } = compileSql(
+ *   { type: "select", entity: "traces", where: null, orderBy: [], limit: 5, offset: 0 },
+ *   sqliteDialect,
+ * );
+ * assert.match(text, /^select t\.\* from traces t order by t\.start_time desc/);
+ * ```
+ */
+export const sqliteDialect: SqlDialect = {
+  name: "sqlite",
+  placeholder: (index: number): string => `?${index}`,
+  trueLiteral: "1",
+  falseLiteral: "0",
+  // BINARY collation compares UTF-8 bytes, which is code point order.
+  codePointCollation: "",
+  jsonValueIsText: true,
+  jsonIs(source: string, key: string, test: JsonTest, binder: SqlBinder): string {
+    // json_type is NULL for an absent key; coalesce keeps the predicate two-valued.
+    return `(coalesce(json_type(${source}, ${binder.bind(sqliteJsonPath(key))}), 'null') ${
+      JSON_TYPES[test]
+    })`;
+  },
+  jsonNumber(source: string, key: string, binder: SqlBinder): string {
+    return `json_extract(${source}, ${binder.bind(sqliteJsonPath(key))})`;
+  },
+  jsonString(source: string, key: string, binder: SqlBinder): string {
+    return `json_extract(${source}, ${binder.bind(sqliteJsonPath(key))})`;
+  },
+  jsonValue(source: string, key: string, binder: SqlBinder): string {
+    // `->` returns JSON text, which keeps "5", 5 and true apart.
+    return `(${source} -> ${binder.bind(sqliteJsonPath(key))})`;
+  },
+  regexMatch: (text: string, pattern: string): string => `(${text} regexp ${pattern})`,
+  contains: (text: string, needle: string): string => `(instr(${text}, ${needle}) > 0)`,
+  // total() never overflows on large integers (sum() raises); count() keeps "no values" NULL.
+  sum: (value: string): string => `(case when count(${value}) > 0 then total(${value}) end)`,
+  percentile: (value: string, fraction: string): string =>
+    `spark_percentile(${value}, ${fraction})`,
+};

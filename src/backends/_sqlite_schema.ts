@@ -1,0 +1,90 @@
+/**
+ * The SQLite schema as an ordered list of migrations. Column names are the
+ * snake_case names of `COLUMNS` in `query/plan.ts` (the SQL compiler emits
+ * exactly those); attributes are JSON text. Every query filter and ordering
+ * of the four query methods has an index; each ends in the time column so a
+ * filtered, newest-first page reads in index order.
+ *
+ * @module
+ */
+
+/** One schema step; applied once, in order, inside a transaction. */
+export interface Migration {
+  /** The version the database has after this step. */
+  version: number;
+  /** The statements of the step. */
+  sql: string;
+}
+
+/** Every migration, oldest first. Never edit a released one: append. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      create table traces (
+        trace_id text primary key,
+        name text not null,
+        start_time real not null,
+        end_time real,
+        status text not null,
+        attributes text not null,
+        resource text not null
+      );
+      create index traces_start_time on traces (start_time, trace_id);
+      create index traces_name on traces (name, start_time);
+      create index traces_status on traces (status, start_time);
+
+      create table spans (
+        span_id text primary key,
+        trace_id text not null,
+        parent_span_id text,
+        name text not null,
+        kind text not null,
+        start_time real not null,
+        end_time real,
+        status text not null,
+        dropped_events integer not null,
+        error_type text,
+        error_message text,
+        error_stack text,
+        attributes text not null
+      );
+      create index spans_start_time on spans (start_time, span_id);
+      create index spans_trace_id on spans (trace_id, start_time);
+      create index spans_name on spans (name, start_time);
+      create index spans_kind_status on spans (kind, status, start_time);
+      create index spans_status on spans (status, start_time);
+
+      create table events (
+        event_id text primary key,
+        event_type text not null,
+        name text not null,
+        timestamp real not null,
+        trace_id text,
+        span_id text,
+        attributes text not null
+      );
+      create index events_timestamp on events (timestamp, event_id);
+      create index events_trace_id on events (trace_id, timestamp);
+      create index events_span_id on events (span_id, timestamp);
+      create index events_event_type on events (event_type, timestamp);
+
+      create table metrics (
+        metric_id text primary key,
+        name text not null,
+        value real not null,
+        unit text not null,
+        kind text not null,
+        timestamp real not null,
+        trace_id text,
+        attributes text not null
+      );
+      create index metrics_timestamp on metrics (timestamp, metric_id);
+      create index metrics_name on metrics (name, timestamp);
+      create index metrics_trace_id on metrics (trace_id, timestamp);
+    `,
+  },
+];
+
+/** The schema version this library writes. */
+export const LATEST_SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]!.version;

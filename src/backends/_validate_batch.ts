@@ -1,0 +1,145 @@
+/**
+ * Checks a batch before any of it is stored, so that a bad record fails the
+ * whole write (nothing half-written) with a message naming the record and
+ * field, and so that every backend refuses exactly the same input.
+ *
+ * @module
+ */
+import type { Batch } from "../types.ts";
+import { BackendError } from "./backend.ts";
+
+function fail(what: string, id: unknown, why: string): never {
+  throw new BackendError(
+    "BAD_RECORD",
+    `Cannot write ${what} ${typeof id === "string" ? `'${id}'` : "(no id)"}: ${why}`,
+  );
+}
+
+function checkString(what: string, id: unknown, field: string, value: unknown): void {
+  if (typeof value !== "string") {
+    fail(what, id, `${field} must be a string, got ${describe(value)}`);
+  }
+}
+
+function checkNullableString(what: string, id: unknown, field: string, value: unknown): void {
+  if (value !== null) checkString(what, id, field, value);
+}
+
+function checkTime(what: string, id: unknown, field: string, value: unknown): void {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    fail(what, id, `${field} must be a finite number, got ${describe(value)}`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (value === undefined) return "undefined";
+  if (typeof value === "bigint") return `${value}n`;
+  return typeof value === "string" ? JSON.stringify(value) : typeof value;
+}
+
+/** Walks a JSON value; rejects what JSON cannot store faithfully. */
+function checkJson(what: string, id: unknown, path: string, value: unknown, depth: number): void {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+    case "undefined": // JSON drops it (null inside arrays), on every backend alike
+      return;
+    case "number":
+      if (!Number.isFinite(value)) fail(what, id, `${path} is ${value}, which JSON cannot store`);
+      return;
+    case "object":
+      if (value === null) return;
+      if (depth > 64) fail(what, id, `${path} is nested deeper than 64 levels`);
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          checkJson(what, id, `${path}[${i}]`, value[i], depth + 1);
+        }
+        return;
+      }
+      if (
+        Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null
+      ) {
+        fail(
+          what,
+          id,
+          `${path} is a ${value.constructor?.name ?? "non-plain object"}, not a plain object`,
+        );
+      }
+      for (const [k, v] of Object.entries(value)) checkJson(what, id, `${path}.${k}`, v, depth + 1);
+      return;
+    default:
+      fail(what, id, `${path} is ${describe(value)}, which JSON cannot store`);
+  }
+}
+
+function checkAttributes(what: string, id: unknown, field: string, value: unknown): void {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    fail(what, id, `${field} must be an object, got ${describe(value)}`);
+  }
+  checkJson(what, id, field, value, 0);
+}
+
+/**
+ * Throws a {@linkcode BackendError} with code `"BAD_RECORD"` when any record
+ * of the batch has a missing or mistyped field, a non-finite number, or an
+ * attribute JSON cannot represent.
+ */
+export function validateBatch(batch: Batch): void {
+  for (const t of batch.traces) {
+    const id = t.traceId;
+    checkString("trace", id, "traceId", id);
+    checkString("trace", id, "name", t.name);
+    checkTime("trace", id, "startTime", t.startTime);
+    if (t.endTime !== null) checkTime("trace", id, "endTime", t.endTime);
+    checkString("trace", id, "status", t.status);
+    checkAttributes("trace", id, "attributes", t.attributes);
+    checkAttributes("trace", id, "resource", t.resource);
+  }
+  for (const s of batch.spans) {
+    const id = s.spanId;
+    checkString("span", id, "spanId", id);
+    checkString("span", id, "traceId", s.traceId);
+    checkNullableString("span", id, "parentSpanId", s.parentSpanId);
+    checkString("span", id, "name", s.name);
+    checkString("span", id, "kind", s.kind);
+    checkTime("span", id, "startTime", s.startTime);
+    if (s.endTime !== null) checkTime("span", id, "endTime", s.endTime);
+    checkString("span", id, "status", s.status);
+    checkAttributes("span", id, "attributes", s.attributes);
+    if (s.error !== null) {
+      if (typeof s.error !== "object") fail("span", id, `error must be an object or null`);
+      checkString("span", id, "error.type", s.error.type);
+      checkString("span", id, "error.message", s.error.message);
+      checkNullableString("span", id, "error.stack", s.error.stack);
+    }
+    if (!Number.isSafeInteger(s.droppedEvents) || s.droppedEvents < 0) {
+      fail(
+        "span",
+        id,
+        `droppedEvents must be a whole number >= 0, got ${describe(s.droppedEvents)}`,
+      );
+    }
+  }
+  for (const e of batch.events) {
+    const id = e.eventId;
+    checkString("event", id, "eventId", id);
+    checkString("event", id, "eventType", e.eventType);
+    checkString("event", id, "name", e.name);
+    checkTime("event", id, "timestamp", e.timestamp);
+    checkNullableString("event", id, "traceId", e.traceId);
+    checkNullableString("event", id, "spanId", e.spanId);
+    checkAttributes("event", id, "attributes", e.attributes);
+  }
+  for (const m of batch.metrics) {
+    const id = m.metricId;
+    checkString("metric", id, "metricId", id);
+    checkString("metric", id, "name", m.name);
+    checkTime("metric", id, "value", m.value);
+    checkString("metric", id, "unit", m.unit);
+    checkString("metric", id, "kind", m.kind);
+    checkTime("metric", id, "timestamp", m.timestamp);
+    checkNullableString("metric", id, "traceId", m.traceId);
+    checkAttributes("metric", id, "attributes", m.attributes);
+  }
+}

@@ -49,7 +49,9 @@ function escapeCodePoint(cp: number): string {
 
 function bracket(ranges: readonly Range[], negated: boolean): string {
   const body = ranges
-    .map(([lo, hi]) => (lo === hi ? escapeCodePoint(lo) : `${escapeCodePoint(lo)}-${escapeCodePoint(hi)}`))
+    .map((
+      [lo, hi],
+    ) => (lo === hi ? escapeCodePoint(lo) : `${escapeCodePoint(lo)}-${escapeCodePoint(hi)}`))
     .join("");
   return `[${negated ? "^" : ""}${body}]`;
 }

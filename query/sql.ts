@@ -74,12 +74,18 @@ export interface SqlDialect {
    * differ), for grouping; only read where `jsonIs(present)` holds.
    */
   jsonValue(source: string, key: string, binder: SqlBinder): string;
-  /** Boolean expression: `text` (never NULL) matches the bound regular expression. */
-  regexMatch(text: string, pattern: string): string;
+  /**
+   * Boolean expression: `text` (never NULL) matches the regular expression
+   * `pattern` (JavaScript syntax, the portable subset of `checkRegex`); the
+   * dialect binds it, translated to its engine's flavour if need be.
+   */
+  regexMatch(text: string, pattern: string, binder: SqlBinder): string;
   /** Boolean expression: `text` (never NULL) contains the bound string. */
   contains(text: string, needle: string): string;
   /** Sum of a numeric expression, NULL when it has no non-NULL value. */
   sum(value: string): string;
+  /** Mean of a numeric expression, NULL when it has no non-NULL value. */
+  avg(value: string): string;
   /** Linear-interpolation percentile (`percentile_cont`) of a numeric expression; `fraction` is bound. */
   percentile(value: string, fraction: string): string;
 }
@@ -247,7 +253,7 @@ class Compiler {
         const operand = this.typed(f, "string");
         const match = operand === null
           ? this.#d.falseLiteral
-          : `(${operand[0]} and ${this.#d.regexMatch(operand[1], this.bind(c.pattern))})`;
+          : `(${operand[0]} and ${this.#d.regexMatch(operand[1], c.pattern, this.#b)})`;
         return c.negated ? `(${this.present(f)} and not ${match})` : match;
       }
       case "contains": {
@@ -388,6 +394,7 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
         const fraction = PERCENTILES[a.fn];
         if (fraction !== undefined) expr = dialect.percentile(value, c.bind(fraction));
         else if (a.fn === "sum") expr = dialect.sum(value);
+        else if (a.fn === "avg") expr = dialect.avg(value);
         else expr = `${a.fn}(${value})`;
       }
     }

@@ -39,8 +39,9 @@ export async function runQuery(sql: Sql, plan: QueryPlan): Promise<QueryRow[]> {
   // would pile up on every connection; the server plans each with its values.
   const rows = await sql.unsafe<Row[]>(compiled.text, compiled.params);
   if (plan.type === "select") {
-    if (plan.entity === "spans") return await withEvents(sql, rows);
-    const toRecord = TO_RECORD[plan.entity] as (row: Row) => QueryRow;
+    // Records are plain objects; QueryRow is their common, index-signature view.
+    if (plan.entity === "spans") return await withEvents(sql, rows) as unknown as QueryRow[];
+    const toRecord = TO_RECORD[plan.entity] as unknown as (row: Row) => QueryRow;
     return rows.map(toRecord);
   }
   const aggregates = new Set(plan.aggregates.map((a) => a.alias));

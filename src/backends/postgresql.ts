@@ -20,6 +20,7 @@ import { writeBatch } from "./_pg_ingest.ts";
 import { deleteOlderThan } from "./_pg_retention.ts";
 import { migrate, SCHEMA_NAME } from "./_pg_schema.ts";
 import { openSocket } from "./_pg_socket.ts";
+import { validateBatch } from "./_validate_batch.ts";
 import { runQuery } from "./_pg_query.ts";
 
 /** Settings of a {@linkcode PostgresqlBackend} (`TelemetryConfig.backendConfig`). */
@@ -110,17 +111,31 @@ function checkOptions(options: PostgresqlBackendOptions): void {
  * call in flight throws a `BackendError` with code `"CONNECTION"` and the
  * next call connects again.
  *
- * @example
+ * @example Settings are checked before anything connects
+ * ```ts
+ * import { PostgresqlBackend } from "@spark/telemetry/postgresql";
+ * import assert from "node:assert/strict";
+ *
+ * await assert.rejects(
+ *   PostgresqlBackend.open({ url: "postgres://localhost/telemetry", schema: "Bad Name" }),
+ *   { name: "BackendError", code: "BAD_CONFIG" },
+ * );
+ * ```
+ *
+ * @example Writing and querying (needs a server)
  * ```ts ignore
- * import { PostgresqlBackend } from "@spark/telemetry";
+ * import { PostgresqlBackend } from "@spark/telemetry/postgresql";
  * import assert from "node:assert/strict";
  *
  * await using backend = await PostgresqlBackend.open({
  *   url: "postgres://postgres@127.0.0.1:5432/test",
- *   schema: "example",
+ *   schema: "telemetry",
  * });
  * await backend.write({ traces: [], spans: [], events: [], metrics: [] });
- * assert.equal(backend.name, "postgresql");
+ * const rows = await backend.query({
+ *   type: "select", entity: "spans", where: null, orderBy: [], limit: 10, offset: 0,
+ * });
+ * assert.ok(Array.isArray(rows));
  * ```
  */
 export class PostgresqlBackend implements Backend, AsyncDisposable {
@@ -223,12 +238,13 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
    * Upserts a batch in one statement (one round trip, one transaction).
    *
    * @param batch The records.
-   * @throws {BackendError} `"CONNECTION"` when the connection failed (the
-   *   batch was not stored or will be found stored on replay), else
-   *   `"WRITE_FAILED"`.
+   * @throws {BackendError} `"BAD_RECORD"` for an invalid record (nothing is
+   *   written); `"CONNECTION"` when the connection failed (the batch was not
+   *   stored, or was and a replay finds it stored); else `"WRITE_FAILED"`.
    */
   async write(batch: Batch): Promise<void> {
     this.#check("write a batch");
+    validateBatch(batch);
     try {
       await writeBatch(this.#sql, batch);
     } catch (error) {

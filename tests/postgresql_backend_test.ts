@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { BackendError, TelemetryConfig } from "../mod.ts";
+import { type BackendError, TelemetryConfig } from "../mod.ts";
 import { openBackend } from "../src/backends/open_backend.ts";
 import { PostgresqlBackend } from "../src/backends/postgresql.ts";
 import { SCHEMA_VERSION } from "../src/backends/_pg_schema.ts";
 import { backendConformance, batch, span, trace } from "./backend_conformance.ts";
-import { freshSchema, PG_IGNORE, PG_URL, pgUrl, withAdmin } from "./_pg_test_env.ts";
+import { freshSchema, PG_IGNORE, pgUrl, withAdmin } from "./_pg_test_env.ts";
 
 // Every conformance test gets its own schema, dropped again when the backend closes.
 backendConformance(
@@ -177,5 +177,4 @@ Deno.test("PostgresqlBackend.open() rejects bad settings before connecting", asy
       (e: BackendError) => e.code === "BAD_CONFIG" && message.test(e.message),
     );
   }
-  void PG_URL;
 });

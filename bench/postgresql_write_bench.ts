@@ -10,6 +10,8 @@
  */
 import postgres, { type Sql } from "postgres";
 import type { Batch } from "../src/types.ts";
+import { nowSeconds, TelemetryConfig, TelemetryManager } from "../mod.ts";
+import { newSpanId, newTraceId } from "../src/ids.ts";
 import { PostgresqlBackend } from "../src/backends/postgresql.ts";
 import { makeBatch } from "./_pg_fixtures.ts";
 import {
@@ -109,3 +111,95 @@ library("unnest, one statement (PostgresqlBackend.write)", WRITE, "bench_unnest"
 const FLOOR = "pg library write vs raw COPY of the same rows";
 strategy("raw COPY, no upsert, noDelay socket", FLOOR, "bench_raw_copy", true, writeRawCopy, true);
 library("PostgresqlBackend.write", FLOOR, "bench_library");
+
+// End to end: spans recorded on the application thread, through the ring
+// buffer and the flusher worker, into PostgreSQL, against a raw COPY of
+// spans of the same shape. Each iteration records 10,000 spans in one trace
+// and waits for flush().
+const E2E = "pg end to end: 10k spans recorded and flushed vs raw COPY";
+const E2E_SPANS = 10_000;
+
+function e2eBatch(): Batch {
+  const traceId = newTraceId();
+  const now = nowSeconds();
+  const batch: Batch = {
+    traces: [{
+      traceId,
+      name: "run",
+      startTime: now,
+      endTime: now + 1,
+      status: "ok",
+      attributes: {},
+      resource: {},
+    }],
+    spans: [],
+    events: [],
+    metrics: [],
+  };
+  for (let i = 0; i < E2E_SPANS; i++) {
+    batch.spans.push({
+      spanId: newSpanId(),
+      traceId,
+      parentSpanId: null,
+      name: "Node.do",
+      kind: "node_execution",
+      startTime: now + i / 1e6,
+      endTime: now + i / 1e6 + 1e-4,
+      status: "ok",
+      attributes: { "node.id": `n${i % 13}`, attempt: i % 3, cached: i % 2 === 0 },
+      error: null,
+      droppedEvents: 0,
+    });
+  }
+  return batch;
+}
+
+let rawCopy: Sql | null = null;
+Deno.bench({
+  name: "raw COPY of 10k spans, noDelay socket",
+  group: E2E,
+  baseline: true,
+  ignore: URL === undefined,
+  ...RUNS,
+  async fn(b) {
+    rawCopy ??= await setup("bench_e2e_copy", true);
+    await empty(rawCopy);
+    const batch = e2eBatch();
+    b.start();
+    await writeRawCopy(rawCopy, batch);
+    b.end();
+  },
+});
+
+let manager: TelemetryManager | null = null;
+let managerSql: Sql | null = null;
+Deno.bench({
+  name: "TelemetryManager: startSpan/end × 10k, then flush()",
+  group: E2E,
+  ignore: URL === undefined,
+  ...RUNS,
+  async fn(b) {
+    if (manager === null) {
+      manager = new TelemetryManager(TelemetryConfig.createPostgresql({
+        url: URL!,
+        exportInterval: 0,
+        backendConfig: { schema: "bench_e2e_library" },
+      }));
+      await manager.startBackgroundExport();
+      managerSql = client(URL!, "bench_e2e_library", false);
+    }
+    await empty(managerSql!);
+    b.start();
+    const trace = manager.startTrace("run");
+    for (let i = 0; i < E2E_SPANS; i++) {
+      manager.startSpan("Node.do", {
+        traceId: trace.traceId,
+        kind: "node_execution",
+        attributes: { "node.id": `n${i % 13}`, attempt: i % 3, cached: i % 2 === 0 },
+      }).end("ok");
+    }
+    manager.endTrace(trace.traceId);
+    await manager.flush();
+    b.end();
+  },
+});

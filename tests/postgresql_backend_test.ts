@@ -178,3 +178,40 @@ Deno.test("PostgresqlBackend.open() rejects bad settings before connecting", asy
     );
   }
 });
+
+Deno.test({
+  name: "PostgresqlBackend.open() works for a role that may read and write but not create",
+  ignore: PG_IGNORE,
+  async fn() {
+    const schema = freshSchema("rw");
+    const role = `${schema}_writer`;
+    await withAdmin(schema, async (admin) => {
+      await (await PostgresqlBackend.open({ url: pgUrl(), schema })).close();
+      await admin.unsafe(`create role ${role} login`);
+      try {
+        await admin.unsafe(`grant usage on schema ${schema} to ${role}`);
+        await admin.unsafe(
+          `grant select, insert, update, delete on all tables in schema ${schema} to ${role}`,
+        );
+        const url = new URL(pgUrl());
+        url.username = role;
+        url.password = "";
+        await using backend = await PostgresqlBackend.open({ url: url.href, schema });
+        await backend.write(batch({ spans: [span({ spanId: "s-1" })] }));
+        const rows = await backend.query({
+          type: "select",
+          entity: "spans",
+          where: null,
+          orderBy: [],
+          limit: 10,
+          offset: 0,
+        });
+        assert.deepEqual(rows.map((r) => r.spanId), ["s-1"]);
+        assert.equal(await backend.applyRetention(Number.MAX_SAFE_INTEGER), 1);
+      } finally {
+        await admin.unsafe(`drop owned by ${role} cascade`);
+        await admin.unsafe(`drop role ${role}`);
+      }
+    });
+  },
+});

@@ -122,14 +122,21 @@ export async function migrate(sql: Sql, schema: string): Promise<number> {
     // Transaction-scoped: released by commit or rollback, even if the
     // process dies mid-migration (the server ends the session).
     await tx`select pg_advisory_xact_lock(hashtext(${"spark_telemetry:" + schema}))`;
-    await tx.unsafe(`create schema if not exists ${schema}`);
-    await tx.unsafe(
-      `create table if not exists ${schema}.telemetry_schema_version (
-        version integer primary key,
-        description text not null,
-        applied_at timestamptz not null default now()
-      )`,
-    );
+    // Create only what is missing: a role allowed to read and write but not
+    // to create (the schema migrated by someone else) must still get in.
+    const [found] = await tx<{ namespace: boolean; versions: boolean }[]>`
+      select exists (select 1 from pg_namespace where nspname = ${schema}) as namespace,
+             to_regclass(${schema + ".telemetry_schema_version"}) is not null as versions`;
+    if (!found?.namespace) await tx.unsafe(`create schema ${schema}`);
+    if (!found?.versions) {
+      await tx.unsafe(
+        `create table ${schema}.telemetry_schema_version (
+          version integer primary key,
+          description text not null,
+          applied_at timestamptz not null default now()
+        )`,
+      );
+    }
     const [row] = await tx.unsafe<{ version: number | null }[]>(
       `select max(version) as version from ${schema}.telemetry_schema_version`,
     );

@@ -39,3 +39,6 @@ export * from "./src/context.ts";
 export * from "./src/telemetry_stats.ts";
 export { PipelineError } from "./src/pipeline.ts";
 export * from "./src/manager.ts";
+export * from "./query/errors.ts";
+export * from "./query/parse_query.ts";
+export * from "./query/waterfall.ts";

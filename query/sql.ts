@@ -82,6 +82,14 @@ export interface SqlDialect {
   regexMatch(text: string, pattern: string, binder: SqlBinder): string;
   /** Boolean expression: `text` (never NULL) contains the bound string. */
   contains(text: string, needle: string): string;
+  /**
+   * Optional. Boolean expression, never NULL: the attribute `key` of `source`
+   * equals `value` with its type (`5` is not `"5"`), for an engine with an
+   * index that answers this better than {@linkcode SqlDialect.jsonIs} plus a
+   * comparison (PostgreSQL: jsonb containment, served by GIN). Returns `null`
+   * to fall back to the generic form.
+   */
+  jsonEquals?(source: string, key: string, value: Literal, binder: SqlBinder): string | null;
   /** Sum of a numeric expression, NULL when it has no non-NULL value. */
   sum(value: string): string;
   /** Mean of a numeric expression, NULL when it has no non-NULL value. */
@@ -197,6 +205,10 @@ class Compiler {
 
   /** `f = v` (or another order operator) with the type rules of the plan. */
   equalsOrOrders(f: FieldSql, op: string, v: Literal): string {
+    if (op === "=" && f.kind === "json" && this.#d.jsonEquals) {
+      const equals = this.#d.jsonEquals(f.source, f.key, v, this.#b);
+      if (equals !== null) return equals;
+    }
     if (typeof v === "boolean") {
       if (f.kind === "column") return this.#d.falseLiteral;
       return this.#d.jsonIs(f.source, f.key, v ? "true" : "false", this.#b);
@@ -207,6 +219,14 @@ class Compiler {
   }
 
   inList(f: FieldSql, values: Literal[]): string {
+    if (f.kind === "json" && this.#d.jsonEquals) {
+      const each = [...new Set(values)].map((v) =>
+        this.#d.jsonEquals!(f.source, f.key, v, this.#b)
+      );
+      if (!each.includes(null)) {
+        return each.length === 0 ? this.#d.falseLiteral : `(${each.join(" or ")})`;
+      }
+    }
     const parts: string[] = [];
     for (const type of ["number", "string"] as const) {
       const same = [...new Set(values.filter((v) => kindOfLiteral(v) === type))] as (

@@ -92,6 +92,7 @@ Deno.test({
             "spans_start_time_idx",
           ],
           ["select * from spans where attributes ? 'node.id'", "spans_attributes_idx"],
+          [`select * from spans where attributes @> '{"node.id": "x"}'`, "spans_attributes_idx"],
           ["select * from traces where name = 'x'", "traces_name_idx"],
           ["select * from traces where resource ? 'service.name'", "traces_resource_idx"],
           ["select * from events where span_id = any('{a,b}')", "events_span_id_idx"],

@@ -157,3 +157,14 @@ Deno.test({
     });
   },
 });
+
+Deno.test("PostgresqlBackend.open() does not echo the password of a malformed URL", async () => {
+  const error = await PostgresqlBackend.open({ url: "postgres://bob:s3cret-pw@[bad/db" }).then(
+    () => assert.fail("open succeeded"),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof BackendError);
+  assert.equal(error.code, "BAD_CONFIG");
+  assert.match(error.message, /postgres:\/\/bob:\*\*\*@\[bad\/db/);
+  assert.ok(!error.message.includes("s3cret-pw"), error.message);
+});

@@ -64,7 +64,8 @@ export function describeError(error: unknown, password: string | undefined): str
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === "string" && !message.includes(code)) message += ` (${code})`;
   // Belt and braces: no library message should carry it, but never print it.
-  if (password) message = message.replaceAll(password, "***");
+  // (Very short ones are skipped: masking every "a" would garble the message.)
+  if (password && password.length >= 4) message = message.replaceAll(password, "***");
   return message;
 }
 

@@ -103,6 +103,11 @@ function checkOptions(options: PostgresqlBackendOptions): void {
   }
 }
 
+/** The URL with anything between `scheme://user:` and the last `@` masked. */
+function redactUrl(url: string): string {
+  return url.replace(/^([^:/]*:\/\/[^:@/]*:)(.*)@/, "$1***@");
+}
+
 /**
  * A {@linkcode Backend} storing records in PostgreSQL. {@linkcode
  * PostgresqlBackend.open} connects and creates or migrates the schema; a
@@ -205,8 +210,12 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
         ...(options.password !== undefined ? { password: options.password } : {}),
       });
     } catch (error) {
-      // postgres.js throws synchronously only for a malformed URL or option.
-      throw badConfig(`invalid connection settings: ${(error as Error).message}`);
+      // postgres.js throws synchronously only for a malformed URL or option;
+      // URL errors quote the URL, password and all.
+      const message = options.url === undefined
+        ? (error as Error).message
+        : (error as Error).message.replaceAll(options.url, redactUrl(options.url));
+      throw badConfig(`invalid connection settings: ${message}`);
     }
     const backend = new PostgresqlBackend(sql, schema, options.retentionBatchSize ?? 5000);
     try {

@@ -241,7 +241,9 @@ export class TelemetryManager {
     this.#metrics = config.enableMetrics;
     this.#propagate = config.propagateContext;
     this.#maxEvents = config.maxEventsPerSpan;
-    this.#custom = Object.keys(config.customAttributes).length > 0 ? config.customAttributes : null;
+    this.#custom = Object.keys(config.customAttributes).length > 0
+      ? config.customAttributes
+      : null;
     this.#resource = config.resourceAttributes;
     this.#pipeline = config.enabled ? new Pipeline(config) : null;
   }

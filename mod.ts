@@ -42,3 +42,7 @@ export * from "./src/manager.ts";
 export * from "./query/errors.ts";
 export * from "./query/parse_query.ts";
 export * from "./query/waterfall.ts";
+export * from "./src/propagation.ts";
+export * from "./src/analysis.ts";
+export * from "./src/instrumentation.ts";
+export * from "./src/llm.ts";

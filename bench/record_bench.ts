@@ -7,12 +7,7 @@
  * and does not drop at its 2048-span queue limit; a final check asserts that
  * nothing was dropped by either side.
  */
-import {
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  type ReadableSpan,
-  type SpanExporter,
-} from "@opentelemetry/sdk-trace-base";
+import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { TelemetryConfig } from "../src/config.ts";
 import { TelemetryManager } from "../src/manager.ts";
 
@@ -113,9 +108,7 @@ Deno.bench({
   async fn() {
     await processor.forceFlush();
     if (otelExported !== otelStarted) {
-      throw new Error(
-        `OpenTelemetry dropped ${otelStarted - otelExported} of ${otelStarted} spans`,
-      );
+      throw new Error(`OpenTelemetry dropped ${otelStarted - otelExported} of ${otelStarted} spans`);
     }
     await ours.flush();
     const stats = ours.stats();

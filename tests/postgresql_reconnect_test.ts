@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type postgres from "postgres";
-import { BackendError, type Batch } from "../mod.ts";
+import { BackendError, type Batch, TelemetryConfig, TelemetryManager } from "../mod.ts";
 import { PostgresqlBackend } from "../src/backends/postgresql.ts";
 import { makeBatch } from "../bench/_pg_fixtures.ts";
 import { freshSchema, PG_IGNORE, pgUrl, withAdmin } from "./_pg_test_env.ts";
@@ -167,4 +167,62 @@ Deno.test("PostgresqlBackend.open() does not echo the password of a malformed UR
   assert.equal(error.code, "BAD_CONFIG");
   assert.match(error.message, /postgres:\/\/bob:\*\*\*@\[bad\/db/);
   assert.ok(!error.message.includes("s3cret-pw"), error.message);
+});
+
+Deno.test({
+  name:
+    "TelemetryManager into PostgreSQL: terminated connections show in stats() and every span arrives once",
+  ignore: PG_IGNORE,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const schema = freshSchema("pipeline");
+    await withAdmin(schema, async (admin) => {
+      const manager = new TelemetryManager(TelemetryConfig.createPostgresql({
+        url: pgUrl(),
+        exportInterval: 0,
+        bufferSize: 500,
+        backendConfig: { schema },
+      }));
+      try {
+        await manager.startBackgroundExport();
+        const trace = manager.startTrace("run");
+        let done = false;
+        let kills = 0;
+        const killer = (async () => {
+          while (!done && kills < 5) {
+            await new Promise((r) => setTimeout(r, 30 + Math.random() * 40));
+            const killed = await admin`
+              select pg_terminate_backend(pid) from pg_stat_activity
+              where application_name = ${"spark_telemetry:" + schema}`;
+            kills += killed.length;
+          }
+        })();
+        for (let round = 0; round < 20; round++) {
+          for (let i = 0; i < 500; i++) {
+            manager.startSpan("step", { traceId: trace.traceId, attributes: { round, i } }).end(
+              "ok",
+            );
+          }
+          await manager.flush();
+        }
+        done = true;
+        await killer;
+        manager.endTrace(trace.traceId);
+        await manager.flush();
+        const stats = manager.stats();
+        assert.ok(kills > 0, "no connection was terminated");
+        assert.ok(stats.exportErrors > 0, `no export error seen after ${kills} terminations`);
+        assert.match(stats.lastExportError ?? "", /CONNECTION/);
+        assert.equal(stats.dropped, 0);
+        const [row] = await admin.unsafe<{ n: number; distinct: number }[]>(
+          `select count(*)::int as n, count(distinct (attributes->>'round', attributes->>'i'))::int as distinct
+           from ${schema}.spans`,
+        );
+        assert.deepEqual({ ...row }, { n: 10_000, distinct: 10_000 });
+      } finally {
+        await manager.shutdown();
+      }
+    });
+  },
 });

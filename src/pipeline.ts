@@ -73,7 +73,7 @@ export class PipelineError extends Error {
 
 /** Internal knobs of a {@linkcode Pipeline}, for tests and benchmarks. */
 export interface PipelineOptions {
-  /** How the worker waits for frames. @default {"wait"} */
+  /** How the worker waits for frames. @default {"poll"} */
   wake?: WakeMode;
   /** Whether to drain on the `unload` event. @default {true} */
   drainOnUnload?: boolean;
@@ -162,7 +162,7 @@ export class Pipeline {
    */
   constructor(config: TelemetryConfig, options: PipelineOptions = {}) {
     this.#config = config;
-    this.#wake = options.wake ?? "wait";
+    this.#wake = options.wake ?? "poll";
     this.#ring = RingBuffer.create(config.ringBufferBytes & ~7);
     this.#frameLimit = Math.min(FRAME_BYTES, this.#ring.maxPayloadBytes >> 2);
     this.#frameHeader = this.#writer.reserveArray32();

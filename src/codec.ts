@@ -261,42 +261,48 @@ export function appendToBatch(batch: Batch, tuples: RecordTuple[], from: number,
         });
         break;
       case SPAN:
-        batch.spans.push({
-          spanId: t[1],
-          traceId: t[2],
-          parentSpanId: t[3],
-          name: t[4],
-          kind: t[5],
-          startTime: t[6],
-          endTime: t[7],
-          status: t[8],
-          attributes: t[9],
-          error: t[10],
-          droppedEvents: t[11],
-        } satisfies SpanRecord);
+        batch.spans.push(
+          {
+            spanId: t[1],
+            traceId: t[2],
+            parentSpanId: t[3],
+            name: t[4],
+            kind: t[5],
+            startTime: t[6],
+            endTime: t[7],
+            status: t[8],
+            attributes: t[9],
+            error: t[10],
+            droppedEvents: t[11],
+          } satisfies SpanRecord,
+        );
         break;
       case EVENT:
-        batch.events.push({
-          eventId: t[1],
-          eventType: t[2],
-          name: t[3],
-          timestamp: t[4],
-          traceId: t[5],
-          spanId: t[6],
-          attributes: t[7],
-        } satisfies EventRecord);
+        batch.events.push(
+          {
+            eventId: t[1],
+            eventType: t[2],
+            name: t[3],
+            timestamp: t[4],
+            traceId: t[5],
+            spanId: t[6],
+            attributes: t[7],
+          } satisfies EventRecord,
+        );
         break;
       case METRIC:
-        batch.metrics.push({
-          metricId: t[1],
-          name: t[2],
-          value: t[3],
-          unit: t[4],
-          kind: t[5],
-          timestamp: t[6],
-          traceId: t[7],
-          attributes: t[8],
-        } satisfies MetricRecord);
+        batch.metrics.push(
+          {
+            metricId: t[1],
+            name: t[2],
+            value: t[3],
+            unit: t[4],
+            kind: t[5],
+            timestamp: t[6],
+            traceId: t[7],
+            attributes: t[8],
+          } satisfies MetricRecord,
+        );
         break;
     }
   }

@@ -245,9 +245,7 @@ export class TelemetryManager {
     this.#events = config.enableEvents;
     this.#metrics = config.enableMetrics;
     this.#propagate = config.propagateContext;
-    this.#custom = Object.keys(config.customAttributes).length > 0
-      ? config.customAttributes
-      : null;
+    this.#custom = Object.keys(config.customAttributes).length > 0 ? config.customAttributes : null;
     this.#resource = config.resourceAttributes;
     this.#pipeline = config.enabled ? new Pipeline(config) : null;
     const spanEnded = (span: RecordingSpan): void => this.#spanEnded(span);

@@ -537,7 +537,9 @@ export class Pipeline {
       const seq = this.#flushes.reduce((m, w) => Math.max(m, w.seq), 0);
       if (seq > 0) this.#post({ type: "flush", seq });
       if (this.#timerStarted) this.#post({ type: "startTimer" });
-      for (const [id, q] of this.#queries) this.#post({ type: "query", id, seq: q.seq, plan: q.plan });
+      for (const [id, q] of this.#queries) {
+        this.#post({ type: "query", id, seq: q.seq, plan: q.plan });
+      }
     }, delay);
     if (this.#workerRefs === 0) Deno.unrefTimer(timer);
   }

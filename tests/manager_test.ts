@@ -74,14 +74,18 @@ Deno.test("withSpan nests spans through async context and records an error with 
   const trace = manager.startTrace("run");
   let outerId = "";
   await assert.rejects(
-    manager.withSpan("outer", { traceId: trace.traceId, kind: SpanKind.GRAPH_RUN }, async (outer) => {
-      outerId = outer.spanId;
-      await tick();
-      await manager.withSpan("inner", {}, async () => {
+    manager.withSpan(
+      "outer",
+      { traceId: trace.traceId, kind: SpanKind.GRAPH_RUN },
+      async (outer) => {
+        outerId = outer.spanId;
         await tick();
-        throw new TypeError("boom");
-      });
-    }),
+        await manager.withSpan("inner", {}, async () => {
+          await tick();
+          throw new TypeError("boom");
+        });
+      },
+    ),
     TypeError,
   );
   manager.endTrace(trace.traceId);
@@ -232,7 +236,7 @@ Deno.test("traces and spans held in memory are released when they end", async ()
   await using manager = memory();
   for (let i = 0; i < 200; i++) {
     await manager.withTrace("run", {}, async () => {
-      await manager.withSpan("a", {}, async () => {
+      await manager.withSpan("a", {}, () => {
         const s = manager.startSpan("b");
         s.end();
       });

@@ -123,13 +123,12 @@ class Flusher {
   /** Sleeps `ms`, or less when a control message arrives. */
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
-        self.#wakeSleep = null;
+        this.#wakeSleep = null;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.#wakeSleep = done;
     });
   }

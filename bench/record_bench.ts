@@ -16,7 +16,11 @@ import {
   type ReadableSpan,
   type SpanExporter,
 } from "@opentelemetry/sdk-trace-base";
+import { SqliteBackend } from "../src/backends/sqlite.ts";
 import { TelemetryConfig } from "../src/config.ts";
+import { newSpanId } from "../src/ids.ts";
+import { nowSeconds } from "../src/clock.ts";
+import type { SpanRecord } from "../src/types.ts";
 import { TelemetryManager } from "../src/manager.ts";
 
 const CHUNK = 500;
@@ -39,6 +43,16 @@ const ours = new TelemetryManager(noopConfig);
 await ours.startBackgroundExport();
 const trace = ours.startTrace("bench");
 const traceId = trace.traceId;
+
+// End to end into SQLite: spans recorded on this thread, stored by the worker.
+const E2E = 10_000;
+const dir = await Deno.makeTempDir();
+const sqliteManager = new TelemetryManager(TelemetryConfig.createSqlite(`${dir}/e2e.db`));
+await sqliteManager.startBackgroundExport();
+const sqliteTrace = sqliteManager.startTrace("bench").traceId;
+const direct = new SqliteBackend({ path: `${dir}/direct.db` });
+
+let cleaned = false;
 
 function yieldToLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
@@ -113,6 +127,55 @@ Deno.bench({
 });
 
 Deno.bench({
+  name: "SqliteBackend.write() on this thread, batches of 1000 (no pipeline) ×10k spans",
+  group: "sqlite end to end",
+  baseline: true,
+  n: 10,
+  warmup: 2,
+  async fn() {
+    for (let b = 0; b < E2E; b += 1000) {
+      const spans: SpanRecord[] = [];
+      for (let i = 0; i < 1000; i++) {
+        const start = nowSeconds();
+        spans.push({
+          spanId: newSpanId(),
+          traceId: sqliteTrace,
+          parentSpanId: null,
+          name: "op",
+          kind: "internal",
+          startTime: start,
+          endTime: nowSeconds(),
+          status: "ok",
+          attributes: { a: i, b: "x", c: true, d: 1.5, e: "node" },
+          error: null,
+          droppedEvents: 0,
+        });
+      }
+      await direct.write({ traces: [], spans, events: [], metrics: [] });
+    }
+  },
+});
+
+Deno.bench({
+  name: "TelemetryManager (SQLite): record ×10k spans, then flush()",
+  group: "sqlite end to end",
+  n: 10,
+  warmup: 2,
+  async fn() {
+    for (let i = 0; i < E2E; i++) {
+      const span = sqliteManager.startSpan("op", { traceId: sqliteTrace });
+      span.setAttribute("a", i);
+      span.setAttribute("b", "x");
+      span.setAttribute("c", true);
+      span.setAttribute("d", 1.5);
+      span.setAttribute("e", "node");
+      span.end();
+    }
+    await sqliteManager.flush();
+  },
+});
+
+Deno.bench({
   name: "check: nothing dropped by either side",
   group: "check",
   async fn() {
@@ -125,6 +188,22 @@ Deno.bench({
     await ours.flush();
     const stats = ours.stats();
     if (stats.dropped !== 0) throw new Error(`TelemetryManager dropped ${stats.dropped}`);
+    if (sqliteManager.stats().dropped !== 0) throw new Error("TelemetryManager (SQLite) dropped");
+  },
+  n: 1,
+  warmup: 0,
+});
+
+Deno.bench({
+  name: "cleanup",
+  group: "check",
+  async fn() {
+    if (cleaned) return;
+    cleaned = true;
+    await sqliteManager.shutdown();
+    await ours.shutdown();
+    await direct.close();
+    await Deno.remove(dir, { recursive: true });
   },
   n: 1,
   warmup: 0,

@@ -214,3 +214,41 @@ for (let i = 0; i < 5000; i++) manager.recordMetric("exit", i);
   assert.equal((await backend.query(selectAll("metrics"))).length, 5000);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("shutdown() against a backend that never answers is bounded and counts what it lost", async () => {
+  const manager = new TelemetryManager(
+    withModule("stuck_backend", { stallMs: 100_000 }, { shutdownTimeoutMs: 300 }),
+  );
+  await manager.startBackgroundExport();
+  for (let i = 0; i < 100; i++) manager.recordMetric("m", i);
+  const started = performance.now();
+  await manager.shutdown();
+  assert.ok(performance.now() - started < 2000);
+  const stats = manager.stats();
+  assert.equal(stats.exported, 0);
+  assert.equal(stats.dropped, 100);
+  assert.equal(stats.recorded, 100);
+});
+
+Deno.test("the waitAsync wake-up mode stores everything too", async () => {
+  const { Pipeline } = await import("../src/pipeline.ts");
+  const pipeline = new Pipeline(TelemetryConfig.createMemory({ exportInterval: 0 }), {
+    wake: "wait",
+  });
+  for (let i = 0; i < 5000; i++) {
+    pipeline.pushMetric({
+      metricId: i.toString(16).padStart(32, "0"),
+      name: "m",
+      value: i,
+      unit: "",
+      kind: "gauge",
+      timestamp: 1,
+      traceId: null,
+      attributes: {},
+    });
+  }
+  await pipeline.flush();
+  const rows = await pipeline.query(COUNT_ALL);
+  assert.equal(rows[0]?.n, 5000);
+  await pipeline.shutdown();
+});

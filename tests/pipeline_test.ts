@@ -37,7 +37,8 @@ function selectAll(entity: "traces" | "spans" | "events" | "metrics"): QueryPlan
 
 Deno.test("a burst of 1,000,000 records into a slow backend is stored exactly once in bounded memory", async () => {
   const N = 1_000_000;
-  const config = withModule("counting_backend", { expected: N, delayMs: 2 });
+  // 1 ms per batch of 1000: slower than recording, so the producer must wait for the worker.
+  const config = withModule("counting_backend", { expected: N, delayMs: 1 });
   await using manager = new TelemetryManager(config);
   await manager.startBackgroundExport();
   const rssBefore = Deno.memoryUsage().rss;
@@ -54,8 +55,8 @@ Deno.test("a burst of 1,000,000 records into a slow backend is stored exactly on
   assert.equal(stats.dropped, 0);
   assert.equal(stats.exported, N);
   assert.equal(stats.recorded, N);
-  // Ring + spill queue (records as JS tuples, ~400 B each) + a constant.
-  const bound = config.ringBufferBytes + config.maxSpillRecords * 400 + 96 * 2 ** 20;
+  // Ring + spill queue (encoded frames, well under 128 B per metric) + a constant.
+  const bound = config.ringBufferBytes + config.maxSpillRecords * 128 + 64 * 2 ** 20;
   const growth = rssPeak - rssBefore;
   assert.ok(growth < bound, `RSS grew by ${growth} bytes, bound ${bound}`);
 });

@@ -253,3 +253,53 @@ Deno.test("the waitAsync wake-up mode stores everything too", async () => {
   assert.equal(rows[0]?.n, 5000);
   await pipeline.shutdown();
 });
+
+Deno.test("a partial batch is written after exportInterval; with exportInterval 0 only on flush", async () => {
+  await using timed = new TelemetryManager(
+    TelemetryConfig.createMemory({ exportInterval: 0.2, bufferSize: 1000 }),
+  );
+  await using manual = new TelemetryManager(
+    TelemetryConfig.createMemory({ exportInterval: 0, bufferSize: 1000 }),
+  );
+  await Promise.all([timed.startBackgroundExport(), manual.startBackgroundExport()]);
+  for (let i = 0; i < 5; i++) {
+    timed.recordMetric("m", i);
+    manual.recordMetric("m", i);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  assert.equal(timed.stats().exported, 5);
+  assert.equal(manual.stats().exported, 0);
+  await manual.flush();
+  assert.equal(manual.stats().exported, 5);
+});
+
+Deno.test("retention deletes records older than retentionDays when the worker starts", async () => {
+  const dir = await Deno.makeTempDir();
+  const dbPath = `${dir}/retention.db`;
+  const now = Date.now() / 1000;
+  const old = new SqliteBackend({ path: dbPath });
+  const metric = (id: string, timestamp: number) => ({
+    metricId: id.repeat(32),
+    name: "m",
+    value: 1,
+    unit: "",
+    kind: "gauge" as const,
+    timestamp,
+    traceId: null,
+    attributes: {},
+  });
+  await old.write({
+    traces: [],
+    spans: [],
+    events: [],
+    metrics: [metric("a", now - 40 * 86400), metric("b", now - 86400)],
+  });
+  await old.close();
+  await using manager = new TelemetryManager(
+    TelemetryConfig.createSqlite(dbPath, { retentionDays: 30 }),
+  );
+  const rows = await manager.queryMetrics();
+  assert.deepEqual(rows.map((m) => m.metricId), ["b".repeat(32)]);
+  await manager.shutdown();
+  await Deno.remove(dir, { recursive: true });
+});

@@ -422,7 +422,9 @@ export class Pipeline {
       this.#toSpill(bytes, records);
     }
     w.reset();
-    this.#frameHeader = w.reserveArray32();
+    // A huge record grew the scratch buffer: give the memory back.
+    if (w.buf.length > 4 * FRAME_BYTES) this.#writer = new FrameWriter();
+    this.#frameHeader = this.#writer.reserveArray32();
     this.#frameRecords = 0;
   }
 

@@ -303,3 +303,19 @@ Deno.test("retention deletes records older than retentionDays when the worker st
   await manager.shutdown();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a record larger than the frame limit is dropped and counted; its neighbours are stored", async () => {
+  await using manager = new TelemetryManager(
+    TelemetryConfig.createMemory({ ringBufferBytes: 65536 }),
+  );
+  manager.recordMetric("before", 1);
+  manager.recordMetric("big", 2, { attributes: { blob: "x".repeat(20_000) } });
+  manager.recordMetric("huge", 3, { attributes: { blob: "x".repeat(40_000) } });
+  manager.recordMetric("after", 4);
+  await manager.flush();
+  const names = (await manager.queryMetrics()).map((m) => m.name).sort();
+  assert.deepEqual(names, ["after", "before", "big"]);
+  const stats = manager.stats();
+  assert.equal(stats.dropped, 1);
+  assert.match(stats.lastExportError!, /^TOO_LARGE/);
+});

@@ -581,7 +581,9 @@ export class TelemetryManager {
   // ---- export ------------------------------------------------------------------
 
   /**
-   * Resolves when everything recorded before the call is stored.
+   * Resolves when everything recorded before the call is stored. While the
+   * backend keeps failing, the worker keeps retrying and this keeps waiting
+   * (records are not lost); `shutdown()` is the bounded way out.
    *
    * @returns Resolves when stored.
    * @throws {PipelineError} When the backend could not be opened.

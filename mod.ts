@@ -33,6 +33,11 @@ export * from "./src/backends/sqlite.ts";
 export * from "./src/backends/noop.ts";
 export * from "./query/sql.ts";
 export * from "./query/sqlite_dialect.ts";
+export * from "./query/postgresql_dialect.ts";
+// Types only: the class itself is reached through openBackend() or the
+// "@spark/telemetry/postgresql" entry point, so importing the library never
+// loads the PostgreSQL client.
+export type { PostgresqlBackend, PostgresqlBackendOptions } from "./src/backends/postgresql.ts";
 export * from "./query/memory.ts";
 export * from "./src/context.ts";
 export * from "./src/telemetry_stats.ts";

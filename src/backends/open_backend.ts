@@ -65,6 +65,10 @@ export function openBackend(spec: BackendSpec): Promise<Backend> {
   switch (spec.backend) {
     case "otlp_http":
       return import("./otlp_http.ts").then((m) => new m.OtlpHttpBackend(spec.backendConfig));
+    case "postgresql":
+      return import("./postgresql.ts").then(({ PostgresqlBackend }) =>
+        PostgresqlBackend.open(spec.backendConfig)
+      );
     case "memory":
       return import("./memory.ts").then((m) => {
         const max = spec.backendConfig.maxRecords;

@@ -73,7 +73,7 @@ export class PipelineError extends Error {
 
 /** Internal knobs of a {@linkcode Pipeline}, for tests and benchmarks. */
 export interface PipelineOptions {
-  /** How the worker waits for frames. @default {"wait"} */
+  /** How the worker waits for frames. @default {"poll"} */
   wake?: WakeMode;
   /** Whether to drain on the `unload` event. @default {true} */
   drainOnUnload?: boolean;
@@ -162,7 +162,7 @@ export class Pipeline {
    */
   constructor(config: TelemetryConfig, options: PipelineOptions = {}) {
     this.#config = config;
-    this.#wake = options.wake ?? "wait";
+    this.#wake = options.wake ?? "poll";
     this.#ring = RingBuffer.create(config.ringBufferBytes & ~7);
     this.#frameLimit = Math.min(FRAME_BYTES, this.#ring.maxPayloadBytes >> 2);
     this.#frameHeader = this.#writer.reserveArray32();
@@ -422,7 +422,9 @@ export class Pipeline {
       this.#toSpill(bytes, records);
     }
     w.reset();
-    this.#frameHeader = w.reserveArray32();
+    // A huge record grew the scratch buffer: give the memory back.
+    if (w.buf.length > 4 * FRAME_BYTES) this.#writer = new FrameWriter();
+    this.#frameHeader = this.#writer.reserveArray32();
     this.#frameRecords = 0;
   }
 
@@ -537,7 +539,9 @@ export class Pipeline {
       const seq = this.#flushes.reduce((m, w) => Math.max(m, w.seq), 0);
       if (seq > 0) this.#post({ type: "flush", seq });
       if (this.#timerStarted) this.#post({ type: "startTimer" });
-      for (const [id, q] of this.#queries) this.#post({ type: "query", id, seq: q.seq, plan: q.plan });
+      for (const [id, q] of this.#queries) {
+        this.#post({ type: "query", id, seq: q.seq, plan: q.plan });
+      }
     }, delay);
     if (this.#workerRefs === 0) Deno.unrefTimer(timer);
   }

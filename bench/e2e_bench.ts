@@ -1,44 +1,63 @@
 /**
  * End-to-end flush throughput: spans recorded on the main thread through
  * `TelemetryManager` until they are durable in the backend (`await
- * manager.flush()` is inside the timed function), against a raw baseline in
- * the same run that stores the same rows without the pipeline.
+ * manager.flush()` is inside the timed region), against a raw baseline in the
+ * same run that stores the same rows without the pipeline.
  *
  *   deno bench -A bench/e2e_bench.ts
+ *   TELEMETRY_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test deno bench -A bench/e2e_bench.ts
  *
  * Every bench name ends in `[N records]`: records/s = N / (time per
  * iteration); `bench/report.ts` relies on it.
  *
- * - memory: the manager with the memory backend, against
- *   `MemoryBackend.write()` of the same rows in batches of 1000.
- * - SQLite (file, WAL): the manager with the default configuration
- *   (bufferSize 1000), against prepared one-row inserts of the same rows into
- *   the same schema with `node:sqlite`, 1000 rows per transaction, with the
- *   same pragmas the backend sets — so the ratio measures the pipeline
- *   (encode, ring, decode, batching, wake-ups), not a pragma.
+ * | group          | ours (default config, bufferSize 1000)  | raw baseline, same rows, 1000 per batch           |
+ * | -------------- | --------------------------------------- | ------------------------------------------------- |
+ * | e2e memory     | manager → memory backend                | `MemoryBackend.write()`                           |
+ * | e2e sqlite     | manager → SQLite file (WAL)             | node:sqlite prepared one-row inserts, one         |
+ * |                |                                         | transaction per 1000, same schema and pragmas     |
+ * | e2e postgresql | manager → PostgreSQL                    | postgres.js COPY per 1000 rows, noDelay socket    |
+ * | e2e otlp       | manager → OTLP/HTTP protobuf receiver   | fetch POST of pre-encoded protobuf bodies         |
  *
- * Both sides of a group run the same number of iterations, so both databases
- * grow alike. A last group checks that every record arrived, and that none
- * was dropped or spilled.
+ * The SQLite baseline sets the same pragmas as the backend (WAL,
+ * synchronous=NORMAL, wal_autocheckpoint, cache size) so the ratio measures
+ * the pipeline (encode, ring, decode, batching, wake-ups), not a pragma.
+ * Both sides of a group run the same number of iterations, so both SQLite
+ * files grow alike; PostgreSQL tables are emptied before each iteration,
+ * outside the timed region. Fixtures are built per iteration before
+ * `b.start()`. The OTLP receiver runs in a worker (`_otlp_receiver.ts`) so it
+ * answers while the main thread records. The last group checks that every
+ * record arrived and that nothing was dropped or spilled.
+ *
+ * PostgreSQL cases are skipped, with a message, when `TELEMETRY_TEST_PG_URL`
+ * is unset.
  *
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import type { Sql } from "postgres";
 import { TelemetryConfig } from "../src/config.ts";
 import { TelemetryManager } from "../src/manager.ts";
 import { MemoryBackend } from "../src/backends/memory.ts";
 import { SqliteBackend } from "../src/backends/sqlite.ts";
+import { PostgresqlBackend } from "../src/backends/postgresql.ts";
+import { OtlpModel } from "../src/backends/_otlp_model.ts";
+import { encodeTracesProtobuf } from "../src/backends/_otlp_protobuf.ts";
 import type { Batch, SpanRecord } from "../src/types.ts";
+import { client, writeRawCopy } from "./_pg_write_strategies.ts";
 import { SPAN_COLUMNS, spanAttributes, spanRows } from "./_rows.ts";
 
 /** Records per iteration. */
-const N = 10_000;
-/** Rows per transaction / batch: the default `bufferSize`. */
+const N = 20_000;
+/** Rows per transaction / batch / request: the default `bufferSize`. */
 const BATCH = 1000;
-const ITERATIONS = 15;
+const ITERATIONS = 10;
 const WARMUP = 2;
-const RUNS = ITERATIONS + WARMUP;
+const PG_URL = Deno.env.get("TELEMETRY_TEST_PG_URL");
+if (PG_URL === undefined) {
+  console.warn("e2e_bench: PostgreSQL cases skipped: set TELEMETRY_TEST_PG_URL to run them.");
+}
 
 const dir = Deno.makeTempDirSync({ prefix: "spark_e2e_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
@@ -59,6 +78,10 @@ function fixture(traceId: string): SpanRecord[][] {
   return chunks(spanRows(traceId, N), BATCH);
 }
 
+function spansOnly(spans: SpanRecord[]): Batch {
+  return { traces: [], spans, events: [], metrics: [] };
+}
+
 /** Records N spans through the manager, as an application would. */
 function record(manager: TelemetryManager, traceId: string): void {
   for (let i = 0; i < N; i++) {
@@ -73,14 +96,26 @@ function record(manager: TelemetryManager, traceId: string): void {
   }
 }
 
+/** Starts a manager, records its trace (one record) and waits until the worker is ready. */
+async function started(
+  config: TelemetryConfig,
+): Promise<{ manager: TelemetryManager; traceId: string }> {
+  const manager = new TelemetryManager(config);
+  await manager.startBackgroundExport();
+  const traceId = manager.startTrace("e2e").traceId;
+  await manager.flush();
+  return { manager, traceId };
+}
+
+/** Every manager of the file, for the final check: records each should have stored. */
+const checks: { label: string; manager: TelemetryManager; runs: () => number }[] = [];
+
 // ---- memory -------------------------------------------------------------------
 
-const memoryManager = new TelemetryManager(TelemetryConfig.createMemory());
-await memoryManager.startBackgroundExport();
-const memoryTrace = memoryManager.startTrace("e2e").traceId;
-await memoryManager.flush();
-
+const memory = await started(TelemetryConfig.createMemory());
 const memoryRaw = new MemoryBackend();
+let memoryRuns = 0;
+checks.push({ label: "memory", manager: memory.manager, runs: () => memoryRuns });
 
 Deno.bench({
   name: `raw MemoryBackend.write(), ${BATCH} per batch [${N} records]`,
@@ -89,12 +124,9 @@ Deno.bench({
   n: ITERATIONS,
   warmup: WARMUP,
   async fn(b) {
-    const rows = fixture(memoryTrace);
+    const batches = fixture(memory.traceId);
     b.start();
-    for (const spans of rows) {
-      const batch: Batch = { traces: [], spans, events: [], metrics: [] };
-      await memoryRaw.write(batch);
-    }
+    for (const spans of batches) await memoryRaw.write(spansOnly(spans));
     b.end();
   },
 });
@@ -105,18 +137,18 @@ Deno.bench({
   n: ITERATIONS,
   warmup: WARMUP,
   async fn() {
-    record(memoryManager, memoryTrace);
-    await memoryManager.flush();
+    memoryRuns++;
+    record(memory.manager, memory.traceId);
+    await memory.manager.flush();
   },
 });
 
 // ---- SQLite -------------------------------------------------------------------
 
 const sqlitePath = join(dir, "ours.db");
-const sqliteManager = new TelemetryManager(TelemetryConfig.createSqlite(sqlitePath));
-await sqliteManager.startBackgroundExport();
-const sqliteTrace = sqliteManager.startTrace("e2e").traceId;
-await sqliteManager.flush();
+const sqlite = await started(TelemetryConfig.createSqlite(sqlitePath));
+let sqliteRuns = 0;
+checks.push({ label: "sqlite", manager: sqlite.manager, runs: () => sqliteRuns });
 
 // The baseline's database: the same schema (created by the backend, then
 // closed), the same pragmas, a plain prepared insert per row.
@@ -135,6 +167,7 @@ const insert = raw.prepare(
 );
 const begin = raw.prepare("begin immediate");
 const commit = raw.prepare("commit");
+let rawRuns = 0;
 
 Deno.bench({
   name: `raw node:sqlite: prepared inserts, ${BATCH} per transaction [${N} records]`,
@@ -143,7 +176,8 @@ Deno.bench({
   n: ITERATIONS,
   warmup: WARMUP,
   fn(b) {
-    const batches = fixture(sqliteTrace);
+    rawRuns++;
+    const batches = fixture(sqlite.traceId);
     b.start();
     for (const rows of batches) {
       begin.run();
@@ -176,8 +210,119 @@ Deno.bench({
   n: ITERATIONS,
   warmup: WARMUP,
   async fn() {
-    record(sqliteManager, sqliteTrace);
-    await sqliteManager.flush();
+    sqliteRuns++;
+    record(sqlite.manager, sqlite.traceId);
+    await sqlite.manager.flush();
+  },
+});
+
+// ---- PostgreSQL ---------------------------------------------------------------
+
+const PG_OURS = "bench_e2e_ours";
+const PG_RAW = "bench_e2e_raw";
+let pg: { manager: TelemetryManager; traceId: string } | null = null;
+let pgOurs: Sql | null = null;
+let pgRaw: Sql | null = null;
+let pgRuns = 0;
+if (PG_URL !== undefined) {
+  // Both schemas are created by the backend's migrations: the same tables and indexes.
+  await (await PostgresqlBackend.open({ url: PG_URL, schema: PG_RAW })).close();
+  pg = await started(
+    TelemetryConfig.createPostgresql({ url: PG_URL, backendConfig: { schema: PG_OURS } }),
+  );
+  pgOurs = client(PG_URL, PG_OURS, false);
+  pgRaw = client(PG_URL, PG_RAW, true);
+  const p = pg;
+  checks.push({ label: "postgresql", manager: p.manager, runs: () => pgRuns });
+}
+
+async function emptyTables(sql: Sql): Promise<void> {
+  await sql`truncate traces, spans, events, metrics`;
+}
+
+Deno.bench({
+  name: `raw postgres.js COPY, ${BATCH} per transaction, noDelay socket [${N} records]`,
+  group: "e2e postgresql",
+  baseline: true,
+  ignore: PG_URL === undefined,
+  n: ITERATIONS,
+  warmup: WARMUP,
+  async fn(b) {
+    await emptyTables(pgRaw!);
+    const batches = fixture(pg!.traceId);
+    b.start();
+    for (const spans of batches) await writeRawCopy(pgRaw!, spansOnly(spans));
+    b.end();
+  },
+});
+
+Deno.bench({
+  name: `TelemetryManager → PostgreSQL: record + flush [${N} records]`,
+  group: "e2e postgresql",
+  ignore: PG_URL === undefined,
+  n: ITERATIONS,
+  warmup: WARMUP,
+  async fn(b) {
+    await emptyTables(pgOurs!);
+    pgRuns++;
+    b.start();
+    record(pg!.manager, pg!.traceId);
+    await pg!.manager.flush();
+    b.end();
+  },
+});
+
+// ---- OTLP ---------------------------------------------------------------------
+
+const receiver = new Worker(new URL("./_otlp_receiver.ts", import.meta.url));
+receiver.unref();
+const port = await new Promise<number>((resolve) => {
+  receiver.once("message", (m: { port: number }) => resolve(m.port));
+});
+const endpoint = `http://127.0.0.1:${port}`;
+const otlp = await started(
+  new TelemetryConfig({
+    enabled: true,
+    backend: "otlp_http",
+    backendConfig: { endpoint, serviceName: "bench" },
+  }),
+);
+let otlpRuns = 0;
+checks.push({ label: "otlp", manager: otlp.manager, runs: () => otlpRuns });
+const model = new OtlpModel({ resource: {}, serviceName: "bench", maxPendingSpanEvents: 0 });
+
+Deno.bench({
+  name: `raw fetch POST of pre-encoded protobuf, ${BATCH} per request [${N} records]`,
+  group: "e2e otlp",
+  baseline: true,
+  n: ITERATIONS,
+  warmup: WARMUP,
+  async fn(b) {
+    const bodies = fixture(otlp.traceId).map((spans) =>
+      encodeTracesProtobuf(model.spans(spans).spans)
+    );
+    b.start();
+    for (const body of bodies) {
+      const response = await fetch(`${endpoint}/v1/traces`, {
+        method: "POST",
+        headers: { "content-type": "application/x-protobuf" },
+        body: body as BodyInit,
+      });
+      await response.arrayBuffer();
+    }
+    b.end();
+  },
+});
+
+Deno.bench({
+  name: `TelemetryManager → OTLP/HTTP protobuf: record + flush [${N} records]`,
+  group: "e2e otlp",
+  n: ITERATIONS,
+  warmup: WARMUP,
+  async fn() {
+    otlpRuns++;
+    record(otlp.manager, otlp.traceId);
+    await otlp.manager.flush();
   },
 });
 
@@ -198,24 +343,30 @@ Deno.bench({
   n: 1,
   warmup: 0,
   async fn() {
-    const expected = RUNS * N;
-    for (
-      const [label, manager] of [["memory", memoryManager], ["sqlite", sqliteManager]] as const
-    ) {
+    for (const { label, manager, runs } of checks) {
       await manager.flush();
       const stats = manager.stats();
       if (stats.dropped !== 0 || stats.spilled !== 0) {
         throw new Error(`${label}: dropped ${stats.dropped}, spilled ${stats.spilled}`);
       }
-      // The trace is recorded at start, and counts as one record.
-      if (stats.exported !== expected + 1) {
-        throw new Error(`${label}: ${stats.exported} records stored, expected ${expected + 1}`);
+      // The trace recorded at start counts as one record.
+      const expected = runs() * N + 1;
+      if (stats.exported !== expected) {
+        throw new Error(`${label}: ${stats.exported} records stored, expected ${expected}`);
       }
     }
     const ours = countSpans(sqlitePath);
     const rawCount = countSpans(rawPath);
-    if (ours !== expected || rawCount !== expected) {
-      throw new Error(`SQLite rows: ours ${ours}, raw ${rawCount}, expected ${expected} each`);
+    if (ours !== sqliteRuns * N || rawCount !== rawRuns * N) {
+      throw new Error(
+        `SQLite rows: ours ${ours}, raw ${rawCount}, expected ${sqliteRuns * N} each`,
+      );
+    }
+    if (pgOurs !== null) {
+      const [row] = await pgOurs`select count(*)::int as n from spans`;
+      if (row!.n !== N) {
+        throw new Error(`PostgreSQL: ${row!.n} spans in the last run, expected ${N}`);
+      }
     }
   },
 });

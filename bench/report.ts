@@ -272,7 +272,7 @@ if (!skip.has("burst")) {
     pass: burst.spilled === 0 && burst.dropped === 0 && lost === 0,
   });
   rows.push({
-    figure: "burst: peak RSS growth (bound: ring + full spill + heap slack)",
+    figure: "burst: peak RSS growth (bound: ring + full spill + SQLite cache + heap slack)",
     ours: formatBytes(burst.rssGrowthBytes),
     baseline: formatBytes(burst.boundBytes),
     ratio: burst.rssGrowthBytes / burst.boundBytes,

@@ -189,6 +189,11 @@ class Compiler {
     return [guard, expr];
   }
 
+  /** `guard and expr`, leaving out a guard that is always true. */
+  guarded(guard: string, expr: string): string {
+    return guard === this.#d.trueLiteral ? `(${expr})` : `(${guard} and ${expr})`;
+  }
+
   /** `f = v` (or another order operator) with the type rules of the plan. */
   equalsOrOrders(f: FieldSql, op: string, v: Literal): string {
     if (typeof v === "boolean") {
@@ -197,7 +202,7 @@ class Compiler {
     }
     const operand = this.typed(f, typeof v === "number" ? "number" : "string");
     if (operand === null) return this.#d.falseLiteral;
-    return `(${operand[0]} and ${operand[1]} ${op} ${this.bind(v)})`;
+    return this.guarded(operand[0], `${operand[1]} ${op} ${this.bind(v)}`);
   }
 
   inList(f: FieldSql, values: Literal[]): string {
@@ -211,7 +216,7 @@ class Compiler {
       const operand = this.typed(f, type);
       if (operand === null) continue;
       const list = same.map((v) => this.bind(v)).join(", ");
-      parts.push(`(${operand[0]} and ${operand[1]} in (${list}))`);
+      parts.push(this.guarded(operand[0], `${operand[1]} in (${list})`));
     }
     if (f.kind === "json") {
       if (values.includes(true)) parts.push(this.#d.jsonIs(f.source, f.key, "true", this.#b));
@@ -233,41 +238,43 @@ class Compiler {
       case "compare": {
         const f = this.field(entity, alias, c.field);
         if (c.operator === "!=") {
-          return `(${this.present(f)} and not ${this.equalsOrOrders(f, "=", c.value)})`;
+          return this.guarded(this.present(f), `not ${this.equalsOrOrders(f, "=", c.value)}`);
         }
         return this.equalsOrOrders(f, c.operator, c.value);
       }
       case "in": {
         const f = this.field(entity, alias, c.field);
         const inList = this.inList(f, c.values);
-        return c.negated ? `(${this.present(f)} and not ${inList})` : inList;
+        return c.negated ? this.guarded(this.present(f), `not ${inList}`) : inList;
       }
       case "regex": {
         const f = this.field(entity, alias, c.field);
         const operand = this.typed(f, "string");
         const match = operand === null
           ? this.#d.falseLiteral
-          : `(${operand[0]} and ${this.#d.regexMatch(operand[1], this.bind(c.pattern))})`;
-        return c.negated ? `(${this.present(f)} and not ${match})` : match;
+          : this.guarded(operand[0], this.#d.regexMatch(operand[1], this.bind(c.pattern)));
+        return c.negated ? this.guarded(this.present(f), `not ${match}`) : match;
       }
       case "contains": {
         const f = this.field(entity, alias, c.field);
         const operand = this.typed(f, "string");
         if (operand === null) return this.#d.falseLiteral;
-        return `(${operand[0]} and ${this.#d.contains(operand[1], this.bind(c.value))})`;
+        return this.guarded(operand[0], this.#d.contains(operand[1], this.bind(c.value)));
       }
       case "exists": {
         const present = this.present(this.field(entity, alias, c.field));
         return c.negated ? `(not ${present})` : `(${present})`;
       }
       case "has": {
-        // The inner alias differs from the outer one so the correlation is explicit.
+        // Uncorrelated `in (subquery)`: the matching trace ids are collected once
+        // (through whatever index suits the inner filter) instead of probing the
+        // child table once per trace. `is not null` keeps `not in` two-valued.
         const inner = alias === "h" ? "h2" : "h";
         const where = c.where === null ? "" : ` and ${this.condition(c.entity, inner, c.where)}`;
-        const exists = `exists (select 1 from ${
+        const ids = `select ${inner}.trace_id from ${
           TABLE[c.entity]
-        } ${inner} where ${inner}.trace_id = ${alias}.trace_id${where})`;
-        return c.negated ? `(not ${exists})` : exists;
+        } ${inner} where ${inner}.trace_id is not null${where}`;
+        return `(${alias}.trace_id ${c.negated ? "not in" : "in"} (${ids}))`;
       }
     }
   }

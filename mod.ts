@@ -30,3 +30,7 @@ export * from "./src/backends/noop.ts";
 export * from "./query/sql.ts";
 export * from "./query/sqlite_dialect.ts";
 export * from "./query/memory.ts";
+export * from "./src/context.ts";
+export * from "./src/telemetry_stats.ts";
+export { PipelineError } from "./src/pipeline.ts";
+export * from "./src/manager.ts";

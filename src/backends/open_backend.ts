@@ -16,13 +16,47 @@ export interface BackendSpec {
 }
 
 /**
- * Opens (and for stores, creates or migrates) the backend named by `spec`.
+ * A custom backend module: its default export opens a {@linkcode Backend}
+ * from the `backendConfig` it is given. Name the module with
+ * `backendConfig.module` (an absolute URL, e.g. `new URL("./my_backend.ts",
+ * import.meta.url).href`); it then replaces the named backend. The flusher
+ * worker imports it, so it must not depend on state of the application thread.
+ */
+export type BackendModuleFactory = (
+  backendConfig: Record<string, unknown>,
+) => Backend | Promise<Backend>;
+
+async function openModule(url: string, backendConfig: Record<string, unknown>): Promise<Backend> {
+  let factory: unknown;
+  try {
+    factory = (await import(url)).default;
+  } catch (error) {
+    throw new BackendError("BAD_CONFIG", `Cannot open backend module '${url}': ${error}`, {
+      cause: error,
+    });
+  }
+  if (typeof factory !== "function") {
+    throw new BackendError(
+      "BAD_CONFIG",
+      `Cannot open backend module '${url}': its default export is not a function`,
+    );
+  }
+  return await (factory as BackendModuleFactory)(backendConfig);
+}
+
+/**
+ * Opens (and for stores, creates or migrates) the backend named by `spec`,
+ * or the custom module named by `spec.backendConfig.module` (see
+ * {@linkcode BackendModuleFactory}).
  *
  * @param spec Backend name and settings.
  * @returns The open backend.
  * @throws {BackendError} With code `"BAD_CONFIG"` when the backend is not available.
  */
 export function openBackend(spec: BackendSpec): Promise<Backend> {
+  if (typeof spec.backendConfig.module === "string") {
+    return openModule(spec.backendConfig.module, spec.backendConfig);
+  }
   switch (spec.backend) {
     case "memory":
       return import("./memory.ts").then((m) => {

@@ -1,0 +1,237 @@
+/**
+ * {@linkcode FrameWriter}: a small, specialised MessagePack writer that
+ * appends records to one growable scratch buffer. It writes standard
+ * MessagePack (decoded by msgpackr in the worker) but skips the generic
+ * encoder's per-value type dispatch for the fixed record fields, and it
+ * encodes each record the moment it is recorded, so a record is a snapshot
+ * (later mutation of an attributes object does not leak into it).
+ *
+ * @module
+ */
+
+const encoder = new TextEncoder();
+
+/** Appends MessagePack values to a growable buffer. */
+export class FrameWriter {
+  /** The scratch buffer; valid up to `pos`. */
+  buf: Uint8Array;
+  /** Bytes written. */
+  pos = 0;
+  #view: DataView;
+
+  constructor(initialBytes = 64 * 1024) {
+    this.buf = new Uint8Array(initialBytes);
+    this.#view = new DataView(this.buf.buffer);
+  }
+
+  /** Makes room for `n` more bytes. */
+  ensure(n: number): void {
+    const need = this.pos + n;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.#view = new DataView(next.buffer);
+  }
+
+  /** Forgets everything written. */
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** Writes an array header for `n` items. */
+  arrayHeader(n: number): void {
+    this.ensure(5);
+    if (n < 16) {
+      this.buf[this.pos++] = 0x90 | n;
+    } else if (n < 65536) {
+      this.buf[this.pos++] = 0xdc;
+      this.buf[this.pos++] = n >> 8;
+      this.buf[this.pos++] = n & 0xff;
+    } else {
+      this.buf[this.pos++] = 0xdd;
+      this.#view.setUint32(this.pos, n);
+      this.pos += 4;
+    }
+  }
+
+  /** Writes an array32 header whose count is patched later with {@linkcode FrameWriter.patchArray32}. */
+  reserveArray32(): number {
+    this.ensure(5);
+    const at = this.pos;
+    this.buf[at] = 0xdd;
+    this.pos += 5;
+    return at;
+  }
+
+  /** Sets the count of an array32 header written by {@linkcode FrameWriter.reserveArray32}. */
+  patchArray32(at: number, n: number): void {
+    this.#view.setUint32(at + 1, n);
+  }
+
+  /** Writes `null`. */
+  nil(): void {
+    this.ensure(1);
+    this.buf[this.pos++] = 0xc0;
+  }
+
+  /** Writes a string, or `null` for `null`. */
+  strOrNil(s: string | null): void {
+    if (s === null) this.nil();
+    else this.str(s);
+  }
+
+  /** Writes a UTF-8 string. */
+  str(s: string): void {
+    const len = s.length;
+    // Header sized for the worst case (3 bytes per UTF-16 unit), patched
+    // with the real length; MessagePack accepts non-minimal headers.
+    const max = len * 3;
+    this.ensure(max + 5);
+    const buf = this.buf;
+    const header = this.pos;
+    let at: number;
+    if (max < 32) at = header + 1;
+    else if (max < 256) at = header + 2;
+    else if (max < 65536) at = header + 3;
+    else at = header + 5;
+    const start = at;
+    let i = 0;
+    for (; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[at++] = c;
+    }
+    if (i < len) {
+      at += encoder.encodeInto(s.substring(i), buf.subarray(at)).written;
+    }
+    const n = at - start;
+    if (max < 32) {
+      buf[header] = 0xa0 | n;
+    } else if (max < 256) {
+      buf[header] = 0xd9;
+      buf[header + 1] = n;
+    } else if (max < 65536) {
+      buf[header] = 0xda;
+      buf[header + 1] = n >> 8;
+      buf[header + 2] = n & 0xff;
+    } else {
+      buf[header] = 0xdb;
+      this.#view.setUint32(header + 1, n);
+    }
+    this.pos = at;
+  }
+
+  /** Writes a number: small integers compactly, anything else as float64. */
+  num(n: number): void {
+    this.ensure(9);
+    const buf = this.buf;
+    if (Number.isInteger(n) && n >= -2147483648 && n <= 4294967295) {
+      if (n >= 0) {
+        if (n < 128) {
+          buf[this.pos++] = n;
+        } else if (n < 65536) {
+          buf[this.pos++] = 0xcd;
+          buf[this.pos++] = n >> 8;
+          buf[this.pos++] = n & 0xff;
+        } else {
+          buf[this.pos++] = 0xce;
+          this.#view.setUint32(this.pos, n);
+          this.pos += 4;
+        }
+      } else if (n >= -32) {
+        buf[this.pos++] = n & 0xff;
+      } else {
+        buf[this.pos++] = 0xd2;
+        this.#view.setInt32(this.pos, n);
+        this.pos += 4;
+      }
+      return;
+    }
+    buf[this.pos++] = 0xcb;
+    this.#view.setFloat64(this.pos, n);
+    this.pos += 8;
+  }
+
+  /** Writes a number, or `null` for `null`. */
+  numOrNil(n: number | null): void {
+    if (n === null) this.nil();
+    else this.num(n);
+  }
+
+  /** Writes a boolean. */
+  bool(b: boolean): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b ? 0xc3 : 0xc2;
+  }
+
+  /**
+   * Writes a plain object as a map, skipping `undefined` and function values
+   * (as JSON does).
+   */
+  map(obj: Record<string, unknown>): void {
+    const keys = Object.keys(obj);
+    let n = keys.length;
+    for (let i = 0; i < keys.length; i++) {
+      const v = obj[keys[i]!];
+      if (v === undefined || typeof v === "function" || typeof v === "symbol") n--;
+    }
+    this.ensure(5);
+    if (n < 16) {
+      this.buf[this.pos++] = 0x80 | n;
+    } else if (n < 65536) {
+      this.buf[this.pos++] = 0xde;
+      this.buf[this.pos++] = n >> 8;
+      this.buf[this.pos++] = n & 0xff;
+    } else {
+      this.buf[this.pos++] = 0xdf;
+      this.#view.setUint32(this.pos, n);
+      this.pos += 4;
+    }
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const v = obj[key];
+      if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
+      this.str(key);
+      this.value(v);
+    }
+  }
+
+  /** Writes any attribute value (JSON-like; dates become ISO strings, bigints strings). */
+  value(v: unknown): void {
+    switch (typeof v) {
+      case "string":
+        this.str(v);
+        return;
+      case "number":
+        this.num(v);
+        return;
+      case "boolean":
+        this.bool(v);
+        return;
+      case "bigint":
+        this.str(v.toString());
+        return;
+      case "object":
+        if (v === null) {
+          this.nil();
+        } else if (Array.isArray(v)) {
+          this.arrayHeader(v.length);
+          for (let i = 0; i < v.length; i++) {
+            const item = v[i];
+            if (item === undefined || typeof item === "function") this.nil();
+            else this.value(item);
+          }
+        } else if (v instanceof Date) {
+          this.str(v.toISOString());
+        } else {
+          this.map(v as Record<string, unknown>);
+        }
+        return;
+      default:
+        this.nil();
+    }
+  }
+}

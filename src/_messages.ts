@@ -1,0 +1,67 @@
+/**
+ * The one message type exchanged between the application thread and the
+ * flusher worker. Records do not travel here (they go through the ring
+ * buffer); only control messages and query results do.
+ *
+ * Sequence numbers count records accepted by the pipeline, in ring order:
+ * `flush(seq)` is acknowledged once the worker has durably written `seq`
+ * records in total.
+ *
+ * @module
+ */
+import type { QueryPlan, QueryRow } from "../query/plan.ts";
+import type { BackendSpec } from "./backends/open_backend.ts";
+
+/** An error as it crosses the thread boundary: structured clone drops subclasses, so a stable code. */
+export interface WireError {
+  /** Stable code, e.g. `"WRITE_FAILED"`, `"CONNECTION"`, `"WORKER_EXIT"`. */
+  code: string;
+  /** "Cannot <action>: <why>". */
+  message: string;
+}
+
+/** How the worker waits for new frames. */
+export type WakeMode = "wait" | "poll";
+
+/** Every message between the application thread and the flusher worker. */
+export type PipelineMessage =
+  // application → worker
+  | {
+    type: "init";
+    buffer: SharedArrayBuffer;
+    spec: BackendSpec;
+    bufferSize: number;
+    exportIntervalMs: number;
+    retentionDays: number;
+    wake: WakeMode;
+  }
+  | { type: "flush"; seq: number }
+  | { type: "query"; id: number; seq: number; plan: QueryPlan }
+  | { type: "startTimer" }
+  | { type: "shutdown"; seq: number }
+  // worker → application
+  | { type: "ready" }
+  | { type: "progress"; durable: number; records: number; latencyMs: number }
+  | { type: "backendError"; op: "write" | "retention"; error: WireError }
+  | { type: "fatal"; error: WireError }
+  | { type: "queryResult"; id: number; rows: QueryRow[] }
+  | { type: "queryFailed"; id: number; error: WireError }
+  | { type: "closed"; durable: number };
+
+/**
+ * Converts anything thrown into a {@linkcode WireError}.
+ *
+ * @param error What was thrown.
+ * @param fallback Code to use when the error carries none.
+ * @returns The wire form.
+ */
+export function toWireError(error: unknown, fallback: string): WireError {
+  if (error !== null && typeof error === "object") {
+    const e = error as { code?: unknown; message?: unknown };
+    return {
+      code: typeof e.code === "string" ? e.code : fallback,
+      message: typeof e.message === "string" ? e.message : String(error),
+    };
+  }
+  return { code: fallback, message: String(error) };
+}

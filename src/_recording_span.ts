@@ -1,0 +1,70 @@
+/**
+ * The span a manager hands out: a {@linkcode Span} that records itself when
+ * it ends and enforces `maxEventsPerSpan`.
+ *
+ * @module
+ */
+import type { Event } from "./event.ts";
+import { Span, type SpanOptions } from "./span.ts";
+import type { SpanStatus } from "./types.ts";
+
+/** Called once when a recording span ends. */
+export type SpanEndHook = (span: RecordingSpan) => void;
+
+/** A span that reports its end to its manager. */
+export class RecordingSpan extends Span {
+  #onEnd: SpanEndHook;
+  #maxEvents: number;
+  /** Whether the span is stored (sampled, traces enabled, manager enabled). */
+  readonly recorded: boolean;
+  /** Whether ending this span also ends its trace (started implicitly for it). */
+  readonly endsTrace: boolean;
+  /** Events recorded through `recordEvent()` with this span's id (stored at once). */
+  linkedEvents = 0;
+
+  constructor(
+    options: SpanOptions,
+    onEnd: SpanEndHook,
+    maxEvents: number,
+    recorded: boolean,
+    endsTrace: boolean,
+  ) {
+    super(options);
+    this.#onEnd = onEnd;
+    this.#maxEvents = maxEvents;
+    this.recorded = recorded;
+    this.endsTrace = endsTrace;
+  }
+
+  /** Takes one event slot; `false` (and one more dropped event) when the span is full. */
+  takeEventSlot(): boolean {
+    if (this.events.length + this.linkedEvents >= this.#maxEvents) {
+      this.droppedEvents++;
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Adds an event to the span (stored as an event row when the span ends),
+   * unless the span already holds `maxEventsPerSpan` events, in which case it
+   * is counted in `droppedEvents`.
+   *
+   * @param event The event.
+   */
+  override addEvent(event: Event): void {
+    if (this.takeEventSlot()) super.addEvent(event);
+  }
+
+  /**
+   * Ends the span and records it. Ending an ended span changes nothing.
+   *
+   * @param status The final status.
+   * @param error What failed the span.
+   */
+  override end(status: SpanStatus = "ok", error?: unknown): void {
+    if (this.endTime !== null) return;
+    super.end(status, error);
+    this.#onEnd(this);
+  }
+}

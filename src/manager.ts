@@ -1,0 +1,746 @@
+/**
+ * {@linkcode TelemetryManager}: the entry point — starts traces and spans,
+ * records events and metrics, and queries what was stored.
+ *
+ * @module
+ */
+import {
+  clampLimit,
+  type Condition,
+  DEFAULT_LIMIT,
+  type Entity,
+  type Literal,
+  type QueryPlan,
+  type QueryRow,
+  type SelectPlan,
+} from "../query/plan.ts";
+import { TelemetryConfig } from "./config.ts";
+import { getCurrentContext, runWithContext, type TelemetryContext } from "./context.ts";
+import { Event } from "./event.ts";
+import { newTraceId } from "./ids.ts";
+import { Metric } from "./metric.ts";
+import { Pipeline } from "./pipeline.ts";
+import { RecordingSpan } from "./_recording_span.ts";
+import { Span } from "./span.ts";
+import type { TelemetryStats } from "./telemetry_stats.ts";
+import { Trace } from "./trace.ts";
+import type {
+  Attributes,
+  EventRecord,
+  EventType,
+  MetricKind,
+  MetricRecord,
+  SpanKind,
+  SpanStatus,
+  SpanWithEvents,
+  TraceRecord,
+} from "./types.ts";
+
+/** Options of {@linkcode TelemetryManager.startTrace}. */
+export interface StartTraceOptions {
+  /** The trace id, e.g. one received from another process. @default {a new random trace id} */
+  traceId?: string;
+  /** Key-value metadata. @default {{}} */
+  attributes?: Attributes;
+}
+
+/** Options of {@linkcode TelemetryManager.startSpan} and {@linkcode TelemetryManager.withSpan}. */
+export interface StartSpanOptions {
+  /**
+   * The trace. @default {the current trace from async context; with none, a
+   * new trace is started implicitly, named after the span and ended with it}
+   */
+  traceId?: string;
+  /** The span kind. @default {"internal"} */
+  kind?: SpanKind;
+  /**
+   * The parent span; `null` for a root span. @default {the current span from
+   * async context, when it belongs to the same trace}
+   */
+  parentSpanId?: string | null;
+  /** Key-value metadata. @default {{}} */
+  attributes?: Attributes;
+}
+
+/** Options of {@linkcode TelemetryManager.recordEvent}. */
+export interface RecordEventOptions {
+  /** The trace. @default {the trace of `spanId`, else the current trace} */
+  traceId?: string | null;
+  /** The span. @default {the current span (when in the same trace)} */
+  spanId?: string | null;
+  /** Key-value metadata. @default {{}} */
+  attributes?: Attributes;
+}
+
+/** Options of {@linkcode TelemetryManager.recordMetric}. */
+export interface RecordMetricOptions {
+  /** Unit of measurement. @default {""} */
+  unit?: string;
+  /** Key-value metadata. @default {{}} */
+  attributes?: Attributes;
+  /** The trace. @default {the current trace} */
+  traceId?: string | null;
+  /** How values combine when exported. @default {"gauge"} */
+  kind?: MetricKind;
+}
+
+/** Paging options shared by the query methods. */
+export interface PageOptions {
+  /** Maximum number of results. @default {100} */
+  limit?: number;
+  /** Results skipped. @default {0} */
+  offset?: number;
+}
+
+/** Options of {@linkcode TelemetryManager.queryTraces}. */
+export interface QueryTracesOptions extends PageOptions {
+  /** Only traces with this name. */
+  traceName?: string;
+  /** Only traces with this status. */
+  status?: SpanStatus;
+  /** Only traces that started at or after this time (seconds since the epoch). */
+  startTime?: number;
+  /** Only traces that started at or before this time (seconds since the epoch). */
+  endTime?: number;
+}
+
+/** Options of {@linkcode TelemetryManager.querySpans}. */
+export interface QuerySpansOptions extends PageOptions {
+  /** Only spans of this trace. */
+  traceId?: string;
+  /** Only spans with this name. */
+  spanName?: string;
+  /** Only spans of this kind. */
+  kind?: SpanKind;
+  /** Only spans with this status. */
+  status?: SpanStatus;
+}
+
+/** Options of {@linkcode TelemetryManager.queryEvents}. */
+export interface QueryEventsOptions extends PageOptions {
+  /** Only events of this trace. */
+  traceId?: string;
+  /** Only events of this type. */
+  eventType?: EventType | string;
+}
+
+/** Options of {@linkcode TelemetryManager.queryMetrics}. */
+export interface QueryMetricsOptions extends PageOptions {
+  /** Only points of this metric. */
+  metricName?: string;
+  /** Only points of this trace. */
+  traceId?: string;
+}
+
+interface ActiveTrace {
+  trace: Trace;
+  recorded: boolean;
+  sampled: boolean;
+}
+
+const ZERO_STATS: TelemetryStats = {
+  recorded: 0,
+  exported: 0,
+  dropped: 0,
+  spilled: 0,
+  spillQueue: 0,
+  pending: 0,
+  batches: 0,
+  exportErrors: 0,
+  lastExportError: null,
+  lastExportLatencyMs: null,
+  avgExportLatencyMs: null,
+  ringUsage: 0,
+  workerRestarts: 0,
+};
+
+function equals(column: string, value: Literal): Condition {
+  return { type: "compare", field: { kind: "column", name: column }, operator: "=", value };
+}
+
+function selectPlan(entity: Entity, conditions: Condition[], page: PageOptions): SelectPlan {
+  const offset = page.offset ?? 0;
+  if (!Number.isInteger(offset) || offset < 0) {
+    throw new RangeError(`Cannot query: offset must be a whole number >= 0, got ${offset}`);
+  }
+  return {
+    type: "select",
+    entity,
+    where: conditions.length === 0
+      ? null
+      : conditions.length === 1
+      ? conditions[0]!
+      : { type: "and", conditions },
+    orderBy: [],
+    limit: clampLimit(page.limit ?? DEFAULT_LIMIT),
+    offset,
+  };
+}
+
+let instance: TelemetryManager | null = null;
+
+/**
+ * Central coordinator of telemetry (the seed's `TelemetryManager`). Records
+ * are encoded on the calling thread and written to the backend by a worker
+ * thread in batches, so recording is cheap and never waits on storage.
+ *
+ * A manager built from a disabled configuration (the default) records
+ * nothing and starts no worker. Several managers may run in one process,
+ * each with its own worker and backend.
+ *
+ * @example
+ * ```ts
+ * import { SpanKind, TelemetryConfig, TelemetryManager } from "@spark/telemetry";
+ * import assert from "node:assert/strict";
+ *
+ * await using manager = new TelemetryManager(
+ *   TelemetryConfig.createMemory({ resourceAttributes: { "service.name": "docs" } }),
+ * );
+ * await manager.withTrace("graph_run", {}, async (trace) => {
+ *   await manager.withSpan("fetch", { kind: SpanKind.NODE_EXECUTION }, async (span) => {
+ *     span.setAttribute("node.id", "fetch");
+ *     manager.recordEvent("node.finished", "fetched");
+ *   });
+ *   manager.recordMetric("latency", 0.25, { unit: "s" });
+ *   assert.match(trace.traceId, /^[0-9a-f]{32}$/);
+ * });
+ * const [span] = await manager.querySpans({ kind: SpanKind.NODE_EXECUTION });
+ * assert.equal(span?.attributes["node.id"], "fetch");
+ * assert.equal(span?.events[0]?.name, "fetched");
+ * assert.equal(manager.stats().dropped, 0);
+ * ```
+ */
+export class TelemetryManager {
+  /** The configuration the manager was built with. */
+  readonly config: TelemetryConfig;
+
+  #pipeline: Pipeline | null;
+  #recording: boolean;
+  #traces: boolean;
+  #events: boolean;
+  #metrics: boolean;
+  #propagate: boolean;
+  #maxEvents: number;
+  #custom: Attributes | null;
+  #resource: Attributes;
+  #activeTraces = new Map<string, ActiveTrace>();
+  #activeSpans = new Map<string, RecordingSpan>();
+  #onSpanEnd = (span: RecordingSpan): void => this.#spanEnded(span);
+
+  /**
+   * Creates a manager. With an enabled configuration it starts its worker,
+   * which opens the backend.
+   *
+   * @param config The configuration. @default {new TelemetryConfig() (disabled)}
+   */
+  constructor(config: TelemetryConfig = new TelemetryConfig()) {
+    this.config = config;
+    this.#recording = config.enabled;
+    this.#traces = config.enableTraces;
+    this.#events = config.enableEvents;
+    this.#metrics = config.enableMetrics;
+    this.#propagate = config.propagateContext;
+    this.#maxEvents = config.maxEventsPerSpan;
+    this.#custom = Object.keys(config.customAttributes).length > 0
+      ? config.customAttributes
+      : null;
+    this.#resource = config.resourceAttributes;
+    this.#pipeline = config.enabled ? new Pipeline(config) : null;
+  }
+
+  /**
+   * Returns the process-wide manager, creating it from `config` on first use
+   * (later calls ignore `config`, as in the seed).
+   *
+   * @param config Configuration for the first call.
+   * @returns The shared manager.
+   *
+   * @example
+   * ```ts
+   * import { TelemetryConfig, TelemetryManager } from "@spark/telemetry";
+   * import assert from "node:assert/strict";
+   *
+   * const manager = TelemetryManager.getInstance(TelemetryConfig.createMemory());
+   * assert.equal(TelemetryManager.getInstance(), manager);
+   * await TelemetryManager.resetInstance();
+   * assert.notEqual(TelemetryManager.getInstance(), manager);
+   * await TelemetryManager.resetInstance();
+   * ```
+   */
+  static getInstance(config?: TelemetryConfig): TelemetryManager {
+    instance ??= new TelemetryManager(config);
+    return instance;
+  }
+
+  /**
+   * Flushes and shuts down the process-wide manager (nothing recorded is
+   * lost) and forgets it; the next {@linkcode TelemetryManager.getInstance}
+   * creates a new one.
+   *
+   * @returns Resolves when the old manager is closed.
+   */
+  static async resetInstance(): Promise<void> {
+    const old = instance;
+    instance = null;
+    await old?.shutdown();
+  }
+
+  // ---- traces ----------------------------------------------------------------
+
+  /**
+   * Starts a trace. It is written at once (so a running trace is visible to
+   * queries) and again when it ends.
+   *
+   * @param name Trace name, e.g. `"graph_run"`.
+   * @param options Trace id and attributes.
+   * @returns The trace.
+   */
+  startTrace(name: string, options: StartTraceOptions = {}): Trace {
+    const trace = new Trace({
+      traceId: options.traceId ?? newTraceId(),
+      name,
+      attributes: this.#attributes(options.attributes),
+      resource: this.#resource,
+    });
+    if (!this.#recording) return trace;
+    const sampled = this.config.shouldSample(trace.traceId);
+    const recorded = sampled && this.#traces;
+    this.#activeTraces.set(trace.traceId, { trace, recorded, sampled });
+    if (recorded) this.#pushTrace(trace);
+    return trace;
+  }
+
+  /**
+   * Ends an active trace and records it.
+   *
+   * @param traceId The trace.
+   * @param status The final status.
+   * @returns The ended trace, or `null` when no such trace is active.
+   */
+  endTrace(traceId: string, status: SpanStatus = "ok"): Trace | null {
+    const active = this.#activeTraces.get(traceId);
+    if (active === undefined) return null;
+    this.#activeTraces.delete(traceId);
+    active.trace.end(status);
+    if (active.recorded) this.#pushTrace(active.trace);
+    return active.trace;
+  }
+
+  /**
+   * Returns an active (started, not yet ended) trace.
+   *
+   * @param traceId The trace.
+   * @returns The trace, or `null`.
+   */
+  getTrace(traceId: string): Trace | null {
+    return this.#activeTraces.get(traceId)?.trace ?? null;
+  }
+
+  /**
+   * Runs `fn` inside a new trace, which is the current trace for everything
+   * `fn` starts (also across `await`). The trace ends `"ok"`, or `"error"`
+   * when `fn` throws (the error is rethrown).
+   *
+   * @param name Trace name.
+   * @param options Trace id and attributes.
+   * @param fn The work.
+   * @returns What `fn` returns.
+   */
+  async withTrace<T>(
+    name: string,
+    options: StartTraceOptions,
+    fn: (trace: Trace) => T | Promise<T>,
+  ): Promise<T> {
+    const trace = this.startTrace(name, options);
+    const context: TelemetryContext = { traceId: trace.traceId, spanId: null };
+    try {
+      const result = this.#propagate
+        ? await runWithContext(context, () => fn(trace))
+        : await fn(trace);
+      this.endTrace(trace.traceId, "ok");
+      return result;
+    } catch (error) {
+      this.endTrace(trace.traceId, "error");
+      throw error;
+    }
+  }
+
+  // ---- spans -----------------------------------------------------------------
+
+  /**
+   * Starts a span. It is recorded when it ends — `span.end()`, or
+   * automatically with `await using`. Omitted `traceId` and `parentSpanId`
+   * come from the async context (the innermost `withTrace`/`withSpan`); with
+   * no trace at all, a trace named after the span is started implicitly and
+   * ends with it.
+   *
+   * @param name Span name, e.g. `"ProcessNode.do"`.
+   * @param options Trace, kind, parent and attributes.
+   * @returns The span.
+   *
+   * @example
+   * ```ts
+   * import { TelemetryConfig, TelemetryManager } from "@spark/telemetry";
+   * import assert from "node:assert/strict";
+   *
+   * await using manager = new TelemetryManager(TelemetryConfig.createMemory());
+   * const trace = manager.startTrace("graph_run");
+   * {
+   *   await using span = manager.startSpan("step", { traceId: trace.traceId });
+   *   span.setAttribute("n", 1);
+   * } // recorded here
+   * manager.endTrace(trace.traceId);
+   * const spans = await manager.querySpans({ traceId: trace.traceId });
+   * assert.equal(spans.length, 1);
+   * assert.equal(spans[0]?.status, "ok");
+   * ```
+   */
+  startSpan(name: string, options: StartSpanOptions = {}): Span {
+    const ctx = this.#propagate ? getCurrentContext() : undefined;
+    let traceId = options.traceId;
+    let endsTrace = false;
+    if (traceId === undefined) {
+      if (ctx !== undefined) {
+        traceId = ctx.traceId;
+      } else {
+        traceId = newTraceId();
+        endsTrace = true;
+      }
+    }
+    let parentSpanId = options.parentSpanId;
+    if (parentSpanId === undefined) {
+      parentSpanId = ctx !== undefined && ctx.traceId === traceId ? ctx.spanId : null;
+    }
+    let recorded = false;
+    if (this.#recording) {
+      if (endsTrace) {
+        this.startTrace(name, { traceId });
+        recorded = this.#activeTraces.get(traceId)!.recorded;
+      } else {
+        recorded = this.#traces && this.#sampled(traceId);
+      }
+    }
+    const span = new RecordingSpan(
+      {
+        traceId,
+        parentSpanId,
+        name,
+        kind: options.kind ?? "internal",
+        attributes: this.#attributes(options.attributes),
+      },
+      this.#onSpanEnd,
+      this.#maxEvents,
+      recorded,
+      endsTrace,
+    );
+    if (this.#recording) this.#activeSpans.set(span.spanId, span);
+    return span;
+  }
+
+  /**
+   * Runs `fn` inside a new span, which is the current span for everything
+   * `fn` starts (also across `await`). The span ends `"ok"` (or with the
+   * status `fn` set); when `fn` throws it ends `"error"` with the error, and
+   * the error is rethrown.
+   *
+   * @param name Span name.
+   * @param options Trace, kind, parent and attributes.
+   * @param fn The work.
+   * @returns What `fn` returns.
+   */
+  async withSpan<T>(
+    name: string,
+    options: StartSpanOptions,
+    fn: (span: Span) => T | Promise<T>,
+  ): Promise<T> {
+    const span = this.startSpan(name, options);
+    const context: TelemetryContext = { traceId: span.traceId, spanId: span.spanId };
+    try {
+      const result = this.#propagate ? await runWithContext(context, () => fn(span)) : await fn(
+        span,
+      );
+      span.end(span.status === "unset" ? "ok" : span.status);
+      return result;
+    } catch (error) {
+      span.end("error", error);
+      throw error;
+    }
+  }
+
+  #spanEnded(span: RecordingSpan): void {
+    this.#activeSpans.delete(span.spanId);
+    if (span.recorded) {
+      const pipeline = this.#pipeline!;
+      pipeline.pushSpan(span);
+      if (this.#events) {
+        for (const e of span.events) {
+          pipeline.pushEvent(
+            e.eventId,
+            e.eventType,
+            e.name,
+            e.timestamp,
+            span.traceId,
+            span.spanId,
+            this.#merged(e.attributes),
+          );
+        }
+      }
+    }
+    if (span.endsTrace) this.endTrace(span.traceId, span.status === "error" ? "error" : "ok");
+  }
+
+  // ---- events and metrics ----------------------------------------------------
+
+  /**
+   * Records a discrete event. It counts toward the `maxEventsPerSpan` of the
+   * active span it names (beyond the limit it is not stored and the span's
+   * `droppedEvents` grows).
+   *
+   * @param eventType An {@linkcode EventType} value or any string.
+   * @param name Event name.
+   * @param options Trace, span and attributes.
+   * @returns The event.
+   */
+  recordEvent(
+    eventType: EventType | string,
+    name: string,
+    options: RecordEventOptions = {},
+  ): Event {
+    const ctx = this.#propagate ? getCurrentContext() : undefined;
+    let spanId = options.spanId;
+    let traceId = options.traceId;
+    const span = spanId ? this.#activeSpans.get(spanId) : undefined;
+    if (traceId === undefined) traceId = span?.traceId ?? ctx?.traceId ?? null;
+    if (spanId === undefined) {
+      spanId = ctx !== undefined && ctx.traceId === traceId ? ctx.spanId : null;
+    }
+    const event = new Event({
+      eventType,
+      name,
+      traceId,
+      spanId,
+      attributes: this.#merged(options.attributes),
+    });
+    if (!this.#recording || !this.#events) return event;
+    if (traceId !== null && !this.#sampled(traceId)) return event;
+    const owner = span ?? (spanId ? this.#activeSpans.get(spanId) : undefined);
+    if (owner !== undefined) {
+      if (!owner.takeEventSlot()) return event;
+      owner.linkedEvents++;
+    }
+    this.#pipeline!.pushEvent(
+      event.eventId,
+      event.eventType,
+      event.name,
+      event.timestamp,
+      traceId,
+      spanId,
+      event.attributes,
+    );
+    return event;
+  }
+
+  /**
+   * Records a numerical measurement.
+   *
+   * @param name Metric name.
+   * @param value The value.
+   * @param options Unit, attributes, trace (default: the current trace) and kind.
+   * @returns The metric point.
+   */
+  recordMetric(name: string, value: number, options: RecordMetricOptions = {}): Metric {
+    let traceId = options.traceId;
+    if (traceId === undefined) {
+      traceId = this.#propagate ? getCurrentContext()?.traceId ?? null : null;
+    }
+    const metric = new Metric({
+      name,
+      value,
+      unit: options.unit ?? "",
+      kind: options.kind ?? "gauge",
+      traceId,
+      attributes: this.#merged(options.attributes),
+    });
+    if (!this.#recording || !this.#metrics) return metric;
+    if (traceId !== null && !this.#sampled(traceId)) return metric;
+    this.#pipeline!.pushMetric(metric);
+    return metric;
+  }
+
+  // ---- export ------------------------------------------------------------------
+
+  /**
+   * Resolves when everything recorded before the call is stored.
+   *
+   * @returns Resolves when stored.
+   * @throws {PipelineError} When the backend could not be opened.
+   */
+  async flush(): Promise<void> {
+    await this.#pipeline?.flush();
+  }
+
+  /**
+   * Makes sure periodic export runs. Export always happens in the worker
+   * (every `exportInterval` seconds, or per full batch); this starts the
+   * worker's timer if it was not running, and resolves once the backend is
+   * open, so a bad configuration surfaces here rather than at the first
+   * flush. With `exportInterval: 0` batches are written only when full or
+   * on `flush()`.
+   *
+   * @returns Resolves when the worker is ready.
+   * @throws {PipelineError} When the backend could not be opened.
+   */
+  async startBackgroundExport(): Promise<void> {
+    await this.#pipeline?.startBackgroundExport();
+  }
+
+  /**
+   * Stores everything recorded, closes the backend and stops the worker,
+   * within `config.shutdownTimeoutMs` (what cannot be stored in time is
+   * counted in `stats().dropped`). Records made afterwards are dropped.
+   * Spans and traces still active are not ended.
+   *
+   * @returns Resolves when closed.
+   */
+  async shutdown(): Promise<void> {
+    this.#recording = false;
+    this.#activeTraces.clear();
+    this.#activeSpans.clear();
+    await this.#pipeline?.shutdown();
+  }
+
+  /** Same as {@linkcode TelemetryManager.shutdown}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  /**
+   * Returns the pipeline's counters.
+   *
+   * @returns Counters; all zero for a disabled manager.
+   */
+  stats(): TelemetryStats {
+    return this.#pipeline?.stats() ?? { ...ZERO_STATS };
+  }
+
+  /** Traces and spans started but not yet ended (what the manager holds in memory). */
+  get activeCount(): { traces: number; spans: number } {
+    return { traces: this.#activeTraces.size, spans: this.#activeSpans.size };
+  }
+
+  // ---- queries -----------------------------------------------------------------
+
+  /**
+   * Runs a query plan in the worker's backend, after everything recorded
+   * before the call is stored. The DSL's `query(text)` and the `query*`
+   * methods use it.
+   *
+   * @param plan The plan.
+   * @returns The rows; `[]` for a disabled manager.
+   * @throws {PipelineError} With the backend's code, e.g. `"EXPORT_ONLY"`.
+   */
+  async runPlan(plan: QueryPlan): Promise<QueryRow[]> {
+    if (this.#pipeline === null) return [];
+    return await this.#pipeline.query(plan);
+  }
+
+  /**
+   * Queries stored traces, newest first.
+   *
+   * @param options Filters and paging.
+   * @returns The traces.
+   */
+  async queryTraces(options: QueryTracesOptions = {}): Promise<Trace[]> {
+    const where: Condition[] = [];
+    if (options.traceName !== undefined) where.push(equals("name", options.traceName));
+    if (options.status !== undefined) where.push(equals("status", options.status));
+    if (options.startTime !== undefined) {
+      where.push({
+        type: "compare",
+        field: { kind: "column", name: "start_time" },
+        operator: ">=",
+        value: options.startTime,
+      });
+    }
+    if (options.endTime !== undefined) {
+      where.push({
+        type: "compare",
+        field: { kind: "column", name: "start_time" },
+        operator: "<=",
+        value: options.endTime,
+      });
+    }
+    const rows = await this.runPlan(selectPlan("traces", where, options));
+    return rows.map((r) => Trace.fromDict(r as unknown as TraceRecord));
+  }
+
+  /**
+   * Queries stored spans, newest first, each with its events.
+   *
+   * @param options Filters and paging.
+   * @returns The spans.
+   */
+  async querySpans(options: QuerySpansOptions = {}): Promise<Span[]> {
+    const where: Condition[] = [];
+    if (options.traceId !== undefined) where.push(equals("trace_id", options.traceId));
+    if (options.spanName !== undefined) where.push(equals("name", options.spanName));
+    if (options.kind !== undefined) where.push(equals("kind", options.kind));
+    if (options.status !== undefined) where.push(equals("status", options.status));
+    const rows = await this.runPlan(selectPlan("spans", where, options));
+    return rows.map((r) => Span.fromDict(r as unknown as SpanWithEvents));
+  }
+
+  /**
+   * Queries stored events, newest first.
+   *
+   * @param options Filters and paging.
+   * @returns The events.
+   */
+  async queryEvents(options: QueryEventsOptions = {}): Promise<Event[]> {
+    const where: Condition[] = [];
+    if (options.traceId !== undefined) where.push(equals("trace_id", options.traceId));
+    if (options.eventType !== undefined) where.push(equals("event_type", options.eventType));
+    const rows = await this.runPlan(selectPlan("events", where, options));
+    return rows.map((r) => Event.fromDict(r as unknown as EventRecord));
+  }
+
+  /**
+   * Queries stored metric points, newest first.
+   *
+   * @param options Filters and paging.
+   * @returns The metric points.
+   */
+  async queryMetrics(options: QueryMetricsOptions = {}): Promise<Metric[]> {
+    const where: Condition[] = [];
+    if (options.metricName !== undefined) where.push(equals("name", options.metricName));
+    if (options.traceId !== undefined) where.push(equals("trace_id", options.traceId));
+    const rows = await this.runPlan(selectPlan("metrics", where, options));
+    return rows.map((r) => Metric.fromDict(r as unknown as MetricRecord));
+  }
+
+  // ---- helpers -----------------------------------------------------------------
+
+  #sampled(traceId: string): boolean {
+    return this.#activeTraces.get(traceId)?.sampled ?? this.config.shouldSample(traceId);
+  }
+
+  /** Copies attributes (the caller may reuse its object) with the custom ones merged under them. */
+  #attributes(attributes: Attributes | undefined): Attributes {
+    if (this.#custom === null) return attributes === undefined ? {} : { ...attributes };
+    return attributes === undefined ? { ...this.#custom } : { ...this.#custom, ...attributes };
+  }
+
+  /**
+   * The custom attributes merged under `attributes`, without a copy when
+   * there are none (events and metrics are encoded at once, so the caller's
+   * object may be used as is).
+   */
+  #merged(attributes: Attributes | undefined): Attributes {
+    if (this.#custom === null) return attributes ?? {};
+    return attributes === undefined ? { ...this.#custom } : { ...this.#custom, ...attributes };
+  }
+
+  #pushTrace(trace: Trace): void {
+    this.#pipeline!.pushTrace(trace);
+  }
+}

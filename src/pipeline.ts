@@ -1,0 +1,648 @@
+/**
+ * The application-thread side of the recording pipeline: batches finished
+ * records into frames, writes frames into the shared ring buffer, and talks
+ * to the flusher worker (flush acknowledgements, queries, restarts).
+ *
+ * Back-pressure, in order:
+ * 1. ring full → wait for space (`Atomics.wait`), at most `maxBlockMs`; after
+ *    one wait that timed out, no further waits until the worker commits
+ *    something again, so a stuck worker costs at most one wait;
+ * 2. → spill to a bounded queue on this thread (`maxSpillRecords`), moved
+ *    into the ring, oldest first, as it drains;
+ * 3. → beyond that, drop and count (`stats().dropped`), never silently.
+ *
+ * @module
+ */
+import { Worker } from "node:worker_threads";
+import type { QueryPlan, QueryRow } from "../query/plan.ts";
+import type { TelemetryConfig } from "./config.ts";
+import type { PipelineMessage, WakeMode, WireError } from "./_messages.ts";
+import {
+  type MetricFields,
+  type SpanFields,
+  type TraceFields,
+  writeEvent,
+  writeMetric,
+  writeSpan,
+  writeTrace,
+} from "./codec.ts";
+import { FrameWriter } from "./_frame_writer.ts";
+import type { Attributes } from "./types.ts";
+import { RingBuffer } from "./ring_buffer.ts";
+import type { TelemetryStats } from "./telemetry_stats.ts";
+
+/** Records per frame: large enough to amortise per-frame costs, small enough to keep latency low. */
+const FRAME_RECORDS = 512;
+/** Frame size that triggers publishing regardless of the record count. */
+const FRAME_BYTES = 64 * 1024;
+const RESTART_FIRST_MS = 50;
+const RESTART_MAX_MS = 5000;
+
+/**
+ * An error from the pipeline or the worker's backend, with the stable `code`
+ * it carried across the thread boundary (e.g. `"CONNECTION"`,
+ * `"WRITE_FAILED"`, `"QUERY_FAILED"`, `"BAD_QUERY"`, `"EXPORT_ONLY"`,
+ * `"CLOSED"`).
+ *
+ * @example
+ * ```ts
+ * import { PipelineError } from "@spark/telemetry";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new PipelineError("CLOSED", "Cannot flush: the manager is shut down");
+ * assert.equal(error.code, "CLOSED");
+ * assert.ok(error instanceof Error);
+ * ```
+ */
+export class PipelineError extends Error {
+  /** Stable code. */
+  readonly code: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param code Stable code.
+   * @param message "Cannot <action>: <why>".
+   */
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "PipelineError";
+    this.code = code;
+  }
+}
+
+/** Internal knobs of a {@linkcode Pipeline}, for tests and benchmarks. */
+export interface PipelineOptions {
+  /** How the worker waits for frames. @default {"wait"} */
+  wake?: WakeMode;
+  /** Whether to drain on the `unload` event. @default {true} */
+  drainOnUnload?: boolean;
+}
+
+interface Waiter {
+  seq: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/** A frame that did not fit in the ring, waiting on this thread. */
+interface SpilledFrame {
+  bytes: Uint8Array;
+  records: number;
+}
+
+interface PendingQuery extends Waiter {
+  plan: QueryPlan;
+  resolveRows: (rows: QueryRow[]) => void;
+}
+
+function fromWire(error: WireError): PipelineError {
+  return new PipelineError(error.code, error.message);
+}
+
+/**
+ * The recording pipeline of one {@linkcode TelemetryManager}: one ring, one
+ * worker. Internal; the manager is the public face.
+ */
+export class Pipeline {
+  #config: TelemetryConfig;
+  #wake: WakeMode;
+  #ring: RingBuffer;
+  #worker: Worker | null = null;
+  #workerRefs = 0;
+  #ready: Promise<void>;
+  #resolveReady!: () => void;
+  #rejectReady!: (error: Error) => void;
+
+  #writer = new FrameWriter();
+  #frameHeader = 0;
+  #frameRecords = 0;
+  #frameLimit: number;
+  #publishScheduled = false;
+  #spill: SpilledFrame[] = [];
+  #spillHead = 0;
+  #spillRecords = 0;
+
+  /** Records accepted into the ring or the spill queue, in ring order. */
+  #accepted = 0;
+  #durable = 0;
+  #recorded = 0;
+  #dropped = 0;
+  #spilled = 0;
+  #sinceWake = 0;
+  #blocked = false;
+  #blockedAt = 0;
+
+  #batches = 0;
+  #exportErrors = 0;
+  #lastExportError: string | null = null;
+  #lastLatencyMs: number | null = null;
+  #latencySumMs = 0;
+  #restarts = 0;
+  #timerStarted = false;
+
+  #flushes: Waiter[] = [];
+  #queries = new Map<number, PendingQuery>();
+  #nextQueryId = 1;
+  #fatal: PipelineError | null = null;
+  #closing: Promise<void> | null = null;
+  #closed = false;
+  #resolveClosed: (() => void) | null = null;
+  #onUnload = (): void => this.#drainSync();
+  #publishTask = (): void => {
+    this.#publishScheduled = false;
+    this.#publish(true);
+  };
+
+  /**
+   * Creates the ring and starts the worker.
+   *
+   * @param config An enabled configuration.
+   * @param options Internal knobs.
+   */
+  constructor(config: TelemetryConfig, options: PipelineOptions = {}) {
+    this.#config = config;
+    this.#wake = options.wake ?? "wait";
+    this.#ring = RingBuffer.create(config.ringBufferBytes & ~7);
+    this.#frameLimit = Math.min(FRAME_BYTES, this.#ring.maxPayloadBytes >> 2);
+    this.#frameHeader = this.#writer.reserveArray32();
+    this.#ready = new Promise<void>((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    // Nobody may be awaiting readiness; an open failure is reported by the
+    // next flush or query instead.
+    this.#ready.catch(() => {});
+    this.#startWorker();
+    if (options.drainOnUnload ?? true) globalThis.addEventListener("unload", this.#onUnload);
+  }
+
+  /** Resolves once the worker has opened the backend; rejects when it cannot. */
+  get ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** Whether records are accepted; counts the record as recorded (and dropped when not). */
+  #accepting(): boolean {
+    this.#recorded++;
+    if (this.#closed || this.#fatal !== null) {
+      this.#dropped++;
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Records a trace (at start and again at end). Cheap and synchronous, like
+   * every `push*`: the record is encoded at once into the current frame,
+   * which is published when full or at the end of the current microtask.
+   *
+   * @param trace The trace's fields.
+   */
+  pushTrace(trace: TraceFields): void {
+    if (!this.#accepting()) return;
+    const start = this.#writer.pos;
+    writeTrace(this.#writer, trace);
+    this.#added(start);
+  }
+
+  /**
+   * Records a finished span.
+   *
+   * @param span The span's fields.
+   */
+  pushSpan(span: SpanFields): void {
+    if (!this.#accepting()) return;
+    const start = this.#writer.pos;
+    writeSpan(this.#writer, span);
+    this.#added(start);
+  }
+
+  /**
+   * Records an event.
+   *
+   * @param eventId Its id.
+   * @param eventType Its type.
+   * @param name Its name.
+   * @param timestamp Seconds since the epoch.
+   * @param traceId Its trace.
+   * @param spanId Its span.
+   * @param attributes Its attributes.
+   */
+  pushEvent(
+    eventId: string,
+    eventType: string,
+    name: string,
+    timestamp: number,
+    traceId: string | null,
+    spanId: string | null,
+    attributes: Attributes,
+  ): void {
+    if (!this.#accepting()) return;
+    const start = this.#writer.pos;
+    writeEvent(this.#writer, eventId, eventType, name, timestamp, traceId, spanId, attributes);
+    this.#added(start);
+  }
+
+  /**
+   * Records a metric point.
+   *
+   * @param metric The point's fields.
+   */
+  pushMetric(metric: MetricFields): void {
+    if (!this.#accepting()) return;
+    const start = this.#writer.pos;
+    writeMetric(this.#writer, metric);
+    this.#added(start);
+  }
+
+  #added(start: number): void {
+    const w = this.#writer;
+    if (w.pos > this.#ring.maxPayloadBytes) {
+      // This record pushed the frame past what the ring accepts.
+      const record = w.buf.slice(start, w.pos);
+      w.pos = start;
+      this.#publish(true);
+      if (record.length + 5 > this.#ring.maxPayloadBytes) {
+        this.#dropped++;
+        this.#lastExportError =
+          `TOO_LARGE: a record of ${record.length} bytes exceeds the ring's frame limit`;
+        return;
+      }
+      w.ensure(record.length);
+      w.buf.set(record, w.pos);
+      w.pos += record.length;
+    }
+    if (++this.#frameRecords >= FRAME_RECORDS || w.pos >= this.#frameLimit) {
+      this.#publish(true);
+    } else if (!this.#publishScheduled) {
+      this.#publishScheduled = true;
+      queueMicrotask(this.#publishTask);
+    }
+  }
+
+  /**
+   * Resolves when every record pushed before the call is durably stored.
+   *
+   * @returns Resolves when stored; rejects with a {@linkcode PipelineError}
+   * when the backend could not be opened or the pipeline is closed.
+   */
+  flush(): Promise<void> {
+    if (this.#fatal !== null) return Promise.reject(this.#fatal);
+    if (this.#closed) return Promise.resolve();
+    this.#publish(true);
+    const seq = this.#accepted;
+    if (this.#durable >= seq) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#flushes.push({ seq, resolve, reject });
+      this.#ref();
+      this.#post({ type: "flush", seq });
+      this.#ring.wakeConsumer();
+    });
+  }
+
+  /**
+   * Runs a query plan in the worker, after everything pushed before the call
+   * is stored.
+   *
+   * @param plan The plan.
+   * @returns The rows.
+   */
+  query(plan: QueryPlan): Promise<QueryRow[]> {
+    if (this.#fatal !== null) return Promise.reject(this.#fatal);
+    if (this.#closed) {
+      return Promise.reject(new PipelineError("CLOSED", "Cannot query: the manager is shut down"));
+    }
+    this.#publish(true);
+    const id = this.#nextQueryId++;
+    const seq = this.#accepted;
+    return new Promise<QueryRow[]>((resolveRows, reject) => {
+      this.#queries.set(id, { seq, plan, resolveRows, resolve: () => {}, reject });
+      this.#ref();
+      this.#post({ type: "query", id, seq, plan });
+      this.#ring.wakeConsumer();
+    });
+  }
+
+  /**
+   * Makes sure background export runs: starts the worker's export timer if
+   * it was not running, and resolves once the backend is open.
+   *
+   * @returns Resolves when the worker is ready; rejects when the backend cannot open.
+   */
+  async startBackgroundExport(): Promise<void> {
+    if (!this.#timerStarted) {
+      this.#timerStarted = true;
+      this.#post({ type: "startTimer" });
+    }
+    this.#ref();
+    try {
+      await this.#ready;
+    } finally {
+      this.#unref();
+    }
+  }
+
+  /**
+   * Stores everything pushed so far, closes the backend and stops the
+   * worker, within `shutdownTimeoutMs`. Records still unstored when the time
+   * is up are counted as dropped.
+   *
+   * @returns Resolves when closed.
+   */
+  shutdown(): Promise<void> {
+    if (this.#closing === null) this.#closing = this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#publish(false);
+    const seq = this.#accepted;
+    globalThis.removeEventListener("unload", this.#onUnload);
+    if (this.#fatal === null && this.#worker !== null) {
+      this.#ref();
+      const closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
+      this.#post({ type: "shutdown", seq });
+      this.#ring.wakeConsumer();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.#config.shutdownTimeoutMs);
+      });
+      await Promise.race([closed, timedOut]);
+      clearTimeout(timer);
+    }
+    this.#closed = true;
+    const lost = this.#accepted - this.#durable;
+    if (lost > 0) this.#dropped += lost;
+    this.#accepted = this.#durable;
+    this.#clearSpill();
+    const worker = this.#worker;
+    this.#worker = null;
+    await worker?.terminate();
+    const error = new PipelineError("CLOSED", "Cannot complete: the manager was shut down");
+    for (const w of this.#flushes) w.seq <= this.#durable ? w.resolve() : w.reject(error);
+    this.#flushes = [];
+    for (const q of this.#queries.values()) q.reject(error);
+    this.#queries.clear();
+  }
+
+  /** Counters of the pipeline (see {@linkcode TelemetryStats}). */
+  stats(): TelemetryStats {
+    const spillQueue = this.#spillRecords;
+    return {
+      recorded: this.#recorded,
+      exported: this.#durable,
+      dropped: this.#dropped,
+      spilled: this.#spilled,
+      spillQueue,
+      pending: this.#accepted - this.#durable + this.#frameRecords,
+      batches: this.#batches,
+      exportErrors: this.#exportErrors,
+      lastExportError: this.#lastExportError,
+      lastExportLatencyMs: this.#lastLatencyMs,
+      avgExportLatencyMs: this.#batches > 0 ? this.#latencySumMs / this.#batches : null,
+      ringUsage: this.#ring.usedBytes() / this.#ring.capacity,
+      workerRestarts: this.#restarts,
+    };
+  }
+
+  // ---- frames, ring, spill -------------------------------------------------
+
+  /** Moves the spill queue, then the current frame, into the ring. */
+  #publish(mayWait: boolean): void {
+    if (this.#spillHead < this.#spill.length) this.#moveSpill(mayWait);
+    const records = this.#frameRecords;
+    if (records === 0) return;
+    const w = this.#writer;
+    w.patchArray32(this.#frameHeader, records);
+    const bytes = w.buf.subarray(0, w.pos);
+    if (this.#spillHead < this.#spill.length || !this.#write(bytes, records, mayWait)) {
+      // Older records still wait in the spill queue (ring order must be
+      // recording order), or the ring is full.
+      this.#toSpill(bytes, records);
+    }
+    w.reset();
+    this.#frameHeader = w.reserveArray32();
+    this.#frameRecords = 0;
+  }
+
+  #moveSpill(mayWait: boolean): void {
+    while (this.#spillHead < this.#spill.length) {
+      const frame = this.#spill[this.#spillHead]!;
+      // Spilled records were already accepted: undo the count #write adds.
+      if (!this.#write(frame.bytes, frame.records, mayWait)) break;
+      this.#accepted -= frame.records;
+      this.#spillRecords -= frame.records;
+      this.#spill[this.#spillHead++] = undefined as unknown as SpilledFrame;
+    }
+    if (this.#spillHead >= this.#spill.length) {
+      this.#spill = [];
+      this.#spillHead = 0;
+    } else if (this.#spillHead > 1024 && this.#spillHead * 2 > this.#spill.length) {
+      this.#spill = this.#spill.slice(this.#spillHead);
+      this.#spillHead = 0;
+    }
+  }
+
+  #clearSpill(): void {
+    this.#spill = [];
+    this.#spillHead = 0;
+    this.#spillRecords = 0;
+  }
+
+  /** Writes one frame into the ring (waiting for space if allowed); counts its records as accepted. */
+  #write(bytes: Uint8Array, records: number, mayWait: boolean): boolean {
+    const ring = this.#ring;
+    if (!ring.tryWrite(bytes, records) && !this.#waitAndWrite(bytes, records, mayWait)) {
+      return false;
+    }
+    this.#accepted += records;
+    this.#sinceWake += records;
+    if (this.#sinceWake >= this.#config.bufferSize || ring.usedBytes() * 2 > ring.capacity) {
+      this.#sinceWake = 0;
+      ring.wakeConsumer();
+    }
+    return true;
+  }
+
+  #waitAndWrite(bytes: Uint8Array, records: number, mayWait: boolean): boolean {
+    const ring = this.#ring;
+    if (this.#blocked) {
+      // Wait again only once the worker has shown it is alive.
+      if (ring.readPosition === this.#blockedAt) return false;
+      this.#blocked = false;
+    }
+    if (!mayWait || this.#config.maxBlockMs <= 0) return false;
+    ring.wakeConsumer();
+    const deadline = performance.now() + this.#config.maxBlockMs;
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0 || !ring.waitForSpace(left)) break;
+      if (ring.tryWrite(bytes, records)) return true;
+    }
+    if (ring.tryWrite(bytes, records)) return true;
+    this.#blocked = true;
+    this.#blockedAt = ring.readPosition;
+    return false;
+  }
+
+  /** Queues a frame on this thread (a copy), or drops it when the queue is full. */
+  #toSpill(bytes: Uint8Array, records: number): void {
+    if (this.#spillRecords + records > this.#config.maxSpillRecords) {
+      this.#dropped += records;
+      return;
+    }
+    this.#spill.push({ bytes: bytes.slice(), records });
+    this.#spillRecords += records;
+    this.#accepted += records;
+    this.#spilled += records;
+  }
+
+  // ---- worker ---------------------------------------------------------------
+
+  #startWorker(): void {
+    const worker = new Worker(new URL("../workers/flusher.ts", import.meta.url));
+    this.#worker = worker;
+    // The worker must not keep the process alive on its own; it is ref'ed
+    // while someone awaits it (flush, query, shutdown).
+    if (this.#workerRefs === 0) worker.unref();
+    worker.on("message", (message: PipelineMessage) => this.#onMessage(message));
+    worker.on("error", (error: Error) => {
+      this.#exportErrors++;
+      this.#lastExportError = `WORKER_EXIT: ${error?.message ?? String(error)}`;
+    });
+    worker.on("exit", () => {
+      if (this.#worker !== worker || this.#closing !== null || this.#fatal !== null) return;
+      this.#worker = null;
+      this.#restart();
+    });
+    this.#post({
+      type: "init",
+      buffer: this.#ring.buffer,
+      spec: { backend: this.#config.backend, backendConfig: this.#config.backendConfig },
+      bufferSize: this.#config.bufferSize,
+      exportIntervalMs: this.#config.exportInterval * 1000,
+      retentionDays: this.#config.retentionDays,
+      wake: this.#wake,
+    });
+  }
+
+  #restart(): void {
+    const delay = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** this.#restarts);
+    this.#restarts++;
+    const timer = setTimeout(() => {
+      if (this.#closing !== null) return;
+      this.#startWorker();
+      // The new worker replays uncommitted frames; re-ask what was pending.
+      const seq = this.#flushes.reduce((m, w) => Math.max(m, w.seq), 0);
+      if (seq > 0) this.#post({ type: "flush", seq });
+      if (this.#timerStarted) this.#post({ type: "startTimer" });
+      for (const [id, q] of this.#queries) this.#post({ type: "query", id, seq: q.seq, plan: q.plan });
+    }, delay);
+    if (this.#workerRefs === 0) Deno.unrefTimer(timer);
+  }
+
+  #onMessage(message: PipelineMessage): void {
+    switch (message.type) {
+      case "ready":
+        this.#resolveReady();
+        break;
+      case "progress":
+        this.#batches++;
+        this.#lastLatencyMs = message.latencyMs;
+        this.#latencySumMs += message.latencyMs;
+        if (message.durable > this.#durable) this.#durable = message.durable;
+        this.#blocked = false;
+        this.#publish(false);
+        this.#settleFlushes();
+        break;
+      case "backendError":
+        this.#exportErrors++;
+        this.#lastExportError = `${message.error.code}: ${message.error.message}`;
+        break;
+      case "fatal":
+        this.#fail(fromWire(message.error));
+        break;
+      case "queryResult":
+      case "queryFailed": {
+        const q = this.#queries.get(message.id);
+        if (q === undefined) return;
+        this.#queries.delete(message.id);
+        this.#unref();
+        if (message.type === "queryResult") q.resolveRows(message.rows);
+        else q.reject(fromWire(message.error));
+        break;
+      }
+      case "closed":
+        if (message.durable > this.#durable) this.#durable = message.durable;
+        this.#settleFlushes();
+        this.#resolveClosed?.();
+        break;
+    }
+  }
+
+  #settleFlushes(): void {
+    if (this.#flushes.length === 0) return;
+    const still: Waiter[] = [];
+    for (const w of this.#flushes) {
+      if (w.seq <= this.#durable) {
+        this.#unref();
+        w.resolve();
+      } else {
+        still.push(w);
+      }
+    }
+    this.#flushes = still;
+  }
+
+  #fail(error: PipelineError): void {
+    this.#fatal = error;
+    this.#lastExportError = `${error.code}: ${error.message}`;
+    this.#rejectReady(error);
+    this.#dropped += this.#accepted - this.#durable;
+    this.#accepted = this.#durable;
+    this.#clearSpill();
+    for (const w of this.#flushes) w.reject(error);
+    for (const q of this.#queries.values()) q.reject(error);
+    this.#flushes = [];
+    this.#queries.clear();
+    this.#workerRefs = 0;
+    const worker = this.#worker;
+    this.#worker = null;
+    worker?.terminate();
+  }
+
+  #post(message: PipelineMessage): void {
+    this.#worker?.postMessage(message);
+  }
+
+  #ref(): void {
+    if (this.#workerRefs++ === 0) this.#worker?.ref();
+  }
+
+  #unref(): void {
+    if (this.#workerRefs > 0 && --this.#workerRefs === 0) this.#worker?.unref();
+  }
+
+  /**
+   * The `unload` path: the event loop is gone, so drain synchronously —
+   * publish everything, ask the worker to write it all, and wait (bounded by
+   * `shutdownTimeoutMs`) until the ring is empty.
+   */
+  #drainSync(): void {
+    if (this.#closing !== null || this.#fatal !== null || this.#worker === null) return;
+    const deadline = performance.now() + this.#config.shutdownTimeoutMs;
+    this.#blocked = false;
+    this.#publish(false);
+    this.#ring.requestDrain();
+    for (;;) {
+      this.#publish(false);
+      this.#durable = Math.max(this.#durable, this.#ring.committedRecords);
+      const left = deadline - performance.now();
+      if (this.#durable >= this.#accepted || left <= 0) break;
+      this.#ring.waitForSpace(Math.min(left, 50));
+    }
+    const lost = this.#accepted - this.#durable;
+    if (lost > 0) this.#dropped += lost;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * {@linkcode TelemetryStats}: the counters `TelemetryManager.stats()` returns.
+ *
+ * @module
+ */
+
+/**
+ * Counters of a manager's recording pipeline. Every record is accounted
+ * for: `recorded = exported + dropped + pending`.
+ */
+export interface TelemetryStats {
+  /** Records (traces, spans, events, metrics) handed to the pipeline. */
+  recorded: number;
+  /** Records durably written by the backend. */
+  exported: number;
+  /** Records lost: spill queue full, shutdown timed out, backend unavailable. Never silent. */
+  dropped: number;
+  /** Records that went through the spill queue because the ring was full (total). */
+  spilled: number;
+  /** Records in the spill queue now. */
+  spillQueue: number;
+  /** Records recorded but not yet exported or dropped. */
+  pending: number;
+  /** Batches written. */
+  batches: number;
+  /** Failed backend operations (each retried write attempt counts), worker crashes. */
+  exportErrors: number;
+  /** `"<code>: <message>"` of the latest error, or `null`. */
+  lastExportError: string | null;
+  /** Duration of the latest batch write, in milliseconds. */
+  lastExportLatencyMs: number | null;
+  /** Mean duration of batch writes, in milliseconds. */
+  avgExportLatencyMs: number | null;
+  /** Fraction of the ring buffer in use, 0 to 1. */
+  ringUsage: number;
+  /** Times the flusher worker died and was restarted. */
+  workerRestarts: number;
+}

@@ -1,0 +1,216 @@
+import assert from "node:assert/strict";
+import { TelemetryConfig, type TelemetryConfigOptions } from "../src/config.ts";
+import { TelemetryManager } from "../src/manager.ts";
+import { SqliteBackend } from "../src/backends/sqlite.ts";
+import type { QueryPlan } from "../query/plan.ts";
+
+function fixture(name: string): string {
+  return new URL(`./fixtures/${name}.ts`, import.meta.url).href;
+}
+
+function withModule(
+  name: string,
+  backendConfig: Record<string, unknown>,
+  options: TelemetryConfigOptions = {},
+): TelemetryConfig {
+  return TelemetryConfig.createMemory({
+    ...options,
+    backendConfig: { module: fixture(name), ...backendConfig },
+  });
+}
+
+const COUNT_ALL: QueryPlan = {
+  type: "aggregate",
+  entity: "metrics",
+  where: null,
+  aggregates: [{ fn: "count", field: null, alias: "n" }],
+  groupBy: [],
+  having: null,
+  orderBy: [],
+  limit: 1,
+  offset: 0,
+};
+
+function selectAll(entity: "traces" | "spans" | "events" | "metrics"): QueryPlan {
+  return { type: "select", entity, where: null, orderBy: [], limit: 100_000, offset: 0 };
+}
+
+Deno.test("a burst of 1,000,000 records into a slow backend is stored exactly once in bounded memory", async () => {
+  const N = 1_000_000;
+  const config = withModule("counting_backend", { expected: N, delayMs: 2 });
+  await using manager = new TelemetryManager(config);
+  await manager.startBackgroundExport();
+  const rssBefore = Deno.memoryUsage().rss;
+  let rssPeak = rssBefore;
+  for (let i = 0; i < N; i++) {
+    manager.recordMetric("burst", i);
+    if ((i & 0xffff) === 0) rssPeak = Math.max(rssPeak, Deno.memoryUsage().rss);
+  }
+  await manager.flush();
+  rssPeak = Math.max(rssPeak, Deno.memoryUsage().rss);
+  const [row] = await manager.runPlan(COUNT_ALL);
+  assert.deepEqual(row, { seen: N, duplicates: 0, outOfRange: 0 });
+  const stats = manager.stats();
+  assert.equal(stats.dropped, 0);
+  assert.equal(stats.exported, N);
+  assert.equal(stats.recorded, N);
+  // Ring + spill queue (records as JS tuples, ~400 B each) + a constant.
+  const bound = config.ringBufferBytes + config.maxSpillRecords * 400 + 96 * 2 ** 20;
+  const growth = rssPeak - rssBefore;
+  assert.ok(growth < bound, `RSS grew by ${growth} bytes, bound ${bound}`);
+});
+
+Deno.test("a backend that throws for a while loses and duplicates nothing", async () => {
+  const logPath = await Deno.makeTempFile();
+  await using manager = new TelemetryManager(
+    withModule("flaky_backend", { failures: 3, logPath }, { bufferSize: 100 }),
+  );
+  for (let i = 0; i < 1000; i++) manager.recordMetric("m", i);
+  await manager.flush();
+  const rows = await manager.runPlan(selectAll("metrics"));
+  assert.equal(rows.length, 1000);
+  assert.deepEqual(
+    new Set(rows.map((r) => r.value)).size,
+    1000,
+  );
+  const written = (await Deno.readTextFile(logPath)).trim().split("\n").map(Number);
+  assert.equal(written.reduce((a, b) => a + b, 0), 1000, "each record written once");
+  const stats = manager.stats();
+  assert.equal(stats.exportErrors, 3);
+  assert.match(stats.lastExportError!, /^CONNECTION: /);
+  assert.equal(stats.dropped, 0);
+  await Deno.remove(logPath);
+});
+
+Deno.test("a worker that crashes is restarted and its unacknowledged batch replayed", async () => {
+  const dir = await Deno.makeTempDir();
+  const dbPath = `${dir}/crash.db`;
+  await using manager = new TelemetryManager(
+    withModule("crash_backend", { dbPath, markerPath: `${dir}/marker`, crashOnWrite: 2 }, {
+      bufferSize: 50,
+    }),
+  );
+  for (let i = 0; i < 500; i++) manager.recordMetric("m", i);
+  await manager.flush();
+  const rows = await manager.runPlan(selectAll("metrics"));
+  assert.equal(rows.length, 500);
+  assert.deepEqual(
+    rows.map((r) => r.value as number).sort((a, b) => a - b),
+    Array.from({ length: 500 }, (_, i) => i),
+  );
+  const stats = manager.stats();
+  assert.equal(stats.workerRestarts, 1);
+  assert.equal(stats.exported, 500);
+  assert.equal(stats.dropped, 0);
+  await manager.shutdown();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("shutdown() stores everything recorded before it, without a flush", async () => {
+  const dir = await Deno.makeTempDir();
+  const dbPath = `${dir}/t.db`;
+  const manager = new TelemetryManager(TelemetryConfig.createSqlite(dbPath, { bufferSize: 64 }));
+  for (let i = 0; i < 3000; i++) {
+    const span = manager.startSpan(`s${i}`);
+    span.end();
+  }
+  await manager.shutdown();
+  assert.equal(manager.stats().exported, manager.stats().recorded);
+  await using backend = new SqliteBackend({ path: dbPath });
+  const rows = await backend.query(selectAll("spans"));
+  assert.equal(rows.length, 3000);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("resetInstance() flushes and closes the old instance, losing nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  const dbPath = `${dir}/t.db`;
+  const manager = TelemetryManager.getInstance(TelemetryConfig.createSqlite(dbPath));
+  for (let i = 0; i < 2500; i++) manager.recordEvent("custom", `e${i}`);
+  await TelemetryManager.resetInstance();
+  await using backend = new SqliteBackend({ path: dbPath });
+  assert.equal((await backend.query(selectAll("events"))).length, 2500);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("flush() resolves only when every record before it is stored, in order", async () => {
+  await using manager = new TelemetryManager(
+    withModule("slow_backend", { delayMs: 20 }, { bufferSize: 10, exportInterval: 0 }),
+  );
+  const order: number[] = [];
+  for (let i = 0; i < 25; i++) manager.recordMetric("a", i);
+  const first = manager.flush().then(() => order.push(1));
+  for (let i = 25; i < 60; i++) manager.recordMetric("a", i);
+  const second = manager.flush().then(() => order.push(2));
+  await first;
+  assert.ok(manager.stats().exported >= 25);
+  await second;
+  assert.deepEqual(order, [1, 2]);
+  assert.equal(manager.stats().exported, 60);
+  assert.equal((await manager.runPlan(selectAll("metrics"))).length, 60);
+});
+
+Deno.test("a query sees every record recorded before it, without a flush", async () => {
+  await using manager = new TelemetryManager(
+    TelemetryConfig.createMemory({ exportInterval: 0, bufferSize: 1000 }),
+  );
+  for (let i = 0; i < 10; i++) manager.recordMetric("q", i);
+  assert.equal((await manager.queryMetrics({ metricName: "q" })).length, 10);
+});
+
+Deno.test("a stuck worker costs one bounded wait, then records spill, then drops are counted", async () => {
+  await using manager = new TelemetryManager(
+    withModule("stuck_backend", { stallMs: 1500 }, {
+      ringBufferBytes: 65536,
+      maxSpillRecords: 1000,
+      maxBlockMs: 100,
+      bufferSize: 100,
+    }),
+  );
+  await manager.startBackgroundExport();
+  manager.recordMetric("warm", -1);
+  // The first write hangs 1.5 s: let the worker get stuck in it.
+  const stuck = manager.flush();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const N = 20_000;
+  const started = performance.now();
+  for (let i = 0; i < N; i++) manager.recordMetric("m", i);
+  const elapsed = performance.now() - started;
+  assert.ok(elapsed < 1000, `burst took ${elapsed} ms`);
+  const during = manager.stats();
+  // Spill granularity is a frame, so the queue holds at most maxSpillRecords.
+  assert.ok(during.spilled > 500 && during.spillQueue <= 1000, JSON.stringify(during));
+  assert.ok(during.dropped > 10_000, JSON.stringify(during));
+  await stuck;
+  await manager.flush();
+  const after = manager.stats();
+  assert.equal(after.exported + after.dropped, after.recorded);
+  assert.equal(after.spillQueue, 0);
+  const stored = await manager.runPlan(selectAll("metrics"));
+  assert.equal(stored.length, after.exported);
+});
+
+Deno.test("records made before process exit are drained on unload", async () => {
+  const dir = await Deno.makeTempDir();
+  const dbPath = `${dir}/exit.db`;
+  const script = `${dir}/exit_script.ts`;
+  const managerUrl = new URL("../src/manager.ts", import.meta.url).href;
+  const configUrl = new URL("../src/config.ts", import.meta.url).href;
+  await Deno.writeTextFile(
+    script,
+    `import { TelemetryManager } from "${managerUrl}";
+import { TelemetryConfig } from "${configUrl}";
+const manager = new TelemetryManager(TelemetryConfig.createSqlite(${JSON.stringify(dbPath)}));
+await manager.startBackgroundExport();
+for (let i = 0; i < 5000; i++) manager.recordMetric("exit", i);
+// No flush, no shutdown: the process just ends.
+`,
+  );
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", new URL("../deno.json", import.meta.url).pathname, script],
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  await using backend = new SqliteBackend({ path: dbPath });
+  assert.equal((await backend.query(selectAll("metrics"))).length, 5000);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -1,0 +1,239 @@
+/**
+ * The flusher worker: drains the ring buffer in batches into one backend.
+ *
+ * It writes a batch when `bufferSize` records are waiting, when
+ * `exportInterval` has passed since the last write (0: never by time), or at
+ * once when the application asked for it (`flush`, a query, shutdown, or the
+ * `DRAIN` word on process exit). Each batch is one `backend.write()` (one
+ * transaction). A throwing write is retried with exponential backoff with
+ * the same batch; frames leave the ring (`commit`) only after their records
+ * are stored, so a worker that dies is replaced by one that replays them
+ * (backends upsert by id, so a replay stores no duplicates).
+ *
+ * It runs as a `node:worker_threads` worker rather than a Web Worker: a Web
+ * Worker keeps a Deno process alive forever and cannot be `unref()`ed, while
+ * this one lets the process exit and drains on `unload`.
+ *
+ * @module
+ */
+import { parentPort } from "node:worker_threads";
+import type { QueryPlan } from "../query/plan.ts";
+import { type PipelineMessage, toWireError, type WakeMode } from "../src/_messages.ts";
+import type { Backend } from "../src/backends/backend.ts";
+import { openBackend } from "../src/backends/open_backend.ts";
+import { appendToBatch, decodeFrame, emptyBatch, type RecordTuple } from "../src/codec.ts";
+import { RingBuffer } from "../src/ring_buffer.ts";
+
+const RETENTION_EVERY_MS = 60 * 60 * 1000;
+const MAX_SLEEP_MS = 1000;
+const POLL_MS = 2;
+const BACKOFF_FIRST_MS = 20;
+const BACKOFF_MAX_MS = 2000;
+
+type Init = Extract<PipelineMessage, { type: "init" }>;
+
+interface FrameMark {
+  /** Ring position just after the frame. */
+  next: number;
+  /** Records in the frame. */
+  records: number;
+  /** Of which not yet written. */
+  remaining: number;
+}
+
+interface PendingQuery {
+  id: number;
+  seq: number;
+  plan: QueryPlan;
+}
+
+function post(message: PipelineMessage): void {
+  parentPort!.postMessage(message);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+class Flusher {
+  #ring: RingBuffer;
+  #backend: Backend | null = null;
+  #bufferSize: number;
+  #intervalMs: number;
+  #retentionDays: number;
+  #wake: WakeMode;
+  #cursor: number;
+  #pending: RecordTuple[] = [];
+  #marks: FrameMark[] = [];
+  #durable: number;
+  #flushTarget = 0;
+  #queries: PendingQuery[] = [];
+  #shutdownSeq: number | null = null;
+  #deadline: number;
+
+  constructor(init: Init) {
+    this.#ring = new RingBuffer(init.buffer);
+    this.#bufferSize = init.bufferSize;
+    this.#intervalMs = init.exportIntervalMs;
+    this.#retentionDays = init.retentionDays;
+    this.#wake = init.wake;
+    // A restarted worker resumes at the last committed frame: everything
+    // after it is replayed.
+    this.#cursor = this.#ring.readPosition;
+    this.#durable = this.#ring.committedRecords;
+    this.#deadline = this.#intervalMs > 0 ? performance.now() + this.#intervalMs : Infinity;
+  }
+
+  handle(message: PipelineMessage): void {
+    switch (message.type) {
+      case "flush":
+        this.#flushTarget = Math.max(this.#flushTarget, message.seq);
+        break;
+      case "query":
+        this.#queries.push({ id: message.id, seq: message.seq, plan: message.plan });
+        break;
+      case "startTimer":
+        if (this.#intervalMs > 0 && this.#deadline === Infinity) {
+          this.#deadline = performance.now() + this.#intervalMs;
+        }
+        break;
+      case "shutdown":
+        this.#shutdownSeq = message.seq;
+        break;
+      default:
+        return;
+    }
+    this.#ring.interruptWait();
+  }
+
+  async run(init: Init): Promise<void> {
+    try {
+      this.#backend = await openBackend(init.spec);
+    } catch (error) {
+      post({ type: "fatal", error: toWireError(error, "CONNECTION") });
+      return;
+    }
+    await this.#retention();
+    let nextRetention = performance.now() + RETENTION_EVERY_MS;
+    post({ type: "ready" });
+    for (;;) {
+      const token = this.#ring.wakeToken();
+      this.#readAhead();
+      const now = performance.now();
+      const urgent = this.#flushTarget > this.#durable || this.#ring.drainRequested ||
+        this.#shutdownSeq !== null || this.#queries.some((q) => q.seq > this.#durable);
+      if (
+        this.#pending.length >= this.#bufferSize ||
+        (this.#pending.length > 0 && (urgent || now >= this.#deadline))
+      ) {
+        await this.#writeBatch(Math.min(this.#pending.length, this.#bufferSize));
+        continue;
+      }
+      if (now >= this.#deadline) this.#deadline = now + this.#intervalMs;
+      await this.#answerQueries();
+      if (this.#shutdownSeq !== null && this.#durable >= this.#shutdownSeq) {
+        await this.#backend.close();
+        post({ type: "closed", durable: this.#durable });
+        return;
+      }
+      if (now >= nextRetention) {
+        await this.#retention();
+        nextRetention = performance.now() + RETENTION_EVERY_MS;
+      }
+      const timeout = Math.max(
+        0,
+        Math.min(MAX_SLEEP_MS, this.#deadline - now, nextRetention - now),
+      );
+      if (this.#wake === "wait") await this.#ring.waitForData(token, timeout);
+      else await sleep(Math.min(timeout, POLL_MS));
+    }
+  }
+
+  /** Decodes frames until a full batch is waiting or the ring has no more. */
+  #readAhead(): void {
+    while (this.#pending.length < this.#bufferSize) {
+      const frame = this.#ring.read(this.#cursor);
+      if (frame === null) return;
+      const tuples = decodeFrame(frame.payload);
+      for (let i = 0; i < tuples.length; i++) this.#pending.push(tuples[i]!);
+      this.#marks.push({ next: frame.next, records: frame.records, remaining: frame.records });
+      this.#cursor = frame.next;
+    }
+  }
+
+  async #writeBatch(count: number): Promise<void> {
+    const batch = emptyBatch();
+    appendToBatch(batch, this.#pending, 0, count);
+    let latencyMs = 0;
+    for (let attempt = 1;; attempt++) {
+      const started = performance.now();
+      try {
+        await this.#backend!.write(batch);
+        latencyMs = performance.now() - started;
+        break;
+      } catch (error) {
+        // Keep the batch and try again: it is stored whole or not at all,
+        // and upserts make a repeat harmless.
+        post({ type: "backendError", op: "write", error: toWireError(error, "WRITE_FAILED") });
+        await sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (attempt - 1)));
+      }
+    }
+    this.#pending = this.#pending.slice(count);
+    this.#durable += count;
+    this.#commit(count);
+    post({ type: "progress", durable: this.#durable, records: count, latencyMs });
+  }
+
+  /** Frees the ring space of every frame whose records are all stored. */
+  #commit(written: number): void {
+    let left = written;
+    let position = -1;
+    let records = 0;
+    while (left > 0) {
+      const mark = this.#marks[0]!;
+      const take = Math.min(left, mark.remaining);
+      mark.remaining -= take;
+      left -= take;
+      if (mark.remaining === 0) {
+        position = mark.next;
+        records += mark.records;
+        this.#marks.shift();
+      }
+    }
+    if (position >= 0) this.#ring.commit(position, records);
+  }
+
+  async #answerQueries(): Promise<void> {
+    if (this.#queries.length === 0) return;
+    const ready = this.#queries.filter((q) => q.seq <= this.#durable);
+    this.#queries = this.#queries.filter((q) => q.seq > this.#durable);
+    for (const q of ready) {
+      try {
+        const rows = await this.#backend!.query(q.plan);
+        post({ type: "queryResult", id: q.id, rows });
+      } catch (error) {
+        post({ type: "queryFailed", id: q.id, error: toWireError(error, "QUERY_FAILED") });
+      }
+    }
+  }
+
+  async #retention(): Promise<void> {
+    try {
+      await this.#backend!.applyRetention(Date.now() / 1000 - this.#retentionDays * 86400);
+    } catch (error) {
+      post({ type: "backendError", op: "retention", error: toWireError(error, "WRITE_FAILED") });
+    }
+  }
+}
+
+let flusher: Flusher | null = null;
+parentPort!.on("message", (message: PipelineMessage) => {
+  if (message.type === "init") {
+    flusher = new Flusher(message);
+    flusher.run(message).catch((error) => {
+      post({ type: "fatal", error: toWireError(error, "WORKER_FAILED") });
+    });
+  } else {
+    flusher?.handle(message);
+  }
+});

@@ -405,6 +405,11 @@ export class SqliteBackend implements Backend, AsyncDisposable {
     try {
       this.#checkOpen("write");
       validateBatch(batch);
+      if (
+        batch.traces.length + batch.spans.length + batch.events.length + batch.metrics.length === 0
+      ) {
+        return Promise.resolve();
+      }
       this.#begin.run();
       try {
         this.#writeAll("traces", batch.traces, pushTrace);

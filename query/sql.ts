@@ -45,7 +45,9 @@ export interface SqlBinder {
 /**
  * What differs between SQL engines. Every method returns SQL text built only
  * from fixed keywords, the expressions it is given and placeholders from
- * the binder. `source` is a qualified JSON column such as `t.attributes`.
+ * the binder. `source` is a qualified JSON column such as `t.attributes`
+ * and `key` a top-level key of it; a `null` key means `source` is itself a
+ * JSON value (a group key produced by {@linkcode SqlDialect.jsonValue}).
  */
 export interface SqlDialect {
   /** Engine name, e.g. `"sqlite"`. */
@@ -64,14 +66,14 @@ export interface SqlDialect {
    */
   readonly jsonValueIsText: boolean;
   /** Boolean expression, never NULL: the attribute `key` of `source` passes `test`. */
-  jsonIs(source: string, key: string, test: JsonTest, binder: SqlBinder): string;
+  jsonIs(source: string, key: string | null, test: JsonTest, binder: SqlBinder): string;
   /** The attribute as a number; only read where `jsonIs(number)` holds; must not raise otherwise. */
-  jsonNumber(source: string, key: string, binder: SqlBinder): string;
+  jsonNumber(source: string, key: string | null, binder: SqlBinder): string;
   /** The attribute as text; only read where `jsonIs(string)` holds; must not raise otherwise. */
-  jsonString(source: string, key: string, binder: SqlBinder): string;
+  jsonString(source: string, key: string | null, binder: SqlBinder): string;
   /**
    * The attribute as a JSON value that keeps its type (`"5"`, `5` and `true`
-   * differ), for grouping; only read where `jsonIs(present)` holds.
+   * differ), for grouping; NULL when it is missing (absent or JSON `null`).
    */
   jsonValue(source: string, key: string, binder: SqlBinder): string;
   /** Boolean expression: `text` (never NULL) matches the bound regular expression. */
@@ -138,7 +140,7 @@ const TABLE: Readonly<Record<Entity, string>> = {
 
 type FieldSql =
   | { kind: "column"; expr: string; type: "string" | "number"; nullable: boolean }
-  | { kind: "json"; source: string; key: string };
+  | { kind: "json"; source: string; key: string | null };
 
 class Compiler {
   readonly #d: SqlDialect;
@@ -342,7 +344,6 @@ function compileSelect(plan: SelectPlan, dialect: SqlDialect): CompiledSql {
 function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql {
   const c = new Compiler(dialect);
   const inner: string[] = [];
-  const support: string[] = [];
   const columns: CompiledColumn[] = [];
   const groupOrder = new Map<string, (direction: string) => string[]>();
   plan.groupBy.forEach((g, i) => {
@@ -358,22 +359,13 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
       ]);
       return;
     }
-    const is = (t: JsonTest) => dialect.jsonIs(f.source, f.key, t, c);
-    inner.push(
-      `(case when ${is("present")} then ${dialect.jsonValue(f.source, f.key, c)} end) as ${name}`,
-    );
+    inner.push(`${dialect.jsonValue(f.source, f.key!, c)} as ${name}`);
     columns.push({ name, alias: g.alias, json: dialect.jsonValueIsText });
-    // Every row of a group has the same value, so min() just carries it out of the group.
-    support.push(
-      `min(${c.rank(f)}) as r${i}`,
-      `min(case when ${is("number")} then ${dialect.jsonNumber(f.source, f.key, c)} end) as n${i}`,
-      `min(case when ${is("string")} then ${dialect.jsonString(f.source, f.key, c)} end) as s${i}`,
-    );
+    // Type rank and value are read from the group key itself, once per group
+    // in the outer query rather than once per row.
+    const key: FieldSql = { kind: "json", source: `q.${name}`, key: null };
     groupOrder.set(g.alias, (direction) => [
-      `(case when q.${name} is null then 1 else 0 end) asc`,
-      `q.r${i} ${direction}`,
-      `q.n${i} ${direction}`,
-      `q.s${i}${dialect.codePointCollation} ${direction}`,
+      ...c.orderTerms(key, direction),
       // Arrays and objects tie on the keys above; their JSON text decides.
       `q.${name}${dialect.jsonValueIsText ? dialect.codePointCollation : ""} ${direction}`,
     ]);
@@ -422,7 +414,7 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
     if (!used.has(g.alias)) terms.push(...groupOrder.get(g.alias)!("asc"));
   }
   const orderBy = terms.length === 0 ? "" : ` order by ${terms.join(", ")}`;
-  const text = `select * from (select ${[...inner, ...support].join(", ")} from ${
+  const text = `select * from (select ${inner.join(", ")} from ${
     TABLE[plan.entity]
   } t${where}${groupBy}) q${having}${orderBy} ${c.window(plan.limit, plan.offset)}`;
   return { text, params: c.params, columns };
@@ -447,8 +439,11 @@ function havingSql(
       const a = plan.aggregates.findIndex((x) => x.alias === h.alias);
       const g = plan.groupBy.findIndex((x) => x.alias === h.alias);
       if (a < 0 && plan.groupBy[g]!.field.kind !== "column") {
-        // A JSON group key compares through its numeric carrier column.
-        return `(q.n${g} is not null and q.n${g} ${sqlOperator(h.operator)} ${c.bind(h.value)})`;
+        // A JSON group key compares when it is a number.
+        const key = `q.g${g}`;
+        return `(${dialect.jsonIs(key, null, "number", c)} and ${
+          dialect.jsonNumber(key, null, c)
+        } ${sqlOperator(h.operator)} ${c.bind(h.value)})`;
       }
       const name = a >= 0 ? `q.a${a}` : `q.g${g}`;
       if (a < 0) {

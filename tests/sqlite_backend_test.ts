@@ -7,7 +7,19 @@ import { LATEST_SCHEMA_VERSION } from "../src/backends/_sqlite_schema.ts";
 import { backendConformance, batch, event, span, trace } from "./backend_conformance.ts";
 import type { SelectPlan } from "../query/plan.ts";
 
-backendConformance("sqlite", () => Promise.resolve(new SqliteBackend({ path: ":memory:" })));
+// A fresh file per test, in one temp directory removed when the process ends.
+const conformanceDir = Deno.makeTempDirSync({ prefix: "spark_sqlite_conformance_" });
+globalThis.addEventListener("unload", () => Deno.removeSync(conformanceDir, { recursive: true }));
+let conformanceFiles = 0;
+backendConformance(
+  "sqlite",
+  () =>
+    Promise.resolve(new SqliteBackend({ path: join(conformanceDir, `${conformanceFiles++}.db`) })),
+);
+backendConformance(
+  "sqlite (:memory:)",
+  () => Promise.resolve(new SqliteBackend({ path: ":memory:" })),
+);
 
 const ALL_SPANS: SelectPlan = {
   type: "select",

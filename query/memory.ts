@@ -16,6 +16,7 @@ import {
   compensatedSum,
   kindOf,
   percentileCont,
+  setField,
 } from "./_values.ts";
 import {
   type AggregatePlan,
@@ -372,8 +373,8 @@ function compileAggregate(plan: AggregatePlan): MemoryQuery {
     let rows: QueryRow[] = [];
     for (const group of groups.values()) {
       const row: QueryRow = {};
-      plan.groupBy.forEach((g, i) => (row[g.alias] = structuredClone(group.keys[i])));
-      plan.aggregates.forEach((a, i) => (row[a.alias] = aggregates[i]!(group.members)));
+      plan.groupBy.forEach((g, i) => setField(row, g.alias, structuredClone(group.keys[i])));
+      plan.aggregates.forEach((a, i) => setField(row, a.alias, aggregates[i]!(group.members)));
       if (having === null || having(row)) rows.push(row);
     }
     rows = rows.sort((a, b) => {

@@ -13,7 +13,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Entity, QueryPlan, QueryRow } from "../../query/plan.ts";
 import { type CompiledSql, compileSql } from "../../query/sql.ts";
 import { sqliteDialect } from "../../query/sqlite_dialect.ts";
-import { percentileCont } from "../../query/_values.ts";
+import { percentileCont, setField } from "../../query/_values.ts";
 import type {
   Batch,
   EventRecord,
@@ -492,7 +492,7 @@ export class SqliteBackend implements Backend, AsyncDisposable {
         const out: QueryRow = {};
         for (const c of compiled.columns) {
           const v = r[c.name];
-          out[c.alias] = c.json && typeof v === "string" ? JSON.parse(v) : v;
+          setField(out, c.alias, c.json && typeof v === "string" ? JSON.parse(v) : v);
         }
         return out;
       });

@@ -26,9 +26,13 @@ const path = join(dir, "spans.db");
 const backend = new SqliteBackend({ path });
 
 let seed = 42;
+/** mulberry32: a small deterministic generator with a full 2^32 period. */
 function random(): number {
-  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-  return seed / 0x80000000;
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 function hex(n: number): string {
   let s = "";
@@ -63,6 +67,18 @@ for (let done = 0; done < SPANS; done += BATCH) {
   }
   await backend.write({ traces: [], spans, events: [], metrics: [] });
 }
+const stored = (await backend.query({
+  type: "aggregate",
+  entity: "spans",
+  where: null,
+  aggregates: [{ fn: "count", field: null, alias: "n" }],
+  groupBy: [],
+  having: null,
+  orderBy: [],
+  limit: 1,
+  offset: 0,
+}))[0]?.n;
+if (stored !== SPANS) throw new Error(`bench fixture: expected ${SPANS} spans, stored ${stored}`);
 
 const raw = new DatabaseSync(path, { readOnly: true });
 // The hand-written query uses the same percentile function, registered the plain way.

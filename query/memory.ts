@@ -328,10 +328,6 @@ function orderGroupValues(a: unknown, b: unknown, sign: number): number {
   return sign * compareStrings(JSON.stringify(a), JSON.stringify(b));
 }
 
-function orderAggregateValues(a: unknown, b: unknown, sign: number): number {
-  return orderValues(a, b, sign);
-}
-
 function compileAggregate(plan: AggregatePlan): MemoryQuery {
   const has = new HasIndex();
   const filter = plan.where === null ? null : compileCondition(plan.entity, plan.where, has);
@@ -381,7 +377,7 @@ function compileAggregate(plan: AggregatePlan): MemoryQuery {
       for (const k of order) {
         const c = k.group
           ? orderGroupValues(a[k.alias], b[k.alias], k.sign)
-          : orderAggregateValues(a[k.alias], b[k.alias], k.sign);
+          : orderValues(a[k.alias], b[k.alias], k.sign);
         if (c !== 0) return c;
       }
       return 0;

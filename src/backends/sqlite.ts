@@ -366,7 +366,6 @@ export class SqliteBackend implements Backend, AsyncDisposable {
     // rather than ten times (measured ~1.8x more rows/s on disk, README).
     this.#db.exec("pragma wal_autocheckpoint = 10000");
     this.#db.exec("pragma journal_size_limit = 67108864");
-    this.#db.exec("pragma cache_size = -32000");
     // Bounded statistics so the planner picks the right index (SQLite's
     // advice for long-lived connections); cheap on an unchanged database.
     this.#db.exec("pragma analysis_limit = 400");

@@ -24,13 +24,29 @@ export * from "./src/trace.ts";
 export * from "./src/config.ts";
 export * from "./src/backends/backend.ts";
 export * from "./query/plan.ts";
+export * from "./src/version.ts";
+export * from "./src/backends/export_stats.ts";
+export * from "./src/backends/otlp_http.ts";
+export * from "./src/backends/fanout.ts";
 export * from "./src/backends/memory.ts";
 export * from "./src/backends/sqlite.ts";
 export * from "./src/backends/noop.ts";
 export * from "./query/sql.ts";
 export * from "./query/sqlite_dialect.ts";
+export * from "./query/postgresql_dialect.ts";
+// Types only: the class itself is reached through openBackend() or the
+// "@spark/telemetry/postgresql" entry point, so importing the library never
+// loads the PostgreSQL client.
+export type { PostgresqlBackend, PostgresqlBackendOptions } from "./src/backends/postgresql.ts";
 export * from "./query/memory.ts";
 export * from "./src/context.ts";
 export * from "./src/telemetry_stats.ts";
 export { PipelineError } from "./src/pipeline.ts";
 export * from "./src/manager.ts";
+export * from "./query/errors.ts";
+export * from "./query/parse_query.ts";
+export * from "./query/waterfall.ts";
+export * from "./src/propagation.ts";
+export * from "./src/analysis.ts";
+export * from "./src/instrumentation.ts";
+export * from "./src/llm.ts";

@@ -339,7 +339,8 @@ export type QueryRow = Record<string, unknown>;
  * JavaScript, SQLite (through a registered JavaScript function) and
  * PostgreSQL (ARE) interpret alike: literals, `.`, classes `[...]`, `\d \w \s
  * \D \W \S`, escaped punctuation, anchors `^ $`, groups `( )` and `(?: )`,
- * alternation, and quantifiers `* + ? {m,n}` (greedy or lazy). Rejects
+ * alternation, and quantifiers `* + ? {m,n}` (greedy or lazy, counts up to
+ * 255). Rejects
  * backreferences, lookaround, `\b`, named groups, and patterns longer than
  * {@linkcode MAX_REGEX_LENGTH}.
  *
@@ -359,8 +360,17 @@ export function checkRegex(pattern: string): string | null {
   if (pattern.length > MAX_REGEX_LENGTH) {
     return `regular expression is ${pattern.length} characters long; the limit is ${MAX_REGEX_LENGTH}`;
   }
+  let inClass = false;
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
+    if (c === "[") inClass = true;
+    else if (c === "]") inClass = false;
+    else if (c === "{" && !inClass) {
+      // PostgreSQL refuses repetition counts above 255 (RE_DUP_MAX).
+      const count = /^\{(\d+)(?:,(\d*))?\}/.exec(pattern.slice(i));
+      const largest = count ? Math.max(Number(count[1]), Number(count[2] || 0)) : 0;
+      if (largest > 255) return `repetition count ${largest} is above 255, the portable limit`;
+    }
     if (c === "\\") {
       const next = pattern[i + 1];
       if (next === undefined) return "regular expression ends with a lone backslash";

@@ -76,12 +76,26 @@ export interface SqlDialect {
    * differ), for grouping; NULL when it is missing (absent or JSON `null`).
    */
   jsonValue(source: string, key: string, binder: SqlBinder): string;
-  /** Boolean expression: `text` (never NULL) matches the bound regular expression. */
-  regexMatch(text: string, pattern: string): string;
+  /**
+   * Boolean expression: `text` (never NULL) matches the regular expression
+   * `pattern` (JavaScript syntax, the portable subset of `checkRegex`); the
+   * dialect binds it, translated to its engine's flavour if need be.
+   */
+  regexMatch(text: string, pattern: string, binder: SqlBinder): string;
   /** Boolean expression: `text` (never NULL) contains the bound string. */
   contains(text: string, needle: string): string;
+  /**
+   * Optional. Boolean expression, never NULL: the attribute `key` of `source`
+   * equals `value` with its type (`5` is not `"5"`), for an engine with an
+   * index that answers this better than {@linkcode SqlDialect.jsonIs} plus a
+   * comparison (PostgreSQL: jsonb containment, served by GIN). Returns `null`
+   * to fall back to the generic form.
+   */
+  jsonEquals?(source: string, key: string, value: Literal, binder: SqlBinder): string | null;
   /** Sum of a numeric expression, NULL when it has no non-NULL value. */
   sum(value: string): string;
+  /** Mean of a numeric expression, NULL when it has no non-NULL value. */
+  avg(value: string): string;
   /** Linear-interpolation percentile (`percentile_cont`) of a numeric expression; `fraction` is bound. */
   percentile(value: string, fraction: string): string;
 }
@@ -198,6 +212,10 @@ class Compiler {
 
   /** `f = v` (or another order operator) with the type rules of the plan. */
   equalsOrOrders(f: FieldSql, op: string, v: Literal): string {
+    if (op === "=" && f.kind === "json" && f.key !== null && this.#d.jsonEquals) {
+      const equals = this.#d.jsonEquals(f.source, f.key, v, this.#b);
+      if (equals !== null) return equals;
+    }
     if (typeof v === "boolean") {
       if (f.kind === "column") return this.#d.falseLiteral;
       return this.#d.jsonIs(f.source, f.key, v ? "true" : "false", this.#b);
@@ -208,6 +226,13 @@ class Compiler {
   }
 
   inList(f: FieldSql, values: Literal[]): string {
+    if (f.kind === "json" && f.key !== null && this.#d.jsonEquals) {
+      const { source, key } = f;
+      const each = [...new Set(values)].map((v) => this.#d.jsonEquals!(source, key, v, this.#b));
+      if (!each.includes(null)) {
+        return each.length === 0 ? this.#d.falseLiteral : `(${each.join(" or ")})`;
+      }
+    }
     const parts: string[] = [];
     for (const type of ["number", "string"] as const) {
       const same = [...new Set(values.filter((v) => kindOfLiteral(v) === type))] as (
@@ -254,7 +279,7 @@ class Compiler {
         const operand = this.typed(f, "string");
         const match = operand === null
           ? this.#d.falseLiteral
-          : this.guarded(operand[0], this.#d.regexMatch(operand[1], this.bind(c.pattern)));
+          : this.guarded(operand[0], this.#d.regexMatch(operand[1], c.pattern, this.#b));
         return c.negated ? this.guarded(this.present(f), `not ${match}`) : match;
       }
       case "contains": {
@@ -387,6 +412,7 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
         const fraction = PERCENTILES[a.fn];
         if (fraction !== undefined) expr = dialect.percentile(value, c.bind(fraction));
         else if (a.fn === "sum") expr = dialect.sum(value);
+        else if (a.fn === "avg") expr = dialect.avg(value);
         else expr = `${a.fn}(${value})`;
       }
     }

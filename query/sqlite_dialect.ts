@@ -75,10 +75,12 @@ export const sqliteDialect: SqlDialect = {
     // `->` returns JSON text, which keeps "5", 5 and true apart; JSON null is missing.
     return `nullif(${source} -> ${binder.bind(sqliteJsonPath(key))}, 'null')`;
   },
-  regexMatch: (text: string, pattern: string): string => `(${text} regexp ${pattern})`,
+  regexMatch: (text: string, pattern: string, binder: SqlBinder): string =>
+    `(${text} regexp ${binder.bind(pattern)})`,
   contains: (text: string, needle: string): string => `(instr(${text}, ${needle}) > 0)`,
   // total() never overflows on large integers (sum() raises); count() keeps "no values" NULL.
   sum: (value: string): string => `(case when count(${value}) > 0 then total(${value}) end)`,
+  avg: (value: string): string => `avg(${value})`,
   percentile: (value: string, fraction: string): string =>
     `spark_percentile(${value}, ${fraction})`,
 };

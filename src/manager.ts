@@ -14,6 +14,7 @@ import {
   type QueryRow,
   type SelectPlan,
 } from "../query/plan.ts";
+import { parseQuery, type ParseQueryOptions } from "../query/parse_query.ts";
 import { TelemetryConfig } from "./config.ts";
 import { getCurrentContext, runWithContext, type TelemetryContext } from "./context.ts";
 import { Event } from "./event.ts";
@@ -642,6 +643,33 @@ export class TelemetryManager {
   async runPlan(plan: QueryPlan): Promise<QueryRow[]> {
     if (this.#pipeline === null) return [];
     return await this.#pipeline.query(plan);
+  }
+
+  /**
+   * Runs a query written in the query language (see the README's DSL
+   * reference) and returns its rows: stored records for a selection, one
+   * object per group for an aggregation. A query sees every record recorded
+   * before it was issued.
+   *
+   * @param text The query, e.g. `spans where status=error limit 20`.
+   * @param options `now` (seconds since the epoch) for relative times.
+   * @returns The rows; `[]` for a disabled manager.
+   * @throws {QuerySyntaxError} When the query is malformed, with line, column and a caret excerpt.
+   * @throws {PipelineError} When the backend cannot run it, e.g. `"EXPORT_ONLY"`.
+   *
+   * @example
+   * ```ts
+   * import { TelemetryConfig, TelemetryManager } from "@spark/telemetry";
+   * import assert from "node:assert/strict";
+   *
+   * await using manager = new TelemetryManager(TelemetryConfig.createMemory());
+   * await manager.withSpan("fetch", { kind: "tool_call" }, () => {});
+   * const rows = await manager.query("spans where kind=tool_call | count()");
+   * assert.deepEqual(rows, [{ "count()": 1 }]);
+   * ```
+   */
+  async query(text: string, options: ParseQueryOptions = {}): Promise<QueryRow[]> {
+    return await this.runPlan(parseQuery(text, options));
   }
 
   /**

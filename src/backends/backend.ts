@@ -8,6 +8,7 @@
  */
 import type { QueryPlan, QueryRow } from "../../query/plan.ts";
 import type { Batch } from "../types.ts";
+import type { ExportStats } from "./export_stats.ts";
 
 /** A place records are written to and, for stores, queried from. */
 export interface Backend {
@@ -32,6 +33,11 @@ export interface Backend {
   applyRetention(cutoff: number): Promise<number>;
   /** Releases connections and files. Further calls fail. */
   close(): Promise<void>;
+  /**
+   * Export counters, for backends that send records elsewhere (OTLP, or a
+   * store with an exporter beside it). Stores without an exporter omit it.
+   */
+  stats?(): ExportStats;
 }
 
 /** Stable codes of errors that cross the worker boundary. */

@@ -47,17 +47,28 @@ async function openModule(url: string, backendConfig: Record<string, unknown>): 
 /**
  * Opens (and for stores, creates or migrates) the backend named by `spec`,
  * or the custom module named by `spec.backendConfig.module` (see
- * {@linkcode BackendModuleFactory}).
+ * {@linkcode BackendModuleFactory}). A store whose `backendConfig` has an
+ * `export` section (e.g. `{ dbPath, export: { otlp: { endpoint } } }`) is
+ * opened behind a `FanoutBackend` that also exports every batch over OTLP/HTTP.
  *
  * @param spec Backend name and settings.
  * @returns The open backend.
  * @throws {BackendError} With code `"BAD_CONFIG"` when the backend is not available.
  */
 export function openBackend(spec: BackendSpec): Promise<Backend> {
+  if (spec.backendConfig.export !== undefined) {
+    return import("./_open_fanout.ts").then((m) => m.openFanout(spec, openBackend));
+  }
   if (typeof spec.backendConfig.module === "string") {
     return openModule(spec.backendConfig.module, spec.backendConfig);
   }
   switch (spec.backend) {
+    case "otlp_http":
+      return import("./otlp_http.ts").then((m) => new m.OtlpHttpBackend(spec.backendConfig));
+    case "postgresql":
+      return import("./postgresql.ts").then(({ PostgresqlBackend }) =>
+        PostgresqlBackend.open(spec.backendConfig)
+      );
     case "memory":
       return import("./memory.ts").then((m) => {
         const max = spec.backendConfig.maxRecords;

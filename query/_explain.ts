@@ -1,0 +1,33 @@
+/**
+ * `--explain` for the CLI: the SQL a plan compiles to, with its parameters,
+ * without running it.
+ *
+ * @module
+ */
+import type { QueryPlan } from "./plan.ts";
+import { compileSql, type SqlDialect } from "./sql.ts";
+import { sqliteDialect } from "./sqlite_dialect.ts";
+
+/** The dialects `--explain` can compile for; the PostgreSQL dialect joins with its backend. */
+const DIALECTS: Readonly<Record<string, SqlDialect>> = {
+  sqlite: sqliteDialect,
+};
+
+/**
+ * Renders the compiled SQL of a plan and its numbered parameters.
+ *
+ * @param plan The plan.
+ * @param dialect The name of the SQL dialect to compile for.
+ * @returns The SQL text, then one `-- <placeholder> = value` line per parameter.
+ * @throws {Error} When the dialect is not available.
+ */
+export function explain(plan: QueryPlan, dialect: string): string {
+  const sql = DIALECTS[dialect];
+  if (!sql) throw new Error(`Cannot explain for ${dialect}: its SQL dialect is not available`);
+  const { text, params } = compileSql(plan, sql);
+  const lines = [text];
+  params.forEach((value, i) =>
+    lines.push(`-- ${sql.placeholder(i + 1)} = ${JSON.stringify(value)}`)
+  );
+  return lines.join("\n");
+}

@@ -1,0 +1,102 @@
+/**
+ * The PostgreSQL dialect of {@linkcode compileSql}: `$n` placeholders,
+ * `jsonb` attributes read with `->` / `->>` and a bound key, type tests with
+ * `jsonb_typeof`, `~` with patterns translated to PostgreSQL's flavour,
+ * `percentile_cont`, and `COLLATE "C"` for code point order.
+ *
+ * @module
+ */
+import type { Literal } from "./plan.ts";
+import type { JsonTest, SqlBinder, SqlDialect } from "./sql.ts";
+import { toPostgresRegex } from "./_postgres_regex.ts";
+
+const JSON_TYPES: Readonly<Record<Exclude<JsonTest, "present">, string>> = {
+  number: "= 'number'",
+  string: "= 'string'",
+  true: "= 'boolean' and {v} = 'true'::jsonb",
+  false: "= 'boolean' and {v} = 'false'::jsonb",
+};
+
+/**
+ * The PostgreSQL dialect for {@linkcode compileSql}.
+ *
+ * @example
+ * ```ts
+ * import { compileSql, postgresqlDialect } from "@spark/telemetry";
+ * import assert from "node:assert/strict";
+ *
+ * const { text, params } = compileSql({
+ *   type: "select",
+ *   entity: "spans",
+ *   where: { type: "compare", field: { kind: "attribute", key: "node.id" }, operator: "=", value: "a" },
+ *   orderBy: [],
+ *   limit: 20,
+ *   offset: 0,
+ * }, postgresqlDialect);
+ * assert.ok(!text.includes("node.id")); // keys are bound, never spliced
+ * assert.match(text, /t\.attributes @> \$1::text::jsonb/); // answered by the GIN index
+ * assert.deepEqual(params, ['{"node.id":"a"}', 20, 0]);
+ * ```
+ */
+export const postgresqlDialect: SqlDialect = {
+  name: "postgresql",
+  placeholder: (index: number): string => `$${index}`,
+  trueLiteral: "true",
+  falseLiteral: "false",
+  codePointCollation: ' collate "C"',
+  jsonValueIsText: false,
+  jsonIs(source: string, key: string | null, test: JsonTest, binder: SqlBinder): string {
+    if (key === null) {
+      // `source` is itself a jsonb value (a group key), NULL when missing.
+      const type = `coalesce(jsonb_typeof(${source}), 'null')`;
+      if (test === "present") return `(${type} <> 'null')`;
+      return `(${type} ${JSON_TYPES[test].replace("{v}", `coalesce(${source}, 'null'::jsonb)`)})`;
+    }
+    const k = `${binder.bind(key)}::text`;
+    const value = `(${source} -> ${k})`;
+    // `source ? key` is false, never NULL, for an absent key, and a GIN
+    // index on the column can answer it; jsonb_typeof then rules out JSON
+    // null and checks the type.
+    if (test === "present") return `(${source} ? ${k} and jsonb_typeof(${value}) <> 'null')`;
+    return `(${source} ? ${k} and jsonb_typeof(${value}) ${
+      JSON_TYPES[test].replace("{v}", value)
+    })`;
+  },
+  jsonNumber(source: string, key: string | null, binder: SqlBinder): string {
+    const value = key === null ? source : `(${source} -> ${binder.bind(key)}::text)`;
+    // CASE keeps the cast from ever seeing a non-number, whatever order the
+    // planner evaluates the surrounding conditions in. jsonb numbers print
+    // exactly and float8 reads the shortest form back to the same double.
+    return `(case when jsonb_typeof(${value}) = 'number' then (${value} #>> '{}')::float8 end)`;
+  },
+  jsonString(source: string, key: string | null, binder: SqlBinder): string {
+    if (key === null) return `(${source} #>> '{}')`;
+    return `(${source} ->> ${binder.bind(key)}::text)`;
+  },
+  jsonValue(source: string, key: string, binder: SqlBinder): string {
+    // JSON null is missing, like an absent key: both group as SQL NULL.
+    return `nullif(${source} -> ${binder.bind(key)}::text, 'null'::jsonb)`;
+  },
+  regexMatch(text: string, pattern: string, binder: SqlBinder): string {
+    return `(${text} ~ ${binder.bind(toPostgresRegex(pattern))}::text)`;
+  },
+  contains: (text: string, needle: string): string => `(strpos(${text}, ${needle}::text) > 0)`,
+  jsonEquals(source: string, key: string, value: Literal, binder: SqlBinder): string | null {
+    // Containment of {key: value} is exactly "present, same JSON type, equal"
+    // for a scalar value (a nested array does not contain a bare scalar), and
+    // the GIN index on the column answers it.
+    const json = JSON.stringify({ [key]: value });
+    // jsonb refuses \u0000 and lone surrogates: such values take the generic path.
+    if (/\\u(?:0000|d[89a-f])/i.test(json)) return null;
+    // `::text` first, so the client sends the JSON text as it is.
+    return `(${source} @> ${binder.bind(json)}::text::jsonb)`;
+  },
+  // Summed exactly (float8 prints its shortest exact form; numeric adds
+  // without rounding) and rounded once: the correctly rounded sum, which is
+  // what the compensated sums of SQLite and memory arrive at.
+  sum: (value: string): string => `(sum((${value})::text::numeric))::float8`,
+  avg: (value: string): string =>
+    `((sum((${value})::text::numeric))::float8 / nullif(count(${value}), 0))`,
+  percentile: (value: string, fraction: string): string =>
+    `(percentile_cont(${fraction}::float8) within group (order by ${value}))`,
+};

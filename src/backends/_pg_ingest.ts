@@ -1,0 +1,131 @@
+/**
+ * Bulk ingest: a whole batch (all four tables) as one
+ * `insert ... select from unnest(...) on conflict do update` statement.
+ *
+ * Why this shape (measured in `bench/postgresql_write_bench.ts`): with the
+ * schema's indexes the server's index maintenance dominates, and unnest,
+ * COPY through a staging table (on a noDelay socket) and
+ * `jsonb_to_recordset` came out level, all well ahead of multi-row VALUES
+ * and single-row inserts. Unnest wins on everything else: one statement is
+ * one round trip and is atomic without BEGIN/COMMIT, the statement text is
+ * fixed per set of non-empty tables so the server plans it once per
+ * connection, it needs no temporary tables, and it cannot hit the Nagle /
+ * delayed-ACK stall that a default-socket COPY does.
+ *
+ * The arrays are sent as PostgreSQL array literals that we build ourselves,
+ * with each parameter typed by an explicit cast: the client then passes the
+ * text through untouched instead of guessing element types from JS values.
+ *
+ * @module
+ */
+import type { Sql } from "postgres";
+import type { Batch } from "../types.ts";
+import { type PgTable, TABLES, uniqueById } from "./_pg_tables.ts";
+
+/** A PostgreSQL array literal of `values` (strings, numbers, nulls), for a `$n::type[]` parameter. */
+export function arrayLiteral(values: readonly unknown[]): string {
+  let out = "{";
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (i > 0) out += ",";
+    if (value === null || value === undefined) out += "NULL";
+    else if (typeof value === "number") out += String(value);
+    else out += '"' + storable(value as string).replace(QUOTE_OR_BACKSLASH, "\\$&") + '"';
+  }
+  return out + "}";
+}
+
+const QUOTE_OR_BACKSLASH = /["\\]/g;
+
+/**
+ * PostgreSQL text cannot hold U+0000 and jsonb rejects it and lone
+ * surrogates. Rather than let one such string fail its batch on every retry
+ * forever, they become U+FFFD, the replacement character.
+ */
+function storable(text: string): string {
+  return text.includes("\0") ? text.replaceAll("\0", "\uFFFD") : text;
+}
+
+function storableJson(value: unknown): unknown {
+  if (typeof value === "string") return storable(value.toWellFormed());
+  if (Array.isArray(value)) return value.map(storableJson);
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[storable(k.toWellFormed())] = storableJson(v);
+    return out;
+  }
+  return value;
+}
+
+function jsonText(value: unknown): string {
+  const text = JSON.stringify(value);
+  // JSON.stringify writes \u escapes only for control characters and lone
+  // surrogates, so this cheap test skips the rewrite for nearly every record.
+  return text.includes("\\u") ? JSON.stringify(storableJson(value)) : text;
+}
+
+function upsert(table: PgTable<unknown>, firstParameter: number): string {
+  const names = table.columns.map((c) => c.name).join(", ");
+  const args = table.columns
+    .map((c, i) => `$${firstParameter + i}::${c.type === "jsonb" ? "text" : c.type}[]`)
+    .join(", ");
+  const select = table.columns
+    .map((c) => (c.type === "jsonb" ? `${c.name}::jsonb` : c.name))
+    .join(", ");
+  const updates = table.columns
+    .slice(1)
+    .map((c) => `${c.name} = excluded.${c.name}`)
+    .join(", ");
+  return `insert into ${table.name} (${names}) select ${select} from unnest(${args}) as u(${names}) on conflict (${table.id}) do update set ${updates}`;
+}
+
+/** Statement text per bit mask of non-empty tables, built once. */
+const STATEMENTS = new Map<number, string>();
+
+function statementFor(mask: number): string {
+  let text = STATEMENTS.get(mask);
+  if (text !== undefined) return text;
+  const parts: string[] = [];
+  let parameter = 1;
+  TABLES.forEach(({ table }, i) => {
+    if ((mask & (1 << i)) === 0) return;
+    parts.push(upsert(table, parameter));
+    parameter += table.columns.length;
+  });
+  const last = parts.pop()!;
+  // Data-modifying CTEs always run to completion, referenced or not, and the
+  // whole statement is one implicit transaction.
+  text = parts.length === 0
+    ? last
+    : `with ${parts.map((p, i) => `w${i} as (${p})`).join(", ")} ${last}`;
+  STATEMENTS.set(mask, text);
+  return text;
+}
+
+/** The statement text and parameters that upsert `batch`, or null when it is empty. */
+export function ingestStatement(batch: Batch): { text: string; parameters: string[] } | null {
+  let mask = 0;
+  const parameters: string[] = [];
+  TABLES.forEach(({ field, table }, i) => {
+    const records = batch[field] as readonly unknown[];
+    if (records.length === 0) return;
+    mask |= 1 << i;
+    const rows = uniqueById(table, records);
+    for (const column of table.columns) {
+      const values = new Array<unknown>(rows.length);
+      for (let r = 0; r < rows.length; r++) {
+        const value = column.get(rows[r]!);
+        values[r] = column.type === "jsonb" ? jsonText(value) : value;
+      }
+      parameters.push(arrayLiteral(values));
+    }
+  });
+  return mask === 0 ? null : { text: statementFor(mask), parameters };
+}
+
+/** Upserts a batch in one round trip and one transaction. */
+export async function writeBatch(sql: Sql, batch: Batch): Promise<void> {
+  const statement = ingestStatement(batch);
+  if (statement === null) return;
+  await sql.unsafe(statement.text, statement.parameters, { prepare: true });
+}

@@ -1,0 +1,218 @@
+import assert from "node:assert/strict";
+import { type BackendError, TelemetryConfig } from "../mod.ts";
+import { openBackend } from "../src/backends/open_backend.ts";
+import { PostgresqlBackend } from "../src/backends/postgresql.ts";
+import { SCHEMA_VERSION } from "../src/backends/_pg_schema.ts";
+import { backendConformance, batch, span, trace } from "./backend_conformance.ts";
+import { freshSchema, PG_IGNORE, pgUrl, withAdmin } from "./_pg_test_env.ts";
+
+// Every conformance test gets its own schema, dropped again when the backend closes.
+backendConformance(
+  "postgresql",
+  async () => {
+    const schema = freshSchema("conf");
+    const backend = await PostgresqlBackend.open({ url: pgUrl(), schema });
+    const close = backend.close.bind(backend);
+    backend.close = async () => {
+      await close();
+      await withAdmin(schema, () => Promise.resolve());
+    };
+    return backend;
+  },
+  PG_IGNORE ? { ignore: "TELEMETRY_TEST_PG_URL is not set" } : {},
+);
+
+Deno.test({
+  name: "PostgresqlBackend.open() by several processes at once migrates the schema exactly once",
+  ignore: PG_IGNORE,
+  async fn() {
+    const schema = freshSchema("migrate");
+    await withAdmin(schema, async (admin) => {
+      const backends = await Promise.all(
+        Array.from({ length: 4 }, () => PostgresqlBackend.open({ url: pgUrl(), schema })),
+      );
+      await Promise.all(backends.map((b) => b.close()));
+      // Opening a current schema again is a no-op.
+      await (await PostgresqlBackend.open({ url: pgUrl(), schema })).close();
+      const versions = await admin.unsafe(
+        `select version from ${schema}.telemetry_schema_version order by version`,
+      );
+      assert.deepEqual(versions.map((r) => r.version), [SCHEMA_VERSION]);
+      const indexes = await admin.unsafe<{ indexdef: string }[]>(
+        `select indexdef from pg_indexes where schemaname = $1`,
+        [schema],
+      );
+      const gin = indexes.filter((i) => /using gin/i.test(i.indexdef));
+      assert.equal(gin.length, 5, "GIN on every attributes column and on resource");
+    });
+  },
+});
+
+Deno.test({
+  name: "PostgresqlBackend.open() refuses a schema newer than the library",
+  ignore: PG_IGNORE,
+  async fn() {
+    const schema = freshSchema("future");
+    await withAdmin(schema, async (admin) => {
+      await (await PostgresqlBackend.open({ url: pgUrl(), schema })).close();
+      await admin.unsafe(
+        `insert into ${schema}.telemetry_schema_version (version, description) values ($1, 'future')`,
+        [SCHEMA_VERSION + 1],
+      );
+      await assert.rejects(
+        PostgresqlBackend.open({ url: pgUrl(), schema }),
+        (e: BackendError) => e.code === "BAD_CONFIG" && /newer than this library/.test(e.message),
+      );
+    });
+  },
+});
+
+Deno.test({
+  name: "PostgresqlBackend uses its indexes for the filters of the query methods",
+  ignore: PG_IGNORE,
+  async fn() {
+    const schema = freshSchema("plans");
+    await withAdmin(schema, async (admin) => {
+      await (await PostgresqlBackend.open({ url: pgUrl(), schema })).close();
+      const plan = async (sql: string) => {
+        await admin.unsafe(`set search_path to ${schema}`);
+        // Tiny tables would be scanned whatever the indexes; ask what it would do at scale.
+        await admin.unsafe("set enable_seqscan = off");
+        const rows = await admin.unsafe<{ "QUERY PLAN": string }[]>(`explain ${sql}`);
+        return rows.map((r) => r["QUERY PLAN"]).join("\n");
+      };
+      for (
+        const [sql, index] of [
+          ["select * from spans where trace_id = 'x'", "spans_trace_id_idx"],
+          ["select * from spans where name = 'x'", "spans_name_idx"],
+          ["select * from spans where kind = 'x' order by start_time desc", "spans_kind_idx"],
+          ["select * from spans where status = 'x' order by start_time desc", "spans_status_idx"],
+          [
+            "select * from spans order by start_time desc, span_id desc limit 5",
+            "spans_start_time_idx",
+          ],
+          ["select * from spans where attributes ? 'node.id'", "spans_attributes_idx"],
+          [`select * from spans where attributes @> '{"node.id": "x"}'`, "spans_attributes_idx"],
+          ["select * from traces where name = 'x'", "traces_name_idx"],
+          ["select * from traces where resource ? 'service.name'", "traces_resource_idx"],
+          ["select * from events where span_id = any('{a,b}')", "events_span_id_idx"],
+          ["select * from events where event_type = 'x'", "events_event_type_idx"],
+          ["select * from metrics where name = 'x' order by timestamp desc", "metrics_name_idx"],
+          ["select * from metrics where trace_id = 'x'", "metrics_trace_id_idx"],
+          ["select * from metrics where timestamp < 5 limit 10", "metrics_timestamp_idx"],
+        ]
+      ) {
+        assert.match(await plan(sql!), new RegExp(`\\b${index}\\b`), sql);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "PostgresqlBackend.write() stores U+0000 and lone surrogates as U+FFFD instead of failing forever",
+  ignore: PG_IGNORE,
+  async fn() {
+    const schema = freshSchema("nul");
+    await withAdmin(schema, async () => {
+      await using backend = await PostgresqlBackend.open({ url: pgUrl(), schema });
+      await backend.write(batch({
+        spans: [span({
+          spanId: "s\0",
+          name: "a\0b",
+          attributes: { "k\0": "v\0", lone: "x\ud800", nested: ["\0"] },
+        })],
+      }));
+      const [row] = await backend.query({
+        type: "select",
+        entity: "spans",
+        where: null,
+        orderBy: [],
+        limit: 10,
+        offset: 0,
+      });
+      assert.equal(row?.spanId, "s\uFFFD");
+      assert.equal(row?.name, "a\uFFFDb");
+      assert.deepEqual(row?.attributes, {
+        "k\uFFFD": "v\uFFFD",
+        lone: "x\uFFFD",
+        nested: ["\uFFFD"],
+      });
+    });
+  },
+});
+
+Deno.test({
+  name: "openBackend() opens PostgreSQL from TelemetryConfig.createPostgresql() settings",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = new URL(pgUrl());
+    const schema = freshSchema("config");
+    await withAdmin(schema, async () => {
+      const config = TelemetryConfig.createPostgresql({
+        host: url.hostname,
+        port: Number(url.port || 5432),
+        database: url.pathname.slice(1),
+        user: decodeURIComponent(url.username),
+        backendConfig: { schema },
+      });
+      const backend = await openBackend(config);
+      assert.equal(backend.name, "postgresql");
+      await backend.write(batch({ traces: [trace({ traceId: "t-1" })] }));
+      await backend.close();
+    });
+  },
+});
+
+Deno.test("PostgresqlBackend.open() rejects bad settings before connecting", async () => {
+  for (
+    const [options, message] of [
+      [{ schema: "Robert'); drop table x;--" }, /schema must be lowercase letters/],
+      [{ port: 0 }, /port must be a whole number >= 1/],
+      [{ hots: "db" }, /unknown option 'hots' — did you mean 'host'\?/],
+      [{ url: 5 }, /url must be a string/],
+    ] as const
+  ) {
+    await assert.rejects(
+      PostgresqlBackend.open(options as Record<string, unknown>),
+      (e: BackendError) => e.code === "BAD_CONFIG" && message.test(e.message),
+    );
+  }
+});
+
+Deno.test({
+  name: "PostgresqlBackend.open() works for a role that may read and write but not create",
+  ignore: PG_IGNORE,
+  async fn() {
+    const schema = freshSchema("rw");
+    const role = `${schema}_writer`;
+    await withAdmin(schema, async (admin) => {
+      await (await PostgresqlBackend.open({ url: pgUrl(), schema })).close();
+      await admin.unsafe(`create role ${role} login`);
+      try {
+        await admin.unsafe(`grant usage on schema ${schema} to ${role}`);
+        await admin.unsafe(
+          `grant select, insert, update, delete on all tables in schema ${schema} to ${role}`,
+        );
+        const url = new URL(pgUrl());
+        url.username = role;
+        url.password = "";
+        await using backend = await PostgresqlBackend.open({ url: url.href, schema });
+        await backend.write(batch({ spans: [span({ spanId: "s-1" })] }));
+        const rows = await backend.query({
+          type: "select",
+          entity: "spans",
+          where: null,
+          orderBy: [],
+          limit: 10,
+          offset: 0,
+        });
+        assert.deepEqual(rows.map((r) => r.spanId), ["s-1"]);
+        assert.equal(await backend.applyRetention(Number.MAX_SAFE_INTEGER), 1);
+      } finally {
+        await admin.unsafe(`drop owned by ${role} cascade`);
+        await admin.unsafe(`drop role ${role}`);
+      }
+    });
+  },
+});

@@ -80,6 +80,8 @@ export const postgresqlDialect: SqlDialect = {
   regexMatch(text: string, pattern: string, binder: SqlBinder): string {
     return `(${text} ~ ${binder.bind(toPostgresRegex(pattern))}::text)`;
   },
+  // float8 compares with integer, bigint (count) and float8 alike.
+  numberParam: (placeholder: string): string => `${placeholder}::float8`,
   contains: (text: string, needle: string): string => `(strpos(${text}, ${needle}::text) > 0)`,
   jsonEquals(source: string, key: string, value: Literal, binder: SqlBinder): string | null {
     // Containment of {key: value} is exactly "present, same JSON type, equal"

@@ -92,6 +92,13 @@ export interface SqlDialect {
    * to fall back to the generic form.
    */
   jsonEquals?(source: string, key: string, value: Literal, binder: SqlBinder): string | null;
+  /**
+   * Optional. Wraps the placeholder of a number compared with a column or an
+   * aggregate, for engines that would otherwise infer the parameter's type
+   * from the other side (PostgreSQL: `count(*) > $1` makes `$1` a bigint and
+   * refuses `3.5`). Defaults to the bare placeholder.
+   */
+  numberParam?(placeholder: string): string;
   /** Sum of a numeric expression, NULL when it has no non-NULL value. */
   sum(value: string): string;
   /** Mean of a numeric expression, NULL when it has no non-NULL value. */
@@ -173,6 +180,14 @@ class Compiler {
     return this.#b.bind(value);
   }
 
+  /** Binds a literal compared with a value; numbers get the dialect's number type. */
+  bindValue(value: string | number): string {
+    const placeholder = this.#b.bind(value);
+    return typeof value === "number" && this.#d.numberParam
+      ? this.#d.numberParam(placeholder)
+      : placeholder;
+  }
+
   field(entity: Entity, alias: string, ref: FieldRef): FieldSql {
     if (ref.kind === "column") {
       const info = columnInfo(entity, ref.name);
@@ -222,7 +237,7 @@ class Compiler {
     }
     const operand = this.typed(f, typeof v === "number" ? "number" : "string");
     if (operand === null) return this.#d.falseLiteral;
-    return this.guarded(operand[0], `${operand[1]} ${op} ${this.bind(v)}`);
+    return this.guarded(operand[0], `${operand[1]} ${op} ${this.bindValue(v)}`);
   }
 
   inList(f: FieldSql, values: Literal[]): string {
@@ -242,7 +257,7 @@ class Compiler {
       if (same.length === 0) continue;
       const operand = this.typed(f, type);
       if (operand === null) continue;
-      const list = same.map((v) => this.bind(v)).join(", ");
+      const list = same.map((v) => this.bindValue(v)).join(", ");
       parts.push(this.guarded(operand[0], `${operand[1]} in (${list})`));
     }
     if (f.kind === "json") {
@@ -337,7 +352,9 @@ class Compiler {
 
   numeric(f: FieldSql): string {
     const operand = this.typed(f, "number");
-    if (operand === null) return "null";
+    // A typed NULL (valid in SQLite and PostgreSQL alike), so that min() of a
+    // text column is still a number the having clause can compare.
+    if (operand === null) return "cast(null as double precision)";
     if (f.kind === "column" && !f.nullable) return operand[1];
     return `(case when ${operand[0]} then ${operand[1]} end)`;
   }
@@ -469,14 +486,14 @@ function havingSql(
         const key = `q.g${g}`;
         return `(${dialect.jsonIs(key, null, "number", c)} and ${
           dialect.jsonNumber(key, null, c)
-        } ${sqlOperator(h.operator)} ${c.bind(h.value)})`;
+        } ${sqlOperator(h.operator)} ${c.bindValue(h.value)})`;
       }
       const name = a >= 0 ? `q.a${a}` : `q.g${g}`;
       if (a < 0) {
         const info = columnInfo(plan.entity, (plan.groupBy[g]!.field as { name: string }).name);
         if (info.type !== "number") return dialect.falseLiteral;
       }
-      return `(${name} is not null and ${name} ${sqlOperator(h.operator)} ${c.bind(h.value)})`;
+      return `(${name} is not null and ${name} ${sqlOperator(h.operator)} ${c.bindValue(h.value)})`;
     }
   }
 }

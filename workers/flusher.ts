@@ -20,6 +20,7 @@ import { parentPort } from "node:worker_threads";
 import type { QueryPlan } from "../query/plan.ts";
 import { type PipelineMessage, toWireError, type WakeMode } from "../src/_messages.ts";
 import type { Backend } from "../src/backends/backend.ts";
+import { splitInvalidRecords } from "../src/backends/_validate_batch.ts";
 import { openBackend } from "../src/backends/open_backend.ts";
 import { appendToBatch, decodeFrame, emptyBatch, type RecordTuple } from "../src/codec.ts";
 import { RingBuffer } from "../src/ring_buffer.ts";
@@ -162,7 +163,7 @@ class Flusher {
   }
 
   async #writeBatch(count: number): Promise<void> {
-    const batch = emptyBatch();
+    let batch = emptyBatch();
     appendToBatch(batch, this.#pending, 0, count);
     let latencyMs = 0;
     for (let attempt = 1;; attempt++) {
@@ -172,9 +173,15 @@ class Flusher {
         latencyMs = performance.now() - started;
         break;
       } catch (error) {
+        post({ type: "backendError", op: "write", error: toWireError(error, "WRITE_FAILED") });
+        if ((error as { code?: unknown }).code === "BAD_RECORD") {
+          // Retrying cannot fix a record the backend refuses (a NaN, say):
+          // store the rest of the batch now and leave the bad ones out.
+          batch = splitInvalidRecords(batch).valid;
+          continue;
+        }
         // Keep the batch and try again: it is stored whole or not at all,
         // and upserts make a repeat harmless.
-        post({ type: "backendError", op: "write", error: toWireError(error, "WRITE_FAILED") });
         await sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (attempt - 1)));
       }
     }

@@ -158,6 +158,7 @@ const ZERO_STATS: TelemetryStats = {
   avgExportLatencyMs: null,
   ringUsage: 0,
   workerRestarts: 0,
+  export: null,
 };
 
 function equals(column: string, value: Literal): Condition {

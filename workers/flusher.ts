@@ -210,14 +210,25 @@ class Flusher {
       } catch (error) {
         // Keep the batch and try again: it is stored whole or not at all,
         // and upserts make a repeat harmless.
-        post({ type: "backendError", op: "write", error: toWireError(error, "WRITE_FAILED") });
+        post({
+          type: "backendError",
+          op: "write",
+          error: toWireError(error, "WRITE_FAILED"),
+          exportStats: this.#backend!.stats?.() ?? null,
+        });
         await sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (attempt - 1)));
       }
     }
     this.#pending = this.#pending.slice(count);
     this.#durable += count;
     this.#commit(count);
-    post({ type: "progress", durable: this.#durable, records: count, latencyMs });
+    post({
+      type: "progress",
+      durable: this.#durable,
+      records: count,
+      latencyMs,
+      exportStats: this.#backend!.stats?.() ?? null,
+    });
   }
 
   /** Frees the ring space of every frame whose records are all stored. */
@@ -257,7 +268,12 @@ class Flusher {
     try {
       await this.#backend!.applyRetention(Date.now() / 1000 - this.#retentionDays * 86400);
     } catch (error) {
-      post({ type: "backendError", op: "retention", error: toWireError(error, "WRITE_FAILED") });
+      post({
+        type: "backendError",
+        op: "retention",
+        error: toWireError(error, "WRITE_FAILED"),
+        exportStats: this.#backend?.stats?.() ?? null,
+      });
     }
   }
 }

@@ -6,11 +6,13 @@
  */
 import type { QueryPlan } from "./plan.ts";
 import { compileSql, type SqlDialect } from "./sql.ts";
+import { postgresqlDialect } from "./postgresql_dialect.ts";
 import { sqliteDialect } from "./sqlite_dialect.ts";
 
-/** The dialects `--explain` can compile for; the PostgreSQL dialect joins with its backend. */
+/** The dialects `--explain` can compile for. */
 const DIALECTS: Readonly<Record<string, SqlDialect>> = {
   sqlite: sqliteDialect,
+  postgresql: postgresqlDialect,
 };
 
 /**

@@ -86,6 +86,34 @@ export class FrameWriter {
   /** Writes a UTF-8 string. */
   str(s: string): void {
     const len = s.length;
+    if (len < 256) {
+      // Fast path: ASCII, header sized exactly by the length.
+      this.ensure(len + 2);
+      const buf = this.buf;
+      const header = this.pos;
+      let at = len < 32 ? header + 1 : header + 2;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at++] = c;
+      }
+      if (i === len) {
+        if (len < 32) {
+          buf[header] = 0xa0 | len;
+        } else {
+          buf[header] = 0xd9;
+          buf[header + 1] = len;
+        }
+        this.pos = at;
+        return;
+      }
+    }
+    this.#strUtf8(s);
+  }
+
+  #strUtf8(s: string): void {
+    const len = s.length;
     // Header sized for the worst case (3 bytes per UTF-16 unit), patched
     // with the real length; MessagePack accepts non-minimal headers.
     const max = len * 3;
@@ -172,30 +200,26 @@ export class FrameWriter {
    * (as JSON does).
    */
   map(obj: Record<string, unknown>): void {
-    const keys = Object.keys(obj);
-    let n = keys.length;
-    for (let i = 0; i < keys.length; i++) {
-      const v = obj[keys[i]!];
-      if (v === undefined || typeof v === "function" || typeof v === "symbol") n--;
-    }
-    this.ensure(5);
-    if (n < 16) {
-      this.buf[this.pos++] = 0x80 | n;
-    } else if (n < 65536) {
-      this.buf[this.pos++] = 0xde;
-      this.buf[this.pos++] = n >> 8;
-      this.buf[this.pos++] = n & 0xff;
-    } else {
-      this.buf[this.pos++] = 0xdf;
-      this.#view.setUint32(this.pos, n);
-      this.pos += 4;
-    }
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
+    // Reserve a map16 header and patch the count: one pass over the keys.
+    this.ensure(3);
+    const header = this.pos;
+    this.pos += 3;
+    let n = 0;
+    for (const key in obj) {
       const v = obj[key];
       if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
       this.str(key);
       this.value(v);
+      n++;
+    }
+    // Always a map16 header: two spare bytes cost less than moving the
+    // entries back over them for a fixmap.
+    if (n < 65536) {
+      this.buf[header] = 0xde;
+      this.buf[header + 1] = n >> 8;
+      this.buf[header + 2] = n & 0xff;
+    } else {
+      throw new RangeError(`Cannot encode attributes: ${n} keys exceed the limit of 65535`);
     }
   }
 

@@ -8,13 +8,20 @@ import type { Event } from "./event.ts";
 import { Span, type SpanOptions } from "./span.ts";
 import type { SpanStatus } from "./types.ts";
 
-/** Called once when a recording span ends. */
-export type SpanEndHook = (span: RecordingSpan) => void;
+/** The manager side of a recording span. */
+export interface SpanOwner {
+  /** Called once when a span ends. */
+  spanEnded(span: RecordingSpan): void;
+  /** `maxEventsPerSpan`. */
+  readonly maxEvents: number;
+}
 
 /** A span that reports its end to its manager. */
 export class RecordingSpan extends Span {
-  #onEnd: SpanEndHook;
-  #maxEvents: number;
+  /** The manager that started the span. */
+  readonly owner: SpanOwner;
+  /** Key of the span among its manager's active spans (a number: hashing a fresh string id costs more than the rest of a map insert). */
+  readonly slot: number;
   /** Whether the span is stored (sampled, traces enabled, manager enabled). */
   readonly recorded: boolean;
   /** Whether ending this span also ends its trace (started implicitly for it). */
@@ -24,21 +31,21 @@ export class RecordingSpan extends Span {
 
   constructor(
     options: SpanOptions,
-    onEnd: SpanEndHook,
-    maxEvents: number,
+    owner: SpanOwner,
+    slot: number,
     recorded: boolean,
     endsTrace: boolean,
   ) {
     super(options);
-    this.#onEnd = onEnd;
-    this.#maxEvents = maxEvents;
+    this.owner = owner;
+    this.slot = slot;
     this.recorded = recorded;
     this.endsTrace = endsTrace;
   }
 
   /** Takes one event slot; `false` (and one more dropped event) when the span is full. */
   takeEventSlot(): boolean {
-    if (this.events.length + this.linkedEvents >= this.#maxEvents) {
+    if (this.events.length + this.linkedEvents >= this.owner.maxEvents) {
       this.droppedEvents++;
       return false;
     }
@@ -65,6 +72,6 @@ export class RecordingSpan extends Span {
   override end(status: SpanStatus = "ok", error?: unknown): void {
     if (this.endTime !== null) return;
     super.end(status, error);
-    this.#onEnd(this);
+    this.owner.spanEnded(this);
   }
 }

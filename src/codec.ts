@@ -1,27 +1,32 @@
 /**
  * The frame codec: how records travel through the ring buffer.
  *
- * A record is a tuple `[kind, ...fields]` in a fixed field order (below); a
- * frame is one msgpack array of tuples, encoded with one `pack()` call.
+ * A record is a tuple `[kind, ...fields]` in a fixed field order (the
+ * `*Tuple` types below); a frame is one MessagePack array of tuples. The
+ * application thread appends each record to the current frame the moment it
+ * is recorded, with {@linkcode FrameWriter} (the `write*` functions); the
+ * worker decodes whole frames with msgpackr.
  *
- * Why tuples, and why one `pack()` per frame (measured with msgpackr 2.1.4,
- * span-shaped records with 5 attributes, 200k records, this machine class):
+ * How we got here (span-shaped records with 5 attributes, msgpackr 2.1.4,
+ * Deno 2.9.6, this machine class; "best of" runs of 20k–200k records):
  *
- * | encoding                                                | ns/record | bytes/record |
- * | ------------------------------------------------------- | --------- | ------------ |
- * | object per `pack()`, shared fixed structure             | 604       | 123          |
- * | tuple per `pack()`                                      | 348       | 123          |
- * | frame of 1000 objects, per-frame structures             | 353       | 110          |
- * | frame of 1000 tuples, per-frame structures (chosen)     | 284       | 111          |
- * | frame of 1000 tuples, no structures                     | 278       | 123          |
+ * | encoding                                                     | ns/record | bytes/record |
+ * | ------------------------------------------------------------ | --------- | ------------ |
+ * | record as object, one `pack()` each, shared fixed structure  | 604       | 123          |
+ * | record as tuple, one `pack()` each                           | 348       | 123          |
+ * | frame of 1000 objects, one `pack()`, per-frame structures    | 353       | 110          |
+ * | frame of 1000 tuples, one `pack()`, per-frame structures     | 284       | 111          |
+ * | frame of 512 tuples, one `pack()`, tuple building included   | ~300      | 122          |
+ * | FrameWriter, first version                                   | ~190      | 121          |
+ * | FrameWriter, one pass over attributes (map16 header)         | ~157      | 122          |
+ * | FrameWriter, ASCII fast path for strings (current)           | ~150      | 121          |
  *
- * Decoding the chosen form costs ~164 ns/record (258 without structures).
- * With tuples the record layout itself is fixed by position, so no shared
- * structure list is needed for it; the attribute objects get msgpackr
- * "records" defined inline in each frame (`maxSharedStructures: 0`), which
- * makes every frame self-contained: a restarted worker decodes any frame
- * without state from earlier ones, and the two threads can never disagree
- * about a structure list that msgpackr would otherwise grow in place.
+ * Tuples beat objects because the layout is fixed by position: no keys, and
+ * no msgpackr structure list that both threads would have to keep in step
+ * (msgpackr grows a shared list in place). The writer emits plain
+ * MessagePack with no msgpackr extensions, so every frame is
+ * self-contained: a restarted worker decodes any frame without state from
+ * earlier ones. Decoding a frame costs ~160–260 ns per record in the worker.
  *
  * @module
  */
@@ -261,42 +266,48 @@ export function appendToBatch(batch: Batch, tuples: RecordTuple[], from: number,
         });
         break;
       case SPAN:
-        batch.spans.push({
-          spanId: t[1],
-          traceId: t[2],
-          parentSpanId: t[3],
-          name: t[4],
-          kind: t[5],
-          startTime: t[6],
-          endTime: t[7],
-          status: t[8],
-          attributes: t[9],
-          error: t[10],
-          droppedEvents: t[11],
-        } satisfies SpanRecord);
+        batch.spans.push(
+          {
+            spanId: t[1],
+            traceId: t[2],
+            parentSpanId: t[3],
+            name: t[4],
+            kind: t[5],
+            startTime: t[6],
+            endTime: t[7],
+            status: t[8],
+            attributes: t[9],
+            error: t[10],
+            droppedEvents: t[11],
+          } satisfies SpanRecord,
+        );
         break;
       case EVENT:
-        batch.events.push({
-          eventId: t[1],
-          eventType: t[2],
-          name: t[3],
-          timestamp: t[4],
-          traceId: t[5],
-          spanId: t[6],
-          attributes: t[7],
-        } satisfies EventRecord);
+        batch.events.push(
+          {
+            eventId: t[1],
+            eventType: t[2],
+            name: t[3],
+            timestamp: t[4],
+            traceId: t[5],
+            spanId: t[6],
+            attributes: t[7],
+          } satisfies EventRecord,
+        );
         break;
       case METRIC:
-        batch.metrics.push({
-          metricId: t[1],
-          name: t[2],
-          value: t[3],
-          unit: t[4],
-          kind: t[5],
-          timestamp: t[6],
-          traceId: t[7],
-          attributes: t[8],
-        } satisfies MetricRecord);
+        batch.metrics.push(
+          {
+            metricId: t[1],
+            name: t[2],
+            value: t[3],
+            unit: t[4],
+            kind: t[5],
+            timestamp: t[6],
+            traceId: t[7],
+            attributes: t[8],
+          } satisfies MetricRecord,
+        );
         break;
     }
   }

@@ -21,7 +21,7 @@ import { Event } from "./event.ts";
 import { newTraceId } from "./ids.ts";
 import { Metric } from "./metric.ts";
 import { Pipeline } from "./pipeline.ts";
-import { RecordingSpan } from "./_recording_span.ts";
+import { RecordingSpan, type SpanOwner } from "./_recording_span.ts";
 import { Span } from "./span.ts";
 import type { TelemetryStats } from "./telemetry_stats.ts";
 import { Trace } from "./trace.ts";
@@ -133,6 +133,11 @@ export interface QueryMetricsOptions extends PageOptions {
   traceId?: string;
 }
 
+/** The context a manager sets: the ids, plus the span object itself (no lookup by id needed). */
+interface SpanContext extends TelemetryContext {
+  readonly span: RecordingSpan | null;
+}
+
 interface ActiveTrace {
   trace: Trace;
   recorded: boolean;
@@ -153,6 +158,7 @@ const ZERO_STATS: TelemetryStats = {
   avgExportLatencyMs: null,
   ringUsage: 0,
   workerRestarts: 0,
+  export: null,
 };
 
 function equals(column: string, value: Literal): Condition {
@@ -221,12 +227,12 @@ export class TelemetryManager {
   #events: boolean;
   #metrics: boolean;
   #propagate: boolean;
-  #maxEvents: number;
   #custom: Attributes | null;
   #resource: Attributes;
   #activeTraces = new Map<string, ActiveTrace>();
-  #activeSpans = new Map<string, RecordingSpan>();
-  #onSpanEnd = (span: RecordingSpan): void => this.#spanEnded(span);
+  #activeSpans = new Map<number, RecordingSpan>();
+  #nextSlot = 0;
+  #owner: SpanOwner;
 
   /**
    * Creates a manager. With an enabled configuration it starts its worker,
@@ -241,12 +247,11 @@ export class TelemetryManager {
     this.#events = config.enableEvents;
     this.#metrics = config.enableMetrics;
     this.#propagate = config.propagateContext;
-    this.#maxEvents = config.maxEventsPerSpan;
-    this.#custom = Object.keys(config.customAttributes).length > 0
-      ? config.customAttributes
-      : null;
+    this.#custom = Object.keys(config.customAttributes).length > 0 ? config.customAttributes : null;
     this.#resource = config.resourceAttributes;
     this.#pipeline = config.enabled ? new Pipeline(config) : null;
+    const spanEnded = (span: RecordingSpan): void => this.#spanEnded(span);
+    this.#owner = { spanEnded, maxEvents: config.maxEventsPerSpan };
   }
 
   /**
@@ -353,7 +358,7 @@ export class TelemetryManager {
     fn: (trace: Trace) => T | Promise<T>,
   ): Promise<T> {
     const trace = this.startTrace(name, options);
-    const context: TelemetryContext = { traceId: trace.traceId, spanId: null };
+    const context: SpanContext = { traceId: trace.traceId, spanId: null, span: null };
     try {
       const result = this.#propagate
         ? await runWithContext(context, () => fn(trace))
@@ -429,12 +434,12 @@ export class TelemetryManager {
         kind: options.kind ?? "internal",
         attributes: this.#attributes(options.attributes),
       },
-      this.#onSpanEnd,
-      this.#maxEvents,
+      this.#owner,
+      this.#nextSlot++,
       recorded,
       endsTrace,
     );
-    if (this.#recording) this.#activeSpans.set(span.spanId, span);
+    if (this.#recording) this.#activeSpans.set(span.slot, span);
     return span;
   }
 
@@ -454,8 +459,8 @@ export class TelemetryManager {
     options: StartSpanOptions,
     fn: (span: Span) => T | Promise<T>,
   ): Promise<T> {
-    const span = this.startSpan(name, options);
-    const context: TelemetryContext = { traceId: span.traceId, spanId: span.spanId };
+    const span = this.startSpan(name, options) as RecordingSpan;
+    const context: SpanContext = { traceId: span.traceId, spanId: span.spanId, span };
     try {
       const result = this.#propagate ? await runWithContext(context, () => fn(span)) : await fn(
         span,
@@ -469,7 +474,7 @@ export class TelemetryManager {
   }
 
   #spanEnded(span: RecordingSpan): void {
-    this.#activeSpans.delete(span.spanId);
+    this.#activeSpans.delete(span.slot);
     if (span.recorded) {
       const pipeline = this.#pipeline!;
       pipeline.pushSpan(span);
@@ -507,14 +512,22 @@ export class TelemetryManager {
     name: string,
     options: RecordEventOptions = {},
   ): Event {
-    const ctx = this.#propagate ? getCurrentContext() : undefined;
+    const ctx = this.#propagate ? getCurrentContext() as SpanContext | undefined : undefined;
     let spanId = options.spanId;
     let traceId = options.traceId;
-    const span = spanId ? this.#activeSpans.get(spanId) : undefined;
-    if (traceId === undefined) traceId = span?.traceId ?? ctx?.traceId ?? null;
+    let owner: RecordingSpan | undefined;
     if (spanId === undefined) {
-      spanId = ctx !== undefined && ctx.traceId === traceId ? ctx.spanId : null;
+      if (ctx !== undefined && (traceId === undefined || traceId === ctx.traceId)) {
+        spanId = ctx.spanId;
+        owner = ctx.span ?? undefined;
+      } else {
+        spanId = null;
+      }
+    } else if (spanId !== null) {
+      owner = ctx?.span?.spanId === spanId ? ctx.span : this.#findActiveSpan(spanId);
     }
+    if (owner !== undefined && owner.owner !== this.#owner) owner = undefined;
+    if (traceId === undefined) traceId = owner?.traceId ?? ctx?.traceId ?? null;
     const event = new Event({
       eventType,
       name,
@@ -524,7 +537,6 @@ export class TelemetryManager {
     });
     if (!this.#recording || !this.#events) return event;
     if (traceId !== null && !this.#sampled(traceId)) return event;
-    const owner = span ?? (spanId ? this.#activeSpans.get(spanId) : undefined);
     if (owner !== undefined) {
       if (!owner.takeEventSlot()) return event;
       owner.linkedEvents++;
@@ -571,7 +583,9 @@ export class TelemetryManager {
   // ---- export ------------------------------------------------------------------
 
   /**
-   * Resolves when everything recorded before the call is stored.
+   * Resolves when everything recorded before the call is stored. While the
+   * backend keeps failing, the worker keeps retrying and this keeps waiting
+   * (records are not lost); `shutdown()` is the bounded way out.
    *
    * @returns Resolves when stored.
    * @throws {PipelineError} When the backend could not be opened.
@@ -747,6 +761,12 @@ export class TelemetryManager {
   }
 
   // ---- helpers -----------------------------------------------------------------
+
+  /** Finds an active span by id: a scan, but only for events naming a span outside the current context. */
+  #findActiveSpan(spanId: string): RecordingSpan | undefined {
+    for (const span of this.#activeSpans.values()) if (span.spanId === spanId) return span;
+    return undefined;
+  }
 
   #sampled(traceId: string): boolean {
     return this.#activeTraces.get(traceId)?.sampled ?? this.config.shouldSample(traceId);

@@ -30,6 +30,7 @@ import { FrameWriter } from "./_frame_writer.ts";
 import type { Attributes } from "./types.ts";
 import { RingBuffer } from "./ring_buffer.ts";
 import type { TelemetryStats } from "./telemetry_stats.ts";
+import type { ExportStats } from "./backends/export_stats.ts";
 
 /** Records per frame: large enough to amortise per-frame costs, small enough to keep latency low. */
 const FRAME_RECORDS = 512;
@@ -73,7 +74,7 @@ export class PipelineError extends Error {
 
 /** Internal knobs of a {@linkcode Pipeline}, for tests and benchmarks. */
 export interface PipelineOptions {
-  /** How the worker waits for frames. @default {"wait"} */
+  /** How the worker waits for frames. @default {"poll"} */
   wake?: WakeMode;
   /** Whether to drain on the `unload` event. @default {true} */
   drainOnUnload?: boolean;
@@ -114,6 +115,7 @@ export class Pipeline {
   #resolveReady!: () => void;
   #rejectReady!: (error: Error) => void;
 
+  #exportStats: ExportStats | null = null;
   #writer = new FrameWriter();
   #frameHeader = 0;
   #frameRecords = 0;
@@ -162,7 +164,7 @@ export class Pipeline {
    */
   constructor(config: TelemetryConfig, options: PipelineOptions = {}) {
     this.#config = config;
-    this.#wake = options.wake ?? "wait";
+    this.#wake = options.wake ?? "poll";
     this.#ring = RingBuffer.create(config.ringBufferBytes & ~7);
     this.#frameLimit = Math.min(FRAME_BYTES, this.#ring.maxPayloadBytes >> 2);
     this.#frameHeader = this.#writer.reserveArray32();
@@ -403,6 +405,7 @@ export class Pipeline {
       avgExportLatencyMs: this.#batches > 0 ? this.#latencySumMs / this.#batches : null,
       ringUsage: this.#ring.usedBytes() / this.#ring.capacity,
       workerRestarts: this.#restarts,
+      export: this.#exportStats === null ? null : { ...this.#exportStats },
     };
   }
 
@@ -422,7 +425,9 @@ export class Pipeline {
       this.#toSpill(bytes, records);
     }
     w.reset();
-    this.#frameHeader = w.reserveArray32();
+    // A huge record grew the scratch buffer: give the memory back.
+    if (w.buf.length > 4 * FRAME_BYTES) this.#writer = new FrameWriter();
+    this.#frameHeader = this.#writer.reserveArray32();
     this.#frameRecords = 0;
   }
 
@@ -537,7 +542,9 @@ export class Pipeline {
       const seq = this.#flushes.reduce((m, w) => Math.max(m, w.seq), 0);
       if (seq > 0) this.#post({ type: "flush", seq });
       if (this.#timerStarted) this.#post({ type: "startTimer" });
-      for (const [id, q] of this.#queries) this.#post({ type: "query", id, seq: q.seq, plan: q.plan });
+      for (const [id, q] of this.#queries) {
+        this.#post({ type: "query", id, seq: q.seq, plan: q.plan });
+      }
     }, delay);
     if (this.#workerRefs === 0) Deno.unrefTimer(timer);
   }
@@ -548,6 +555,7 @@ export class Pipeline {
         this.#resolveReady();
         break;
       case "progress":
+        this.#exportStats = message.exportStats;
         this.#batches++;
         this.#lastLatencyMs = message.latencyMs;
         this.#latencySumMs += message.latencyMs;
@@ -557,6 +565,7 @@ export class Pipeline {
         this.#settleFlushes();
         break;
       case "backendError":
+        this.#exportStats = message.exportStats ?? this.#exportStats;
         this.#exportErrors++;
         this.#lastExportError = `${message.error.code}: ${message.error.message}`;
         break;

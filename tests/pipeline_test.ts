@@ -37,7 +37,8 @@ function selectAll(entity: "traces" | "spans" | "events" | "metrics"): QueryPlan
 
 Deno.test("a burst of 1,000,000 records into a slow backend is stored exactly once in bounded memory", async () => {
   const N = 1_000_000;
-  const config = withModule("counting_backend", { expected: N, delayMs: 2 });
+  // 1 ms per batch of 1000: slower than recording, so the producer must wait for the worker.
+  const config = withModule("counting_backend", { expected: N, delayMs: 1 });
   await using manager = new TelemetryManager(config);
   await manager.startBackgroundExport();
   const rssBefore = Deno.memoryUsage().rss;
@@ -54,8 +55,8 @@ Deno.test("a burst of 1,000,000 records into a slow backend is stored exactly on
   assert.equal(stats.dropped, 0);
   assert.equal(stats.exported, N);
   assert.equal(stats.recorded, N);
-  // Ring + spill queue (records as JS tuples, ~400 B each) + a constant.
-  const bound = config.ringBufferBytes + config.maxSpillRecords * 400 + 96 * 2 ** 20;
+  // Ring + spill queue (encoded frames, well under 128 B per metric) + a constant.
+  const bound = config.ringBufferBytes + config.maxSpillRecords * 128 + 64 * 2 ** 20;
   const growth = rssPeak - rssBefore;
   assert.ok(growth < bound, `RSS grew by ${growth} bytes, bound ${bound}`);
 });
@@ -213,4 +214,108 @@ for (let i = 0; i < 5000; i++) manager.recordMetric("exit", i);
   await using backend = new SqliteBackend({ path: dbPath });
   assert.equal((await backend.query(selectAll("metrics"))).length, 5000);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("shutdown() against a backend that never answers is bounded and counts what it lost", async () => {
+  const manager = new TelemetryManager(
+    withModule("stuck_backend", { stallMs: 100_000 }, { shutdownTimeoutMs: 300 }),
+  );
+  await manager.startBackgroundExport();
+  for (let i = 0; i < 100; i++) manager.recordMetric("m", i);
+  const started = performance.now();
+  await manager.shutdown();
+  assert.ok(performance.now() - started < 2000);
+  const stats = manager.stats();
+  assert.equal(stats.exported, 0);
+  assert.equal(stats.dropped, 100);
+  assert.equal(stats.recorded, 100);
+});
+
+Deno.test("the waitAsync wake-up mode stores everything too", async () => {
+  const { Pipeline } = await import("../src/pipeline.ts");
+  const pipeline = new Pipeline(TelemetryConfig.createMemory({ exportInterval: 0 }), {
+    wake: "wait",
+  });
+  for (let i = 0; i < 5000; i++) {
+    pipeline.pushMetric({
+      metricId: i.toString(16).padStart(32, "0"),
+      name: "m",
+      value: i,
+      unit: "",
+      kind: "gauge",
+      timestamp: 1,
+      traceId: null,
+      attributes: {},
+    });
+  }
+  await pipeline.flush();
+  const rows = await pipeline.query(COUNT_ALL);
+  assert.equal(rows[0]?.n, 5000);
+  await pipeline.shutdown();
+});
+
+Deno.test("a partial batch is written after exportInterval; with exportInterval 0 only on flush", async () => {
+  await using timed = new TelemetryManager(
+    TelemetryConfig.createMemory({ exportInterval: 0.2, bufferSize: 1000 }),
+  );
+  await using manual = new TelemetryManager(
+    TelemetryConfig.createMemory({ exportInterval: 0, bufferSize: 1000 }),
+  );
+  await Promise.all([timed.startBackgroundExport(), manual.startBackgroundExport()]);
+  for (let i = 0; i < 5; i++) {
+    timed.recordMetric("m", i);
+    manual.recordMetric("m", i);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  assert.equal(timed.stats().exported, 5);
+  assert.equal(manual.stats().exported, 0);
+  await manual.flush();
+  assert.equal(manual.stats().exported, 5);
+});
+
+Deno.test("retention deletes records older than retentionDays when the worker starts", async () => {
+  const dir = await Deno.makeTempDir();
+  const dbPath = `${dir}/retention.db`;
+  const now = Date.now() / 1000;
+  const old = new SqliteBackend({ path: dbPath });
+  const metric = (id: string, timestamp: number) => ({
+    metricId: id.repeat(32),
+    name: "m",
+    value: 1,
+    unit: "",
+    kind: "gauge" as const,
+    timestamp,
+    traceId: null,
+    attributes: {},
+  });
+  await old.write({
+    traces: [],
+    spans: [],
+    events: [],
+    metrics: [metric("a", now - 40 * 86400), metric("b", now - 86400)],
+  });
+  await old.close();
+  await using manager = new TelemetryManager(
+    TelemetryConfig.createSqlite(dbPath, { retentionDays: 30 }),
+  );
+  const rows = await manager.queryMetrics();
+  assert.deepEqual(rows.map((m) => m.metricId), ["b".repeat(32)]);
+  await manager.shutdown();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a record larger than the frame limit is dropped and counted; its neighbours are stored", async () => {
+  await using manager = new TelemetryManager(
+    TelemetryConfig.createMemory({ ringBufferBytes: 65536 }),
+  );
+  manager.recordMetric("before", 1);
+  manager.recordMetric("big", 2, { attributes: { blob: "x".repeat(20_000) } });
+  manager.recordMetric("huge", 3, { attributes: { blob: "x".repeat(40_000) } });
+  manager.recordMetric("after", 4);
+  await manager.flush();
+  const names = (await manager.queryMetrics()).map((m) => m.name).sort();
+  assert.deepEqual(names, ["after", "before", "big"]);
+  const stats = manager.stats();
+  assert.equal(stats.dropped, 1);
+  assert.match(stats.lastExportError!, /^TOO_LARGE/);
 });

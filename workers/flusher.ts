@@ -10,6 +10,15 @@
  * are stored, so a worker that dies is replaced by one that replays them
  * (backends upsert by id, so a replay stores no duplicates).
  *
+ * How it waits for frames: polling with a short, adaptive interval (1 ms
+ * after finding work, doubling to 16 ms while idle), not `Atomics.waitAsync`.
+ * Measured on this machine class (Deno 2.9.6, a burst of 2M spans in chunks
+ * of 500): with `waitAsync`, the producer's `Atomics.notify` of the sleeping
+ * worker averaged ~250 µs per call under load (2001 calls, 505 ms in total,
+ * ~250 ns per recorded span); with polling the same 2001 wake checks took
+ * 2.5 ms in total. Control messages (flush, query, shutdown) cut a sleep
+ * short. `wake: "wait"` keeps the `waitAsync` variant for comparison.
+ *
  * It runs as a `node:worker_threads` worker rather than a Web Worker: a Web
  * Worker keeps a Deno process alive forever and cannot be `unref()`ed, while
  * this one lets the process exit and drains on `unload`.
@@ -27,7 +36,9 @@ import { RingBuffer } from "../src/ring_buffer.ts";
 
 const RETENTION_EVERY_MS = 60 * 60 * 1000;
 const MAX_SLEEP_MS = 1000;
-const POLL_MS = 2;
+/** Polling interval right after finding work; doubles while idle up to POLL_MAX_MS. */
+const POLL_MIN_MS = 1;
+const POLL_MAX_MS = 16;
 const BACKOFF_FIRST_MS = 20;
 const BACKOFF_MAX_MS = 2000;
 
@@ -71,6 +82,8 @@ class Flusher {
   #queries: PendingQuery[] = [];
   #shutdownSeq: number | null = null;
   #deadline: number;
+  #pollMs = POLL_MIN_MS;
+  #wakeSleep: (() => void) | null = null;
 
   constructor(init: Init) {
     this.#ring = new RingBuffer(init.buffer);
@@ -104,7 +117,21 @@ class Flusher {
       default:
         return;
     }
-    this.#ring.interruptWait();
+    if (this.#wake === "wait") this.#ring.interruptWait();
+    this.#wakeSleep?.();
+  }
+
+  /** Sleeps `ms`, or less when a control message arrives. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#wakeSleep = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wakeSleep = done;
+    });
   }
 
   async run(init: Init): Promise<void> {
@@ -119,7 +146,7 @@ class Flusher {
     post({ type: "ready" });
     for (;;) {
       const token = this.#ring.wakeToken();
-      this.#readAhead();
+      const fresh = this.#readAhead();
       const now = performance.now();
       const urgent = this.#flushTarget > this.#durable || this.#ring.drainRequested ||
         this.#shutdownSeq !== null || this.#queries.some((q) => q.seq > this.#durable);
@@ -128,6 +155,7 @@ class Flusher {
         (this.#pending.length > 0 && (urgent || now >= this.#deadline))
       ) {
         await this.#writeBatch(Math.min(this.#pending.length, this.#bufferSize));
+        this.#pollMs = POLL_MIN_MS;
         continue;
       }
       if (now >= this.#deadline) this.#deadline = now + this.#intervalMs;
@@ -145,21 +173,29 @@ class Flusher {
         0,
         Math.min(MAX_SLEEP_MS, this.#deadline - now, nextRetention - now),
       );
-      if (this.#wake === "wait") await this.#ring.waitForData(token, timeout);
-      else await sleep(Math.min(timeout, POLL_MS));
+      if (this.#wake === "wait") {
+        await this.#ring.waitForData(token, timeout);
+      } else {
+        // Polling: the producer never pays for a notify (see the module doc).
+        this.#pollMs = fresh > 0 ? POLL_MIN_MS : Math.min(POLL_MAX_MS, this.#pollMs * 2);
+        await this.#sleep(Math.min(timeout, this.#pollMs));
+      }
     }
   }
 
-  /** Decodes frames until a full batch is waiting or the ring has no more. */
-  #readAhead(): void {
+  /** Decodes frames until a full batch is waiting or the ring has no more; returns how many. */
+  #readAhead(): number {
+    let frames = 0;
     while (this.#pending.length < this.#bufferSize) {
       const frame = this.#ring.read(this.#cursor);
-      if (frame === null) return;
+      if (frame === null) return frames;
+      frames++;
       const tuples = decodeFrame(frame.payload);
       for (let i = 0; i < tuples.length; i++) this.#pending.push(tuples[i]!);
       this.#marks.push({ next: frame.next, records: frame.records, remaining: frame.records });
       this.#cursor = frame.next;
     }
+    return frames;
   }
 
   async #writeBatch(count: number): Promise<void> {
@@ -173,12 +209,21 @@ class Flusher {
         latencyMs = performance.now() - started;
         break;
       } catch (error) {
-        post({ type: "backendError", op: "write", error: toWireError(error, "WRITE_FAILED") });
+        post({
+          type: "backendError",
+          op: "write",
+          error: toWireError(error, "WRITE_FAILED"),
+          exportStats: this.#backend!.stats?.() ?? null,
+        });
         if ((error as { code?: unknown }).code === "BAD_RECORD") {
           // Retrying cannot fix a record the backend refuses (a NaN, say):
           // store the rest of the batch now and leave the bad ones out.
-          batch = splitInvalidRecords(batch).valid;
-          continue;
+          // (When the shared checks find nothing, back off as for any error.)
+          const split = splitInvalidRecords(batch);
+          if (split.rejected > 0) {
+            batch = split.valid;
+            continue;
+          }
         }
         // Keep the batch and try again: it is stored whole or not at all,
         // and upserts make a repeat harmless.
@@ -188,7 +233,13 @@ class Flusher {
     this.#pending = this.#pending.slice(count);
     this.#durable += count;
     this.#commit(count);
-    post({ type: "progress", durable: this.#durable, records: count, latencyMs });
+    post({
+      type: "progress",
+      durable: this.#durable,
+      records: count,
+      latencyMs,
+      exportStats: this.#backend!.stats?.() ?? null,
+    });
   }
 
   /** Frees the ring space of every frame whose records are all stored. */
@@ -228,7 +279,12 @@ class Flusher {
     try {
       await this.#backend!.applyRetention(Date.now() / 1000 - this.#retentionDays * 86400);
     } catch (error) {
-      post({ type: "backendError", op: "retention", error: toWireError(error, "WRITE_FAILED") });
+      post({
+        type: "backendError",
+        op: "retention",
+        error: toWireError(error, "WRITE_FAILED"),
+        exportStats: this.#backend?.stats?.() ?? null,
+      });
     }
   }
 }

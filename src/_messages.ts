@@ -46,6 +46,8 @@ export type PipelineMessage =
     type: "progress";
     durable: number;
     records: number;
+    /** Records of this batch the backend refused as invalid (`BAD_RECORD`) and left out. */
+    rejected: number;
     latencyMs: number;
     exportStats: ExportStats | null;
   }

@@ -116,6 +116,8 @@ export class Pipeline {
   #rejectReady!: (error: Error) => void;
 
   #exportStats: ExportStats | null = null;
+  /** Records the backend refused as invalid: stored nowhere, counted as dropped. */
+  #rejected = 0;
   #writer = new FrameWriter();
   #frameHeader = 0;
   #frameRecords = 0;
@@ -393,8 +395,8 @@ export class Pipeline {
     const spillQueue = this.#spillRecords;
     return {
       recorded: this.#recorded,
-      exported: this.#durable,
-      dropped: this.#dropped,
+      exported: this.#durable - this.#rejected,
+      dropped: this.#dropped + this.#rejected,
       spilled: this.#spilled,
       spillQueue,
       pending: this.#accepted - this.#durable + this.#frameRecords,
@@ -556,6 +558,7 @@ export class Pipeline {
         break;
       case "progress":
         this.#exportStats = message.exportStats;
+        this.#rejected += message.rejected;
         this.#batches++;
         this.#lastLatencyMs = message.latencyMs;
         this.#latencySumMs += message.latencyMs;

@@ -202,6 +202,7 @@ class Flusher {
     let batch = emptyBatch();
     appendToBatch(batch, this.#pending, 0, count);
     let latencyMs = 0;
+    let rejected = 0;
     for (let attempt = 1;; attempt++) {
       const started = performance.now();
       try {
@@ -221,6 +222,7 @@ class Flusher {
           // (When the shared checks find nothing, back off as for any error.)
           const split = splitInvalidRecords(batch);
           if (split.rejected > 0) {
+            rejected += split.rejected;
             batch = split.valid;
             continue;
           }
@@ -237,6 +239,7 @@ class Flusher {
       type: "progress",
       durable: this.#durable,
       records: count,
+      rejected,
       latencyMs,
       exportStats: this.#backend!.stats?.() ?? null,
     });

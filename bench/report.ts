@@ -5,13 +5,14 @@
  *
  *   deno task bench:report                 # plain-text table
  *   deno task bench:report --markdown      # the same as markdown (README / docs/performance.md)
- *   deno task bench:report --runs 5        # e2e bench processes (median ratio; default 3)
+ *   deno task bench:report --runs 5        # e2e bench processes (median ratio; default 5)
  *   deno task bench:report --skip dsl,burst
  *
  * Set `TELEMETRY_TEST_PG_URL` to include PostgreSQL. Every ratio compares two
  * figures measured in the same process, one after the other; the e2e bench
  * runs in several processes and the median ratio is shown, because disk and
- * scheduler noise on a shared machine moves single runs by ±20%.
+ * scheduler noise on a shared machine moved single runs of the SQLite case
+ * between 0.63× and 1.05× in one report.
  *
  * Ratios: per-operation costs are ours / baseline (lower is better);
  * throughputs are ours / baseline in records/s (higher is better).
@@ -48,7 +49,7 @@ interface Row {
 const args = Deno.args;
 const markdown = args.includes("--markdown");
 const runsAt = args.indexOf("--runs");
-const E2E_RUNS = runsAt >= 0 ? Number(args[runsAt + 1]) : 3;
+const E2E_RUNS = runsAt >= 0 ? Number(args[runsAt + 1]) : 5;
 const skipAt = args.indexOf("--skip");
 const skip = new Set(skipAt >= 0 ? (args[skipAt + 1] ?? "").split(",") : []);
 const PG_URL = Deno.env.get("TELEMETRY_TEST_PG_URL");

@@ -5,7 +5,7 @@
  *
  *   deno task bench:report                 # plain-text table
  *   deno task bench:report --markdown      # the same as markdown (README / docs/performance.md)
- *   deno task bench:report --runs 5        # e2e bench processes (median ratio; default 5)
+ *   deno task bench:report --runs 9        # e2e bench processes (median ratio; default 5)
  *   deno task bench:report --skip dsl,burst
  *
  * Set `TELEMETRY_TEST_PG_URL` to include PostgreSQL. Every ratio compares two

@@ -11,17 +11,57 @@
 
 const encoder = new TextEncoder();
 
+/**
+ * What a record carries in place of its trace id when the id equals the
+ * last one written in full earlier in the same frame: the MessagePack
+ * integer 0, which a trace id (a string or `null`) never is. Spans of one
+ * trace usually follow each other, so this saves encoding (and decoding) a
+ * 32-character string per record.
+ */
+export const SAME_TRACE_ID = 0;
+
+/**
+ * Writes `s` at `at` as a MessagePack string, if it is ASCII and shorter
+ * than 256 characters; the caller made room for `s.length + 2` bytes.
+ *
+ * @returns The position after the string, or -1 (and garbage written) when
+ * `s` does not qualify.
+ */
+export function putAscii(buf: Uint8Array, at: number, s: string): number {
+  const len = s.length;
+  if (len < 32) {
+    buf[at++] = 0xa0 | len;
+  } else if (len < 256) {
+    buf[at++] = 0xd9;
+    buf[at++] = len;
+  } else {
+    return -1;
+  }
+  for (let i = 0; i < len; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    buf[at++] = c;
+  }
+  return at;
+}
+
 /** Appends MessagePack values to a growable buffer. */
 export class FrameWriter {
   /** The scratch buffer; valid up to `pos`. */
   buf: Uint8Array;
   /** Bytes written. */
   pos = 0;
-  #view: DataView;
+  /** A view of `buf`, for multi-byte numbers. */
+  view: DataView;
+  /**
+   * The trace id last written in full in this frame, which later records
+   * refer back to with {@linkcode SAME_TRACE_ID} (see `codec.ts`).
+   */
+  lastTraceId: string | null = null;
 
   constructor(initialBytes = 64 * 1024) {
     this.buf = new Uint8Array(initialBytes);
-    this.#view = new DataView(this.buf.buffer);
+    this.view = new DataView(this.buf.buffer);
   }
 
   /** Makes room for `n` more bytes. */
@@ -33,12 +73,37 @@ export class FrameWriter {
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
-    this.#view = new DataView(next.buffer);
+    this.view = new DataView(next.buffer);
   }
 
-  /** Forgets everything written. */
+  /** Forgets everything written (a new frame starts). */
   reset(): void {
     this.pos = 0;
+    this.lastTraceId = null;
+  }
+
+  /**
+   * Writes a record's trace id: {@linkcode SAME_TRACE_ID} when it equals the
+   * last one written in full in this frame, else the string.
+   */
+  traceId(s: string | null): void {
+    if (s === null) {
+      this.nil();
+    } else if (s === this.lastTraceId) {
+      this.ensure(1);
+      this.buf[this.pos++] = SAME_TRACE_ID;
+    } else {
+      this.str(s);
+      this.lastTraceId = s;
+    }
+  }
+
+  /** Writes a float64, whatever the value (times: no integer check needed). */
+  f64(n: number): void {
+    this.ensure(9);
+    this.buf[this.pos] = 0xcb;
+    this.view.setFloat64(this.pos + 1, n);
+    this.pos += 9;
   }
 
   /** Writes an array header for `n` items. */
@@ -52,7 +117,7 @@ export class FrameWriter {
       this.buf[this.pos++] = n & 0xff;
     } else {
       this.buf[this.pos++] = 0xdd;
-      this.#view.setUint32(this.pos, n);
+      this.view.setUint32(this.pos, n);
       this.pos += 4;
     }
   }
@@ -68,7 +133,7 @@ export class FrameWriter {
 
   /** Sets the count of an array32 header written by {@linkcode FrameWriter.reserveArray32}. */
   patchArray32(at: number, n: number): void {
-    this.#view.setUint32(at + 1, n);
+    this.view.setUint32(at + 1, n);
   }
 
   /** Writes `null`. */
@@ -147,7 +212,7 @@ export class FrameWriter {
       buf[header + 2] = n & 0xff;
     } else {
       buf[header] = 0xdb;
-      this.#view.setUint32(header + 1, n);
+      this.view.setUint32(header + 1, n);
     }
     this.pos = at;
   }
@@ -166,20 +231,20 @@ export class FrameWriter {
           buf[this.pos++] = n & 0xff;
         } else {
           buf[this.pos++] = 0xce;
-          this.#view.setUint32(this.pos, n);
+          this.view.setUint32(this.pos, n);
           this.pos += 4;
         }
       } else if (n >= -32) {
         buf[this.pos++] = n & 0xff;
       } else {
         buf[this.pos++] = 0xd2;
-        this.#view.setInt32(this.pos, n);
+        this.view.setInt32(this.pos, n);
         this.pos += 4;
       }
       return;
     }
     buf[this.pos++] = 0xcb;
-    this.#view.setFloat64(this.pos, n);
+    this.view.setFloat64(this.pos, n);
     this.pos += 8;
   }
 

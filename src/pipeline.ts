@@ -118,6 +118,7 @@ export class Pipeline {
   #frameHeader = 0;
   #frameRecords = 0;
   #frameLimit: number;
+  #maxPayload: number;
   #publishScheduled = false;
   #spill: SpilledFrame[] = [];
   #spillHead = 0;
@@ -164,7 +165,8 @@ export class Pipeline {
     this.#config = config;
     this.#wake = options.wake ?? "poll";
     this.#ring = RingBuffer.create(config.ringBufferBytes & ~7);
-    this.#frameLimit = Math.min(FRAME_BYTES, this.#ring.maxPayloadBytes >> 2);
+    this.#maxPayload = this.#ring.maxPayloadBytes;
+    this.#frameLimit = Math.min(FRAME_BYTES, this.#maxPayload >> 2);
     this.#frameHeader = this.#writer.reserveArray32();
     this.#ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
@@ -203,7 +205,13 @@ export class Pipeline {
     if (!this.#accepting()) return;
     const start = this.#writer.pos;
     writeTrace(this.#writer, trace);
-    this.#added(start);
+    if (this.#writer.pos > this.#maxPayload) {
+      if (!this.#makeRoom(start)) return;
+      const again = this.#writer.pos;
+      writeTrace(this.#writer, trace);
+      if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(again)) return;
+    }
+    this.#added();
   }
 
   /**
@@ -215,7 +223,13 @@ export class Pipeline {
     if (!this.#accepting()) return;
     const start = this.#writer.pos;
     writeSpan(this.#writer, span);
-    this.#added(start);
+    if (this.#writer.pos > this.#maxPayload) {
+      if (!this.#makeRoom(start)) return;
+      const again = this.#writer.pos;
+      writeSpan(this.#writer, span);
+      if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(again)) return;
+    }
+    this.#added();
   }
 
   /**
@@ -241,7 +255,13 @@ export class Pipeline {
     if (!this.#accepting()) return;
     const start = this.#writer.pos;
     writeEvent(this.#writer, eventId, eventType, name, timestamp, traceId, spanId, attributes);
-    this.#added(start);
+    if (this.#writer.pos > this.#maxPayload) {
+      if (!this.#makeRoom(start)) return;
+      const again = this.#writer.pos;
+      writeEvent(this.#writer, eventId, eventType, name, timestamp, traceId, spanId, attributes);
+      if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(again)) return;
+    }
+    this.#added();
   }
 
   /**
@@ -253,27 +273,39 @@ export class Pipeline {
     if (!this.#accepting()) return;
     const start = this.#writer.pos;
     writeMetric(this.#writer, metric);
-    this.#added(start);
+    if (this.#writer.pos > this.#maxPayload) {
+      if (!this.#makeRoom(start)) return;
+      const again = this.#writer.pos;
+      writeMetric(this.#writer, metric);
+      if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(again)) return;
+    }
+    this.#added();
   }
 
-  #added(start: number): void {
+  /**
+   * A record written at `start` pushed the frame past what the ring
+   * accepts: takes it back out and publishes the frame, so the caller can
+   * write it again into a fresh one. It is written again rather than
+   * copied, because a record may refer back to earlier ones in its frame
+   * (`SAME_TRACE_ID`). Returns `false`, dropping the record, when the
+   * frame held nothing else: the record alone is too large.
+   */
+  #makeRoom(start: number): boolean {
     const w = this.#writer;
-    if (w.pos > this.#ring.maxPayloadBytes) {
-      // This record pushed the frame past what the ring accepts.
-      const record = w.buf.slice(start, w.pos);
-      w.pos = start;
-      this.#publish(true);
-      if (record.length + 5 > this.#ring.maxPayloadBytes) {
-        this.#dropped++;
-        this.#lastExportError =
-          `TOO_LARGE: a record of ${record.length} bytes exceeds the ring's frame limit`;
-        return;
-      }
-      w.ensure(record.length);
-      w.buf.set(record, w.pos);
-      w.pos += record.length;
+    const size = w.pos - start;
+    w.pos = start;
+    if (this.#frameRecords === 0) {
+      this.#dropped++;
+      this.#lastExportError = `TOO_LARGE: a record of ${size} bytes exceeds the ring's frame limit`;
+      return false;
     }
-    if (++this.#frameRecords >= FRAME_RECORDS || w.pos >= this.#frameLimit) {
+    this.#publish(true);
+    return true;
+  }
+
+  /** Counts the record just written; publishes the frame when full, else at the end of the microtask. */
+  #added(): void {
+    if (++this.#frameRecords >= FRAME_RECORDS || this.#writer.pos >= this.#frameLimit) {
       this.#publish(true);
     } else if (!this.#publishScheduled) {
       this.#publishScheduled = true;

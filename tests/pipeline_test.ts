@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { TelemetryConfig, type TelemetryConfigOptions } from "../src/config.ts";
 import { TelemetryManager } from "../src/manager.ts";
 import { SqliteBackend } from "../src/backends/sqlite.ts";
+import { RingBuffer } from "../src/ring_buffer.ts";
 import type { QueryPlan } from "../query/plan.ts";
 
 function fixture(name: string): string {
@@ -318,4 +319,25 @@ Deno.test("a record larger than the frame limit is dropped and counted; its neig
   const stats = manager.stats();
   assert.equal(stats.dropped, 1);
   assert.match(stats.lastExportError!, /^TOO_LARGE/);
+});
+
+Deno.test("a record that overflows its frame moves to the next one with its full trace id", async () => {
+  await using manager = new TelemetryManager(
+    TelemetryConfig.createMemory({ ringBufferBytes: 65536 }),
+  );
+  const maxPayload = RingBuffer.create(65536).maxPayloadBytes;
+  const trace = manager.startTrace("t");
+  const small = manager.startSpan("small", { traceId: trace.traceId });
+  small.setAttribute("blob", "x".repeat(500));
+  small.end();
+  // Fits in a frame alone, not after "small": it moves to a new frame,
+  // where the trace id it shares with "small" must be written in full.
+  const big = manager.startSpan("big", { traceId: trace.traceId });
+  big.setAttribute("blob", "y".repeat(maxPayload - 300));
+  big.end();
+  manager.endTrace(trace.traceId);
+  await manager.flush();
+  const spans = await manager.querySpans({ traceId: trace.traceId });
+  assert.deepEqual(spans.map((s) => s.name).sort(), ["big", "small"]);
+  assert.equal(manager.stats().dropped, 0);
 });

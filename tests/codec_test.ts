@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import {
+  decodeFrame,
+  type SpanFields,
+  writeEvent,
+  writeMetric,
+  writeSpan,
+  writeTrace,
+} from "../src/codec.ts";
+import { FrameWriter } from "../src/_frame_writer.ts";
+
+const TRACE_A = "0af7651916cd43dd8448eb211c80319c";
+const TRACE_B = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+function span(overrides: Partial<SpanFields> = {}): SpanFields {
+  return {
+    spanId: "00f067aa0ba902b7",
+    traceId: TRACE_A,
+    parentSpanId: null,
+    name: "op",
+    kind: "internal",
+    startTime: 1795617957.123456,
+    endTime: 1795617957.223456,
+    status: "ok",
+    attributes: { a: 1, b: "x" },
+    error: null,
+    droppedEvents: 0,
+    ...overrides,
+  };
+}
+
+function frame(write: (w: FrameWriter) => number): unknown[] {
+  const w = new FrameWriter();
+  const header = w.reserveArray32();
+  const n = write(w);
+  w.patchArray32(header, n);
+  return decodeFrame(w.buf.slice(0, w.pos));
+}
+
+Deno.test("decodeFrame() restores trace ids that records wrote as back-references", () => {
+  const tuples = frame((w) => {
+    writeTrace(w, {
+      traceId: TRACE_A,
+      name: "t",
+      startTime: 1,
+      endTime: null,
+      status: "unset",
+      attributes: {},
+      resource: {},
+    });
+    writeSpan(w, span());
+    writeSpan(w, span({ traceId: TRACE_B }));
+    writeEvent(w, "e".repeat(32), "custom", "ev", 2.5, TRACE_B, null, {});
+    writeEvent(w, "f".repeat(32), "custom", "ev", 2.5, null, null, {});
+    writeMetric(w, {
+      metricId: "m".repeat(32),
+      name: "m",
+      value: 1,
+      unit: "",
+      kind: "gauge",
+      timestamp: 3,
+      traceId: TRACE_B,
+      attributes: {},
+    });
+    writeSpan(w, span());
+    return 7;
+  }) as unknown[][];
+  assert.deepEqual(tuples.map((t) => t[[1, 2, 5, 7][t[0] as number]!]), [
+    TRACE_A,
+    TRACE_A,
+    TRACE_B,
+    TRACE_B,
+    null,
+    TRACE_B,
+    TRACE_A,
+  ]);
+});
+
+Deno.test("FrameWriter.reset() forgets the last trace id: every frame decodes on its own", () => {
+  const w = new FrameWriter();
+  writeSpan(w, span());
+  w.reset();
+  const header = w.reserveArray32();
+  writeSpan(w, span());
+  w.patchArray32(header, 1);
+  const [tuple] = decodeFrame(w.buf.slice(0, w.pos));
+  assert.equal(tuple?.[2], TRACE_A);
+});
+
+Deno.test("writeSpan() encodes non-ASCII, long and odd fields the same as the fast path", () => {
+  const cases: Partial<SpanFields>[] = [
+    {},
+    { name: "überprüfung ✓" },
+    { name: "n".repeat(300) },
+    { spanId: "ß".repeat(16), parentSpanId: "p".repeat(40) },
+    { traceId: "t".repeat(31), kind: "llm_call", status: "error" },
+    { startTime: 5, endTime: null },
+    { endTime: 1e300, startTime: -0.5 },
+  ];
+  for (const c of cases) {
+    const expected = span(c);
+    const [tuple] = frame((w) => {
+      writeSpan(w, expected);
+      return 1;
+    }) as unknown[][];
+    assert.deepEqual(tuple, [
+      1,
+      expected.spanId,
+      expected.traceId,
+      expected.parentSpanId,
+      expected.name,
+      expected.kind,
+      expected.startTime,
+      expected.endTime,
+      expected.status,
+      expected.attributes,
+      null,
+      0,
+    ]);
+  }
+});

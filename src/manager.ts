@@ -187,6 +187,17 @@ let instance: TelemetryManager | null = null;
 
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
+// A constructor whose instances are plain objects (their prototype is
+// Object.prototype, as for `{}`), but which V8 allocates with room for
+// several properties in the object itself: `{}` has room for four, and a
+// fifth `setAttribute()` allocated a separate property store.
+const AttributeBag = function (): void {} as unknown as new () => Attributes;
+AttributeBag.prototype = Object.prototype;
+
+function newAttributes(): Attributes {
+  return new AttributeBag();
+}
+
 // One options object reused for every span a manager starts (the Span
 // constructor copies its fields and keeps none but `attributes`): a fresh
 // literal per span was ~80 bytes of garbage that escape analysis did not remove.
@@ -810,7 +821,9 @@ export class TelemetryManager {
 
   /** Copies attributes (the caller may reuse its object) with the custom ones merged under them. */
   #attributes(attributes: Attributes | undefined): Attributes {
-    if (this.#custom === null) return attributes === undefined ? {} : { ...attributes };
+    if (this.#custom === null) {
+      return attributes === undefined ? newAttributes() : { ...attributes };
+    }
     return attributes === undefined ? { ...this.#custom } : { ...this.#custom, ...attributes };
   }
 

@@ -348,3 +348,16 @@ Deno.test("records after shutdown() are dropped and counted", async () => {
   assert.equal(stats.exported, 1);
   await manager.shutdown(); // idempotent
 });
+
+Deno.test("a span's attributes are a plain object, however many are set", async () => {
+  await using manager = new TelemetryManager(TelemetryConfig.createMemory());
+  const span = manager.startSpan("s");
+  for (let i = 0; i < 12; i++) span.setAttribute(`k${i}`, i);
+  assert.equal(Object.getPrototypeOf(span.attributes), Object.prototype);
+  assert.equal(span.attributes.constructor, Object);
+  assert.deepEqual(
+    span.attributes,
+    Object.fromEntries([...Array(12).keys()].map((i) => [`k${i}`, i])),
+  );
+  assert.equal(JSON.stringify(manager.startSpan("t").attributes), "{}");
+});

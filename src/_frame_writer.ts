@@ -58,6 +58,10 @@ export class FrameWriter {
    * refer back to with {@linkcode SAME_TRACE_ID} (see `codec.ts`).
    */
   lastTraceId: string | null = null;
+  // Keys of the last attributes map written in full in this frame, in
+  // order (`#keyCount` of them; -1: none to refer back to).
+  #keys: string[] = [];
+  #keyCount = -1;
 
   constructor(initialBytes = 64 * 1024) {
     this.buf = new Uint8Array(initialBytes);
@@ -80,6 +84,65 @@ export class FrameWriter {
   reset(): void {
     this.pos = 0;
     this.lastTraceId = null;
+    this.#keyCount = -1;
+  }
+
+  /**
+   * Writes a record's attributes: as an array of the values alone when the
+   * keys are those of the last attributes map written in full in this
+   * frame, in the same order (see {@linkcode decodeFrame}); else as a map.
+   * Records from one code path carry the same keys, so the keys are
+   * written once per frame rather than once per record.
+   */
+  attributes(obj: Record<string, unknown>): void {
+    const count = this.#keyCount;
+    if (count >= 0) {
+      const keys = this.#keys;
+      const start = this.pos;
+      this.ensure(1);
+      this.buf[this.pos++] = 0x90 | count;
+      let n = 0;
+      for (const key in obj) {
+        const v = obj[key];
+        if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
+        if (n === count || key !== keys[n]) {
+          n = -1;
+          break;
+        }
+        this.value(v);
+        n++;
+      }
+      if (n === count) return;
+      this.pos = start;
+    }
+    this.#attributesMap(obj);
+  }
+
+  /** {@linkcode FrameWriter.map}, remembering the keys for {@linkcode FrameWriter.attributes}. */
+  #attributesMap(obj: Record<string, unknown>): void {
+    this.ensure(3);
+    const header = this.pos;
+    this.pos += 3;
+    const keys = this.#keys;
+    let n = 0;
+    let referable = true;
+    for (const key in obj) {
+      const v = obj[key];
+      if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
+      this.str(key);
+      this.value(v);
+      // Assigning "__proto__" while rebuilding an object would set its prototype.
+      if (key === "__proto__") referable = false;
+      keys[n++] = key;
+    }
+    if (n >= 65536) {
+      throw new RangeError(`Cannot encode attributes: ${n} keys exceed the limit of 65535`);
+    }
+    this.buf[header] = 0xde;
+    this.buf[header + 1] = n >> 8;
+    this.buf[header + 2] = n & 0xff;
+    // Fixarray headers hold up to 15 values.
+    this.#keyCount = referable && n < 16 ? n : -1;
   }
 
   /**

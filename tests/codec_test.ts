@@ -119,3 +119,41 @@ Deno.test("writeSpan() encodes non-ASCII, long and odd fields the same as the fa
     ]);
   }
 });
+
+Deno.test("attributes with the keys of the previous record decode to the same objects", () => {
+  const sets: Record<string, unknown>[] = [
+    { a: 1, b: "x" },
+    { a: 2, b: "y" },
+    { a: 3, b: "z", c: true },
+    { b: "y", a: 2 },
+    {},
+    {},
+    { a: 1, skipped: undefined, b: { nested: [1, { deep: "ok" }] } },
+    { a: 2, b: { nested: [] } },
+    { 2: "two", 1: "one", x: 0 },
+    { 2: "two", 1: "one", x: 1 },
+    Object.fromEntries([...Array(20).keys()].map((i) => [`k${i}`, i])),
+    Object.fromEntries([...Array(20).keys()].map((i) => [`k${i}`, -i])),
+    JSON.parse('{"__proto__": {"polluted": true}, "a": 1}'),
+    JSON.parse('{"__proto__": {"polluted": true}, "a": 2}'),
+    { a: 1 },
+  ];
+  const tuples = frame((w) => {
+    sets.forEach((attributes, i) =>
+      writeSpan(w, span({ name: `s${i}`, attributes: attributes as never }))
+    );
+    return sets.length;
+  }) as unknown[][];
+  // Alone in its frame, a record's attributes are always a full map.
+  const expected = sets.map((attributes) =>
+    (frame((w) => {
+      writeSpan(w, span({ attributes: attributes as never }));
+      return 1;
+    }) as unknown[][])[0]![9] as object
+  );
+  tuples.forEach((t, i) => {
+    assert.deepEqual(Object.entries(t[9] as object), Object.entries(expected[i]!), `record ${i}`);
+    assert.equal(Object.getPrototypeOf(t[9]), Object.prototype);
+  });
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});

@@ -108,3 +108,16 @@ export function percentileCont(values: number[], fraction: number): number | nul
   if (upper === lower) return low;
   return low + (values[upper]! - low) * (position - lower);
 }
+
+/**
+ * Sets an output field by alias. Aliases come from queries, so `__proto__`
+ * must become an ordinary key, not a prototype change.
+ */
+export function setField(row: Record<string, unknown>, alias: string, value: unknown): void {
+  Object.defineProperty(row, alias, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}

@@ -16,6 +16,7 @@ import {
   compensatedSum,
   kindOf,
   percentileCont,
+  setField,
 } from "./_values.ts";
 import {
   type AggregatePlan,
@@ -327,10 +328,6 @@ function orderGroupValues(a: unknown, b: unknown, sign: number): number {
   return sign * compareStrings(JSON.stringify(a), JSON.stringify(b));
 }
 
-function orderAggregateValues(a: unknown, b: unknown, sign: number): number {
-  return orderValues(a, b, sign);
-}
-
 function compileAggregate(plan: AggregatePlan): MemoryQuery {
   const has = new HasIndex();
   const filter = plan.where === null ? null : compileCondition(plan.entity, plan.where, has);
@@ -372,15 +369,15 @@ function compileAggregate(plan: AggregatePlan): MemoryQuery {
     let rows: QueryRow[] = [];
     for (const group of groups.values()) {
       const row: QueryRow = {};
-      plan.groupBy.forEach((g, i) => (row[g.alias] = structuredClone(group.keys[i])));
-      plan.aggregates.forEach((a, i) => (row[a.alias] = aggregates[i]!(group.members)));
+      plan.groupBy.forEach((g, i) => setField(row, g.alias, structuredClone(group.keys[i])));
+      plan.aggregates.forEach((a, i) => setField(row, a.alias, aggregates[i]!(group.members)));
       if (having === null || having(row)) rows.push(row);
     }
     rows = rows.sort((a, b) => {
       for (const k of order) {
         const c = k.group
           ? orderGroupValues(a[k.alias], b[k.alias], k.sign)
-          : orderAggregateValues(a[k.alias], b[k.alias], k.sign);
+          : orderValues(a[k.alias], b[k.alias], k.sign);
         if (c !== 0) return c;
       }
       return 0;

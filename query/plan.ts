@@ -30,15 +30,21 @@
  *   span (event, metric) with its `trace_id` for which `C` holds.
  * - Ordering: missing values sort last in both directions; ties are always
  *   broken by the entity's id, ascending for `asc` keys and descending for
- *   `desc` keys. With no `order by`: newest first (`start_time` or `timestamp`
- *   descending, then id descending).
+ *   `desc` keys (the direction of the last key when there are several). With
+ *   no `order by`: newest first (`start_time` or `timestamp` descending, then
+ *   id descending). Values of different types order numbers < strings <
+ *   `false` < `true` < arrays and objects (which tie with each other); `desc`
+ *   reverses that order, missing values stay last.
  * - Aggregates: `count()` counts records; `count(f)` counts records where `f`
  *   is present; `sum avg min max` and percentiles consider only present
  *   numeric values and are `null` for a group with none. Percentiles
  *   interpolate linearly between closest ranks (PostgreSQL's
  *   `percentile_cont`). A group key that is missing forms its own group with
  *   key `null`; group keys of different types (`"5"` and `5`) are different
- *   groups.
+ *   groups. Groups order by their keys ascending unless `order by` says
+ *   otherwise (then the keys ascending break ties); a `null` aggregate sorts
+ *   last. A `having` comparison with a `null` (or non-numeric) value is
+ *   false, and `not` negates it as usual.
  *
  * @module
  */

@@ -45,7 +45,13 @@ export const postgresqlDialect: SqlDialect = {
   falseLiteral: "false",
   codePointCollation: ' collate "C"',
   jsonValueIsText: false,
-  jsonIs(source: string, key: string, test: JsonTest, binder: SqlBinder): string {
+  jsonIs(source: string, key: string | null, test: JsonTest, binder: SqlBinder): string {
+    if (key === null) {
+      // `source` is itself a jsonb value (a group key), NULL when missing.
+      const type = `coalesce(jsonb_typeof(${source}), 'null')`;
+      if (test === "present") return `(${type} <> 'null')`;
+      return `(${type} ${JSON_TYPES[test].replace("{v}", `coalesce(${source}, 'null'::jsonb)`)})`;
+    }
     const k = `${binder.bind(key)}::text`;
     const value = `(${source} -> ${k})`;
     // `source ? key` is false, never NULL, for an absent key, and a GIN
@@ -56,22 +62,26 @@ export const postgresqlDialect: SqlDialect = {
       JSON_TYPES[test].replace("{v}", value)
     })`;
   },
-  jsonNumber(source: string, key: string, binder: SqlBinder): string {
-    const k = `${binder.bind(key)}::text`;
+  jsonNumber(source: string, key: string | null, binder: SqlBinder): string {
+    const value = key === null ? source : `(${source} -> ${binder.bind(key)}::text)`;
     // CASE keeps the cast from ever seeing a non-number, whatever order the
     // planner evaluates the surrounding conditions in. jsonb numbers print
     // exactly and float8 reads the shortest form back to the same double.
-    return `(case when jsonb_typeof(${source} -> ${k}) = 'number' then (${source} ->> ${k})::float8 end)`;
+    return `(case when jsonb_typeof(${value}) = 'number' then (${value} #>> '{}')::float8 end)`;
   },
-  jsonString(source: string, key: string, binder: SqlBinder): string {
+  jsonString(source: string, key: string | null, binder: SqlBinder): string {
+    if (key === null) return `(${source} #>> '{}')`;
     return `(${source} ->> ${binder.bind(key)}::text)`;
   },
   jsonValue(source: string, key: string, binder: SqlBinder): string {
-    return `(${source} -> ${binder.bind(key)}::text)`;
+    // JSON null is missing, like an absent key: both group as SQL NULL.
+    return `nullif(${source} -> ${binder.bind(key)}::text, 'null'::jsonb)`;
   },
   regexMatch(text: string, pattern: string, binder: SqlBinder): string {
     return `(${text} ~ ${binder.bind(toPostgresRegex(pattern))}::text)`;
   },
+  // float8 compares with integer, bigint (count) and float8 alike.
+  numberParam: (placeholder: string): string => `${placeholder}::float8`,
   contains: (text: string, needle: string): string => `(strpos(${text}, ${needle}::text) > 0)`,
   jsonEquals(source: string, key: string, value: Literal, binder: SqlBinder): string | null {
     // Containment of {key: value} is exactly "present, same JSON type, equal"

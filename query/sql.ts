@@ -45,7 +45,9 @@ export interface SqlBinder {
 /**
  * What differs between SQL engines. Every method returns SQL text built only
  * from fixed keywords, the expressions it is given and placeholders from
- * the binder. `source` is a qualified JSON column such as `t.attributes`.
+ * the binder. `source` is a qualified JSON column such as `t.attributes`
+ * and `key` a top-level key of it; a `null` key means `source` is itself a
+ * JSON value (a group key produced by {@linkcode SqlDialect.jsonValue}).
  */
 export interface SqlDialect {
   /** Engine name, e.g. `"sqlite"`. */
@@ -64,14 +66,14 @@ export interface SqlDialect {
    */
   readonly jsonValueIsText: boolean;
   /** Boolean expression, never NULL: the attribute `key` of `source` passes `test`. */
-  jsonIs(source: string, key: string, test: JsonTest, binder: SqlBinder): string;
+  jsonIs(source: string, key: string | null, test: JsonTest, binder: SqlBinder): string;
   /** The attribute as a number; only read where `jsonIs(number)` holds; must not raise otherwise. */
-  jsonNumber(source: string, key: string, binder: SqlBinder): string;
+  jsonNumber(source: string, key: string | null, binder: SqlBinder): string;
   /** The attribute as text; only read where `jsonIs(string)` holds; must not raise otherwise. */
-  jsonString(source: string, key: string, binder: SqlBinder): string;
+  jsonString(source: string, key: string | null, binder: SqlBinder): string;
   /**
    * The attribute as a JSON value that keeps its type (`"5"`, `5` and `true`
-   * differ), for grouping; only read where `jsonIs(present)` holds.
+   * differ), for grouping; NULL when it is missing (absent or JSON `null`).
    */
   jsonValue(source: string, key: string, binder: SqlBinder): string;
   /**
@@ -90,6 +92,13 @@ export interface SqlDialect {
    * to fall back to the generic form.
    */
   jsonEquals?(source: string, key: string, value: Literal, binder: SqlBinder): string | null;
+  /**
+   * Optional. Wraps the placeholder of a number compared with a column or an
+   * aggregate, for engines that would otherwise infer the parameter's type
+   * from the other side (PostgreSQL: `count(*) > $1` makes `$1` a bigint and
+   * refuses `3.5`). Defaults to the bare placeholder.
+   */
+  numberParam?(placeholder: string): string;
   /** Sum of a numeric expression, NULL when it has no non-NULL value. */
   sum(value: string): string;
   /** Mean of a numeric expression, NULL when it has no non-NULL value. */
@@ -152,7 +161,7 @@ const TABLE: Readonly<Record<Entity, string>> = {
 
 type FieldSql =
   | { kind: "column"; expr: string; type: "string" | "number"; nullable: boolean }
-  | { kind: "json"; source: string; key: string };
+  | { kind: "json"; source: string; key: string | null };
 
 class Compiler {
   readonly #d: SqlDialect;
@@ -169,6 +178,14 @@ class Compiler {
 
   bind(value: string | number): string {
     return this.#b.bind(value);
+  }
+
+  /** Binds a literal compared with a value; numbers get the dialect's number type. */
+  bindValue(value: string | number): string {
+    const placeholder = this.#b.bind(value);
+    return typeof value === "number" && this.#d.numberParam
+      ? this.#d.numberParam(placeholder)
+      : placeholder;
   }
 
   field(entity: Entity, alias: string, ref: FieldRef): FieldSql {
@@ -203,9 +220,14 @@ class Compiler {
     return [guard, expr];
   }
 
+  /** `guard and expr`, leaving out a guard that is always true. */
+  guarded(guard: string, expr: string): string {
+    return guard === this.#d.trueLiteral ? `(${expr})` : `(${guard} and ${expr})`;
+  }
+
   /** `f = v` (or another order operator) with the type rules of the plan. */
   equalsOrOrders(f: FieldSql, op: string, v: Literal): string {
-    if (op === "=" && f.kind === "json" && this.#d.jsonEquals) {
+    if (op === "=" && f.kind === "json" && f.key !== null && this.#d.jsonEquals) {
       const equals = this.#d.jsonEquals(f.source, f.key, v, this.#b);
       if (equals !== null) return equals;
     }
@@ -215,14 +237,13 @@ class Compiler {
     }
     const operand = this.typed(f, typeof v === "number" ? "number" : "string");
     if (operand === null) return this.#d.falseLiteral;
-    return `(${operand[0]} and ${operand[1]} ${op} ${this.bind(v)})`;
+    return this.guarded(operand[0], `${operand[1]} ${op} ${this.bindValue(v)}`);
   }
 
   inList(f: FieldSql, values: Literal[]): string {
-    if (f.kind === "json" && this.#d.jsonEquals) {
-      const each = [...new Set(values)].map((v) =>
-        this.#d.jsonEquals!(f.source, f.key, v, this.#b)
-      );
+    if (f.kind === "json" && f.key !== null && this.#d.jsonEquals) {
+      const { source, key } = f;
+      const each = [...new Set(values)].map((v) => this.#d.jsonEquals!(source, key, v, this.#b));
       if (!each.includes(null)) {
         return each.length === 0 ? this.#d.falseLiteral : `(${each.join(" or ")})`;
       }
@@ -236,8 +257,8 @@ class Compiler {
       if (same.length === 0) continue;
       const operand = this.typed(f, type);
       if (operand === null) continue;
-      const list = same.map((v) => this.bind(v)).join(", ");
-      parts.push(`(${operand[0]} and ${operand[1]} in (${list}))`);
+      const list = same.map((v) => this.bindValue(v)).join(", ");
+      parts.push(this.guarded(operand[0], `${operand[1]} in (${list})`));
     }
     if (f.kind === "json") {
       if (values.includes(true)) parts.push(this.#d.jsonIs(f.source, f.key, "true", this.#b));
@@ -259,41 +280,43 @@ class Compiler {
       case "compare": {
         const f = this.field(entity, alias, c.field);
         if (c.operator === "!=") {
-          return `(${this.present(f)} and not ${this.equalsOrOrders(f, "=", c.value)})`;
+          return this.guarded(this.present(f), `not ${this.equalsOrOrders(f, "=", c.value)}`);
         }
         return this.equalsOrOrders(f, c.operator, c.value);
       }
       case "in": {
         const f = this.field(entity, alias, c.field);
         const inList = this.inList(f, c.values);
-        return c.negated ? `(${this.present(f)} and not ${inList})` : inList;
+        return c.negated ? this.guarded(this.present(f), `not ${inList}`) : inList;
       }
       case "regex": {
         const f = this.field(entity, alias, c.field);
         const operand = this.typed(f, "string");
         const match = operand === null
           ? this.#d.falseLiteral
-          : `(${operand[0]} and ${this.#d.regexMatch(operand[1], c.pattern, this.#b)})`;
-        return c.negated ? `(${this.present(f)} and not ${match})` : match;
+          : this.guarded(operand[0], this.#d.regexMatch(operand[1], c.pattern, this.#b));
+        return c.negated ? this.guarded(this.present(f), `not ${match}`) : match;
       }
       case "contains": {
         const f = this.field(entity, alias, c.field);
         const operand = this.typed(f, "string");
         if (operand === null) return this.#d.falseLiteral;
-        return `(${operand[0]} and ${this.#d.contains(operand[1], this.bind(c.value))})`;
+        return this.guarded(operand[0], this.#d.contains(operand[1], this.bind(c.value)));
       }
       case "exists": {
         const present = this.present(this.field(entity, alias, c.field));
         return c.negated ? `(not ${present})` : `(${present})`;
       }
       case "has": {
-        // The inner alias differs from the outer one so the correlation is explicit.
+        // Uncorrelated `in (subquery)`: the matching trace ids are collected once
+        // (through whatever index suits the inner filter) instead of probing the
+        // child table once per trace. `is not null` keeps `not in` two-valued.
         const inner = alias === "h" ? "h2" : "h";
         const where = c.where === null ? "" : ` and ${this.condition(c.entity, inner, c.where)}`;
-        const exists = `exists (select 1 from ${
+        const ids = `select ${inner}.trace_id from ${
           TABLE[c.entity]
-        } ${inner} where ${inner}.trace_id = ${alias}.trace_id${where})`;
-        return c.negated ? `(not ${exists})` : exists;
+        } ${inner} where ${inner}.trace_id is not null${where}`;
+        return `(${alias}.trace_id ${c.negated ? "not in" : "in"} (${ids}))`;
       }
     }
   }
@@ -329,7 +352,9 @@ class Compiler {
 
   numeric(f: FieldSql): string {
     const operand = this.typed(f, "number");
-    if (operand === null) return "null";
+    // A typed NULL (valid in SQLite and PostgreSQL alike), so that min() of a
+    // text column is still a number the having clause can compare.
+    if (operand === null) return "cast(null as double precision)";
     if (f.kind === "column" && !f.nullable) return operand[1];
     return `(case when ${operand[0]} then ${operand[1]} end)`;
   }
@@ -361,7 +386,6 @@ function compileSelect(plan: SelectPlan, dialect: SqlDialect): CompiledSql {
 function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql {
   const c = new Compiler(dialect);
   const inner: string[] = [];
-  const support: string[] = [];
   const columns: CompiledColumn[] = [];
   const groupOrder = new Map<string, (direction: string) => string[]>();
   plan.groupBy.forEach((g, i) => {
@@ -377,22 +401,13 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
       ]);
       return;
     }
-    const is = (t: JsonTest) => dialect.jsonIs(f.source, f.key, t, c);
-    inner.push(
-      `(case when ${is("present")} then ${dialect.jsonValue(f.source, f.key, c)} end) as ${name}`,
-    );
+    inner.push(`${dialect.jsonValue(f.source, f.key!, c)} as ${name}`);
     columns.push({ name, alias: g.alias, json: dialect.jsonValueIsText });
-    // Every row of a group has the same value, so min() just carries it out of the group.
-    support.push(
-      `min(${c.rank(f)}) as r${i}`,
-      `min(case when ${is("number")} then ${dialect.jsonNumber(f.source, f.key, c)} end) as n${i}`,
-      `min(case when ${is("string")} then ${dialect.jsonString(f.source, f.key, c)} end) as s${i}`,
-    );
+    // Type rank and value are read from the group key itself, once per group
+    // in the outer query rather than once per row.
+    const key: FieldSql = { kind: "json", source: `q.${name}`, key: null };
     groupOrder.set(g.alias, (direction) => [
-      `(case when q.${name} is null then 1 else 0 end) asc`,
-      `q.r${i} ${direction}`,
-      `q.n${i} ${direction}`,
-      `q.s${i}${dialect.codePointCollation} ${direction}`,
+      ...c.orderTerms(key, direction),
       // Arrays and objects tie on the keys above; their JSON text decides.
       `q.${name}${dialect.jsonValueIsText ? dialect.codePointCollation : ""} ${direction}`,
     ]);
@@ -442,7 +457,7 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
     if (!used.has(g.alias)) terms.push(...groupOrder.get(g.alias)!("asc"));
   }
   const orderBy = terms.length === 0 ? "" : ` order by ${terms.join(", ")}`;
-  const text = `select * from (select ${[...inner, ...support].join(", ")} from ${
+  const text = `select * from (select ${inner.join(", ")} from ${
     TABLE[plan.entity]
   } t${where}${groupBy}) q${having}${orderBy} ${c.window(plan.limit, plan.offset)}`;
   return { text, params: c.params, columns };
@@ -467,15 +482,18 @@ function havingSql(
       const a = plan.aggregates.findIndex((x) => x.alias === h.alias);
       const g = plan.groupBy.findIndex((x) => x.alias === h.alias);
       if (a < 0 && plan.groupBy[g]!.field.kind !== "column") {
-        // A JSON group key compares through its numeric carrier column.
-        return `(q.n${g} is not null and q.n${g} ${sqlOperator(h.operator)} ${c.bind(h.value)})`;
+        // A JSON group key compares when it is a number.
+        const key = `q.g${g}`;
+        return `(${dialect.jsonIs(key, null, "number", c)} and ${
+          dialect.jsonNumber(key, null, c)
+        } ${sqlOperator(h.operator)} ${c.bindValue(h.value)})`;
       }
       const name = a >= 0 ? `q.a${a}` : `q.g${g}`;
       if (a < 0) {
         const info = columnInfo(plan.entity, (plan.groupBy[g]!.field as { name: string }).name);
         if (info.type !== "number") return dialect.falseLiteral;
       }
-      return `(${name} is not null and ${name} ${sqlOperator(h.operator)} ${c.bind(h.value)})`;
+      return `(${name} is not null and ${name} ${sqlOperator(h.operator)} ${c.bindValue(h.value)})`;
     }
   }
 }

@@ -58,21 +58,22 @@ export const sqliteDialect: SqlDialect = {
   // BINARY collation compares UTF-8 bytes, which is code point order.
   codePointCollation: "",
   jsonValueIsText: true,
-  jsonIs(source: string, key: string, test: JsonTest, binder: SqlBinder): string {
+  jsonIs(source: string, key: string | null, test: JsonTest, binder: SqlBinder): string {
     // json_type is NULL for an absent key; coalesce keeps the predicate two-valued.
-    return `(coalesce(json_type(${source}, ${binder.bind(sqliteJsonPath(key))}), 'null') ${
-      JSON_TYPES[test]
-    })`;
+    const type = key === null
+      ? `json_type(${source})`
+      : `json_type(${source}, ${binder.bind(sqliteJsonPath(key))})`;
+    return `(coalesce(${type}, 'null') ${JSON_TYPES[test]})`;
   },
-  jsonNumber(source: string, key: string, binder: SqlBinder): string {
-    return `json_extract(${source}, ${binder.bind(sqliteJsonPath(key))})`;
+  jsonNumber(source: string, key: string | null, binder: SqlBinder): string {
+    return `json_extract(${source}, ${key === null ? "'$'" : binder.bind(sqliteJsonPath(key))})`;
   },
-  jsonString(source: string, key: string, binder: SqlBinder): string {
-    return `json_extract(${source}, ${binder.bind(sqliteJsonPath(key))})`;
+  jsonString(source: string, key: string | null, binder: SqlBinder): string {
+    return `json_extract(${source}, ${key === null ? "'$'" : binder.bind(sqliteJsonPath(key))})`;
   },
   jsonValue(source: string, key: string, binder: SqlBinder): string {
-    // `->` returns JSON text, which keeps "5", 5 and true apart.
-    return `(${source} -> ${binder.bind(sqliteJsonPath(key))})`;
+    // `->` returns JSON text, which keeps "5", 5 and true apart; JSON null is missing.
+    return `nullif(${source} -> ${binder.bind(sqliteJsonPath(key))}, 'null')`;
   },
   regexMatch: (text: string, pattern: string, binder: SqlBinder): string =>
     `(${text} regexp ${binder.bind(pattern)})`,

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { ExportStats } from "./backends/export_stats.ts";
 import type { QueryPlan, QueryRow } from "../query/plan.ts";
 import type { BackendSpec } from "./backends/open_backend.ts";
 
@@ -41,8 +42,21 @@ export type PipelineMessage =
   | { type: "shutdown"; seq: number }
   // worker → application
   | { type: "ready" }
-  | { type: "progress"; durable: number; records: number; latencyMs: number }
-  | { type: "backendError"; op: "write" | "retention"; error: WireError }
+  | {
+    type: "progress";
+    durable: number;
+    records: number;
+    /** Records of this batch the backend refused as invalid (`BAD_RECORD`) and left out. */
+    rejected: number;
+    latencyMs: number;
+    exportStats: ExportStats | null;
+  }
+  | {
+    type: "backendError";
+    op: "write" | "retention";
+    error: WireError;
+    exportStats: ExportStats | null;
+  }
   | { type: "fatal"; error: WireError }
   | { type: "queryResult"; id: number; rows: QueryRow[] }
   | { type: "queryFailed"; id: number; error: WireError }

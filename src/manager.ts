@@ -158,6 +158,7 @@ const ZERO_STATS: TelemetryStats = {
   avgExportLatencyMs: null,
   ringUsage: 0,
   workerRestarts: 0,
+  export: null,
 };
 
 function equals(column: string, value: Literal): Condition {
@@ -601,8 +602,14 @@ export class TelemetryManager {
    * @param value The value.
    * @param options Unit, attributes, trace (default: the current trace) and kind.
    * @returns The metric point.
+   * @throws {RangeError} When the value is not a finite number; nothing is recorded.
    */
   recordMetric(name: string, value: number, options: RecordMetricOptions = {}): Metric {
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      throw new RangeError(
+        `Cannot record metric '${name}': value must be a finite number, got ${String(value)}`,
+      );
+    }
     let traceId = options.traceId;
     if (traceId === undefined) {
       traceId = this.#propagate ? getCurrentContext()?.traceId ?? null : null;

@@ -30,6 +30,7 @@ import { FrameWriter } from "./_frame_writer.ts";
 import type { Attributes } from "./types.ts";
 import { RingBuffer } from "./ring_buffer.ts";
 import type { TelemetryStats } from "./telemetry_stats.ts";
+import type { ExportStats } from "./backends/export_stats.ts";
 
 /** Records per frame: large enough to amortise per-frame costs, small enough to keep latency low. */
 const FRAME_RECORDS = 512;
@@ -114,6 +115,9 @@ export class Pipeline {
   #resolveReady!: () => void;
   #rejectReady!: (error: Error) => void;
 
+  #exportStats: ExportStats | null = null;
+  /** Records the backend refused as invalid: stored nowhere, counted as dropped. */
+  #rejected = 0;
   #writer = new FrameWriter();
   #frameHeader = 0;
   #frameRecords = 0;
@@ -423,8 +427,8 @@ export class Pipeline {
     const spillQueue = this.#spillRecords;
     return {
       recorded: this.#recorded,
-      exported: this.#durable,
-      dropped: this.#dropped,
+      exported: this.#durable - this.#rejected,
+      dropped: this.#dropped + this.#rejected,
       spilled: this.#spilled,
       spillQueue,
       pending: this.#accepted - this.#durable + this.#frameRecords,
@@ -435,6 +439,7 @@ export class Pipeline {
       avgExportLatencyMs: this.#batches > 0 ? this.#latencySumMs / this.#batches : null,
       ringUsage: this.#ring.usedBytes() / this.#ring.capacity,
       workerRestarts: this.#restarts,
+      export: this.#exportStats === null ? null : { ...this.#exportStats },
     };
   }
 
@@ -584,6 +589,8 @@ export class Pipeline {
         this.#resolveReady();
         break;
       case "progress":
+        this.#exportStats = message.exportStats;
+        this.#rejected += message.rejected;
         this.#batches++;
         this.#lastLatencyMs = message.latencyMs;
         this.#latencySumMs += message.latencyMs;
@@ -593,6 +600,7 @@ export class Pipeline {
         this.#settleFlushes();
         break;
       case "backendError":
+        this.#exportStats = message.exportStats ?? this.#exportStats;
         this.#exportErrors++;
         this.#lastExportError = `${message.error.code}: ${message.error.message}`;
         break;

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ExportStats } from "./backends/export_stats.ts";
 
 /**
  * Counters of a manager's recording pipeline. Every record is accounted
@@ -35,4 +36,11 @@ export interface TelemetryStats {
   ringUsage: number;
   /** Times the flusher worker died and was restarted. */
   workerRestarts: number;
+  /**
+   * For an exporting backend (`otlp_http`, or a store with an `export`
+   * section): what the collector accepted, refused and retried, in records.
+   * `exported` above counts what the backend took; a record the collector
+   * refused with a 4xx is in `export.dropped`. `null` for plain stores.
+   */
+  export: ExportStats | null;
 }

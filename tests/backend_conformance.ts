@@ -1095,6 +1095,25 @@ export function backendConformance(
     );
   });
 
+  test("aggregate aliases are plain keys, whatever their text", async (b) => {
+    await b.write(batch({ metrics: LATENCIES }));
+    const rows = await b.query(aggregate("metrics", {
+      where: cmp(col("name"), "=", "other"),
+      aggregates: [
+        { fn: "count", field: null, alias: "__proto__" },
+        { fn: "max", field: col("value"), alias: `"); drop table metrics; --` },
+      ],
+      groupBy: [{ field: col("name"), alias: "constructor" }],
+      having: { type: "compare", alias: "__proto__", operator: "=", value: 1 },
+    }));
+    assert.equal(rows.length, 1);
+    const row = rows[0]!;
+    assert.equal(Object.getPrototypeOf(row), Object.prototype);
+    assert.deepEqual(Object.keys(row), ["constructor", "__proto__", `"); drop table metrics; --`]);
+    assert.equal(Object.getOwnPropertyDescriptor(row, "__proto__")?.value, 1);
+    assert.equal(row.constructor, "other");
+  });
+
   test("applyRetention() deletes old records of every kind, keeps new ones and returns the count", async (b) => {
     await b.write(batch({
       traces: [

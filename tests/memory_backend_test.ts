@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import type { SelectPlan } from "../query/plan.ts";
 import { MemoryBackend } from "../src/backends/memory.ts";
 import { openBackend } from "../src/backends/open_backend.ts";
-import { backendConformance, batch, span } from "./backend_conformance.ts";
+import { splitInvalidRecords } from "../src/backends/_validate_batch.ts";
+import { backendConformance, batch, metric, span } from "./backend_conformance.ts";
 
 backendConformance("memory", () => Promise.resolve(new MemoryBackend()));
 
@@ -61,4 +62,34 @@ Deno.test("openBackend() opens memory and noop backends by name", async () => {
   );
   assert.equal(await noop.applyRetention(1e12), 0);
   await noop.close();
+});
+
+Deno.test("splitInvalidRecords() keeps the valid records of a batch a backend refused", async () => {
+  const bad = batch({
+    spans: [
+      span({ spanId: "ok-1" }),
+      span({ spanId: "nan", startTime: NaN }),
+      span({ spanId: "ok-2" }),
+    ],
+    metrics: [metric({ metricId: "inf", attributes: { x: Infinity } })],
+  });
+  const backend = new MemoryBackend();
+  await assert.rejects(
+    backend.write(bad),
+    (e: Error & { code?: string }) => e.code === "BAD_RECORD",
+  );
+  const { valid, rejected, firstError } = splitInvalidRecords(bad);
+  assert.equal(rejected, 2);
+  assert.match(firstError!, /Cannot write span 'nan'/);
+  await backend.write(valid);
+  const rows = await backend.query({
+    type: "select",
+    entity: "spans",
+    where: null,
+    orderBy: [{ field: { kind: "column", name: "span_id" }, direction: "asc" }],
+    limit: 10,
+    offset: 0,
+  });
+  assert.deepEqual(rows.map((r) => r.spanId), ["ok-1", "ok-2"]);
+  await backend.close();
 });

@@ -1317,6 +1317,37 @@ Deno.test("TelemetryManager with a memory store and an OTLP exporter: queries an
   });
 });
 
+Deno.test("TelemetryManager.stats().export shows what the collector refused, with its message", async () => {
+  await withReceiver(async (receiver) => {
+    receiver.replies.push(
+      Response.json({ code: 3, message: "quota exceeded for tenant" }, { status: 400 }),
+    );
+    await using manager = new TelemetryManager(
+      new TelemetryConfig({
+        enabled: true,
+        backend: "otlp_http",
+        exportInterval: 0,
+        backendConfig: {
+          ...FAST,
+          endpoint: receiver.url,
+          protocol: "http/json",
+          signals: ["traces"],
+        },
+      }),
+    );
+    assert.equal(manager.stats().export, null, "nothing reported before the first batch");
+    const trace = manager.startTrace("graph_run");
+    await manager.withSpan("a", { traceId: trace.traceId }, () => {});
+    await manager.withSpan("b", { traceId: trace.traceId }, () => {});
+    manager.endTrace(trace.traceId);
+    await manager.flush();
+    const stats = manager.stats();
+    assert.equal(stats.export?.dropped, 2, "both spans refused by the collector");
+    assert.equal(stats.export?.exported, 0);
+    assert.match(stats.export?.lastError ?? "", /HTTP 400: quota exceeded for tenant/);
+  });
+});
+
 Deno.test("withLlmCall() and withToolCall() spans reach the collector with GenAI attributes, events and metrics", async () => {
   await withReceiver(async (receiver) => {
     await using manager = new TelemetryManager(

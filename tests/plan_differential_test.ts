@@ -1,12 +1,11 @@
 /**
  * Random data and random plans must give identical results from the memory
- * compiler and the SQL compiler on SQLite (the plan-level half of the
- * differential test; the DSL tests add the text-level half).
+ * compiler and the SQL compiler on SQLite and, when configured, PostgreSQL
+ * (the plan-level half of the differential test; `differential_test.ts`
+ * adds the text-level half through the DSL).
  */
 import assert from "node:assert/strict";
-import { MemoryBackend } from "../src/backends/memory.ts";
-import { SqliteBackend } from "../src/backends/sqlite.ts";
-import type { Backend } from "../src/backends/backend.ts";
+import { openEmpty, QUERY_BACKENDS } from "./_query_backends.ts";
 import type {
   Aggregate,
   AggregatePlan,
@@ -281,26 +280,25 @@ function same(a: unknown, b: unknown): boolean {
   return a === b;
 }
 
-Deno.test("memory and SQLite return identical results for 600 random plans", async () => {
+Deno.test(`${QUERY_BACKENDS.map((b) => b.name).join(", ")} return identical results for 600 random plans`, async () => {
   const data = dataset();
-  const memory: Backend = new MemoryBackend();
-  const sqlite: Backend = new SqliteBackend({ path: ":memory:" });
-  await memory.write(data);
-  await sqlite.write(data);
+  const [reference, ...others] = await Promise.all(QUERY_BACKENDS.map(openEmpty));
   let nonEmpty = 0;
   try {
+    for (const b of [reference!, ...others]) await b.write(data);
     for (let i = 0; i < 600; i++) {
       const plan: QueryPlan = i % 2 === 0 ? selectPlan() : aggregatePlan();
-      const expected = await memory.query(plan);
-      const actual = await sqlite.query(plan);
+      const expected = await reference!.query(plan);
       if (expected.length > 0) nonEmpty++;
-      if (!same(actual, expected)) {
-        assert.deepEqual(actual, expected, `plan #${i}: ${JSON.stringify(plan)}`);
+      for (const other of others) {
+        const actual = await other.query(plan);
+        if (!same(actual, expected)) {
+          assert.deepEqual(actual, expected, `${other.name}, plan #${i}: ${JSON.stringify(plan)}`);
+        }
       }
     }
   } finally {
-    await memory.close();
-    await sqlite.close();
+    for (const b of [reference!, ...others]) await b.close();
   }
   // The generator must exercise more than empty results.
   assert.ok(nonEmpty > 300, `only ${nonEmpty} plans returned rows`);

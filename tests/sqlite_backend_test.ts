@@ -7,7 +7,19 @@ import { LATEST_SCHEMA_VERSION } from "../src/backends/_sqlite_schema.ts";
 import { backendConformance, batch, event, span, trace } from "./backend_conformance.ts";
 import type { SelectPlan } from "../query/plan.ts";
 
-backendConformance("sqlite", () => Promise.resolve(new SqliteBackend({ path: ":memory:" })));
+// A fresh file per test, in one temp directory removed when the process ends.
+const conformanceDir = Deno.makeTempDirSync({ prefix: "spark_sqlite_conformance_" });
+globalThis.addEventListener("unload", () => Deno.removeSync(conformanceDir, { recursive: true }));
+let conformanceFiles = 0;
+backendConformance(
+  "sqlite",
+  () =>
+    Promise.resolve(new SqliteBackend({ path: join(conformanceDir, `${conformanceFiles++}.db`) })),
+);
+backendConformance(
+  "sqlite (:memory:)",
+  () => Promise.resolve(new SqliteBackend({ path: ":memory:" })),
+);
 
 const ALL_SPANS: SelectPlan = {
   type: "select",
@@ -172,4 +184,43 @@ Deno.test("openBackend() opens SQLite at backendConfig.dbPath and rejects a bad 
     openBackend({ backend: "sqlite", backendConfig: { dbPath: 42 } }),
     (e: Error & { code?: string }) => e.code === "BAD_CONFIG",
   );
+});
+
+Deno.test("SqliteBackend with readOnly queries an existing file and refuses writes", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "ro.db");
+    const writer = new SqliteBackend({ path });
+    await writer.write(batch({ spans: [span({ spanId: "s-1" })] }));
+    const reader = new SqliteBackend({ path, readOnly: true });
+    assert.deepEqual((await reader.query(ALL_SPANS)).map((r) => r.spanId), ["s-1"]);
+    // The reader sees what the writer commits later (WAL).
+    await writer.write(batch({ spans: [span({ spanId: "s-2", startTime: 5 })] }));
+    assert.deepEqual((await reader.query(ALL_SPANS)).map((r) => r.spanId), ["s-2", "s-1"]);
+    await assert.rejects(
+      reader.write(batch({ spans: [span({ spanId: "s-3" })] })),
+      (e: Error & { code?: string }) => e.code === "WRITE_FAILED" && /read-only/.test(e.message),
+    );
+    await assert.rejects(reader.applyRetention(1e12), /read-only/);
+    await reader.close();
+    await writer.close();
+  });
+});
+
+Deno.test("SqliteBackend with readOnly refuses a missing file or a file without telemetry", async () => {
+  await withTempDir(async (dir) => {
+    assert.throws(
+      () => new SqliteBackend({ path: join(dir, "missing.db"), readOnly: true }),
+      (e: Error & { code?: string }) => e.code === "CONNECTION",
+    );
+    const other = join(dir, "other.db");
+    const db = new DatabaseSync(other);
+    db.exec("create table unrelated (x)");
+    db.close();
+    assert.throws(
+      () => new SqliteBackend({ path: other, readOnly: true }),
+      (e: Error & { code?: string }) =>
+        e.code === "BAD_CONFIG" && /holds no telemetry/.test(e.message),
+    );
+    await Promise.resolve();
+  });
 });

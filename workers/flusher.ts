@@ -29,6 +29,7 @@ import { parentPort } from "node:worker_threads";
 import type { QueryPlan } from "../query/plan.ts";
 import { type PipelineMessage, toWireError, type WakeMode } from "../src/_messages.ts";
 import type { Backend } from "../src/backends/backend.ts";
+import { splitInvalidRecords } from "../src/backends/_validate_batch.ts";
 import { openBackend } from "../src/backends/open_backend.ts";
 import { appendToBatch, decodeFrame, emptyBatch, type RecordTuple } from "../src/codec.ts";
 import { RingBuffer } from "../src/ring_buffer.ts";
@@ -198,9 +199,10 @@ class Flusher {
   }
 
   async #writeBatch(count: number): Promise<void> {
-    const batch = emptyBatch();
+    let batch = emptyBatch();
     appendToBatch(batch, this.#pending, 0, count);
     let latencyMs = 0;
+    let rejected = 0;
     for (let attempt = 1;; attempt++) {
       const started = performance.now();
       try {
@@ -208,16 +210,39 @@ class Flusher {
         latencyMs = performance.now() - started;
         break;
       } catch (error) {
+        post({
+          type: "backendError",
+          op: "write",
+          error: toWireError(error, "WRITE_FAILED"),
+          exportStats: this.#backend!.stats?.() ?? null,
+        });
+        if ((error as { code?: unknown }).code === "BAD_RECORD") {
+          // Retrying cannot fix a record the backend refuses (a NaN, say):
+          // store the rest of the batch now and leave the bad ones out.
+          // (When the shared checks find nothing, back off as for any error.)
+          const split = splitInvalidRecords(batch);
+          if (split.rejected > 0) {
+            rejected += split.rejected;
+            batch = split.valid;
+            continue;
+          }
+        }
         // Keep the batch and try again: it is stored whole or not at all,
         // and upserts make a repeat harmless.
-        post({ type: "backendError", op: "write", error: toWireError(error, "WRITE_FAILED") });
         await sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (attempt - 1)));
       }
     }
     this.#pending = this.#pending.slice(count);
     this.#durable += count;
     this.#commit(count);
-    post({ type: "progress", durable: this.#durable, records: count, latencyMs });
+    post({
+      type: "progress",
+      durable: this.#durable,
+      records: count,
+      rejected,
+      latencyMs,
+      exportStats: this.#backend!.stats?.() ?? null,
+    });
   }
 
   /** Frees the ring space of every frame whose records are all stored. */
@@ -257,7 +282,12 @@ class Flusher {
     try {
       await this.#backend!.applyRetention(Date.now() / 1000 - this.#retentionDays * 86400);
     } catch (error) {
-      post({ type: "backendError", op: "retention", error: toWireError(error, "WRITE_FAILED") });
+      post({
+        type: "backendError",
+        op: "retention",
+        error: toWireError(error, "WRITE_FAILED"),
+        exportStats: this.#backend?.stats?.() ?? null,
+      });
     }
   }
 }

@@ -2,8 +2,9 @@
  * The SQLite schema as an ordered list of migrations. Column names are the
  * snake_case names of `COLUMNS` in `query/plan.ts` (the SQL compiler emits
  * exactly those); attributes are JSON text. Every query filter and ordering
- * of the four query methods has an index; each ends in the time column so a
- * filtered, newest-first page reads in index order.
+ * of the four query methods has an index; each ends in the time column and
+ * the id, so a filtered, newest-first page (ties by id) reads in index order
+ * with no sort.
  *
  * @module
  */
@@ -31,8 +32,8 @@ export const MIGRATIONS: readonly Migration[] = [
         resource text not null
       );
       create index traces_start_time on traces (start_time, trace_id);
-      create index traces_name on traces (name, start_time);
-      create index traces_status on traces (status, start_time);
+      create index traces_name on traces (name, start_time, trace_id);
+      create index traces_status on traces (status, start_time, trace_id);
 
       create table spans (
         span_id text primary key,
@@ -50,10 +51,10 @@ export const MIGRATIONS: readonly Migration[] = [
         attributes text not null
       );
       create index spans_start_time on spans (start_time, span_id);
-      create index spans_trace_id on spans (trace_id, start_time);
-      create index spans_name on spans (name, start_time);
-      create index spans_kind_status on spans (kind, status, start_time);
-      create index spans_status on spans (status, start_time);
+      create index spans_trace_id on spans (trace_id, start_time, span_id);
+      create index spans_name on spans (name, start_time, span_id);
+      create index spans_kind_status on spans (kind, status, start_time, span_id);
+      create index spans_status on spans (status, start_time, span_id);
 
       create table events (
         event_id text primary key,
@@ -65,9 +66,9 @@ export const MIGRATIONS: readonly Migration[] = [
         attributes text not null
       );
       create index events_timestamp on events (timestamp, event_id);
-      create index events_trace_id on events (trace_id, timestamp);
-      create index events_span_id on events (span_id, timestamp);
-      create index events_event_type on events (event_type, timestamp);
+      create index events_trace_id on events (trace_id, timestamp, event_id);
+      create index events_span_id on events (span_id, timestamp, event_id);
+      create index events_event_type on events (event_type, timestamp, event_id);
 
       create table metrics (
         metric_id text primary key,
@@ -80,8 +81,8 @@ export const MIGRATIONS: readonly Migration[] = [
         attributes text not null
       );
       create index metrics_timestamp on metrics (timestamp, metric_id);
-      create index metrics_name on metrics (name, timestamp);
-      create index metrics_trace_id on metrics (trace_id, timestamp);
+      create index metrics_name on metrics (name, timestamp, metric_id);
+      create index metrics_trace_id on metrics (trace_id, timestamp, metric_id);
     `,
   },
 ];

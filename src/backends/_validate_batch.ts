@@ -143,3 +143,43 @@ export function validateBatch(batch: Batch): void {
     checkAttributes("metric", id, "attributes", m.attributes);
   }
 }
+
+/** What {@linkcode splitInvalidRecords} returns. */
+export interface SplitBatch {
+  /** The records that pass {@linkcode validateBatch}, in their original order. */
+  valid: Batch;
+  /** How many records were left out. */
+  rejected: number;
+  /** The message of the first rejected record, for stats and logs. */
+  firstError: string | null;
+}
+
+/**
+ * Separates the records a backend would refuse from the rest, so a writer
+ * (the flusher worker) can store the valid records of a batch that failed
+ * with `"BAD_RECORD"` and count the others as dropped, instead of retrying
+ * a batch that can never succeed.
+ */
+export function splitInvalidRecords(batch: Batch): SplitBatch {
+  const valid: Batch = { traces: [], spans: [], events: [], metrics: [] };
+  let rejected = 0;
+  let firstError: string | null = null;
+  const sort = <K extends keyof Batch>(kind: K) => {
+    for (const record of batch[kind]) {
+      const one: Batch = { traces: [], spans: [], events: [], metrics: [] };
+      (one[kind] as unknown[]).push(record);
+      try {
+        validateBatch(one);
+        (valid[kind] as unknown[]).push(record);
+      } catch (e) {
+        rejected++;
+        firstError ??= (e as Error).message;
+      }
+    }
+  };
+  sort("traces");
+  sort("spans");
+  sort("events");
+  sort("metrics");
+  return { valid, rejected, firstError };
+}

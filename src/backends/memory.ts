@@ -57,7 +57,7 @@ function jsonCopy(attributes: Attributes): Attributes {
  * await backend.close();
  * ```
  */
-export class MemoryBackend implements Backend {
+export class MemoryBackend implements Backend, AsyncDisposable {
   /** Always `"memory"`. */
   readonly name: string = "memory";
   readonly #maxRecords: number;
@@ -222,5 +222,10 @@ export class MemoryBackend implements Backend {
     this.#closed = true;
     for (const table of Object.values(this.#tables)) table.clear();
     return Promise.resolve();
+  }
+
+  /** Same as {@linkcode MemoryBackend.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

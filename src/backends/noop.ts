@@ -24,7 +24,7 @@ import { type Backend, BackendError } from "./backend.ts";
  * );
  * ```
  */
-export class NoopBackend implements Backend {
+export class NoopBackend implements Backend, AsyncDisposable {
   /** Always `"noop"`. */
   readonly name: string = "noop";
   #closed = false;
@@ -56,5 +56,10 @@ export class NoopBackend implements Backend {
   close(): Promise<void> {
     this.#closed = true;
     return Promise.resolve();
+  }
+
+  /** Same as {@linkcode NoopBackend.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

@@ -83,7 +83,7 @@ export function openBackend(spec: BackendSpec): Promise<Backend> {
             `Cannot open backend 'sqlite': dbPath must be a file path or ":memory:"`,
           );
         }
-        return new m.SqliteBackend({ path });
+        return new m.SqliteBackend({ path, readOnly: spec.backendConfig.readOnly === true });
       });
     case "noop":
       return import("./noop.ts").then((m) => new m.NoopBackend());

@@ -13,7 +13,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Entity, QueryPlan, QueryRow } from "../../query/plan.ts";
 import { type CompiledSql, compileSql } from "../../query/sql.ts";
 import { sqliteDialect } from "../../query/sqlite_dialect.ts";
-import { percentileCont } from "../../query/_values.ts";
+import { percentileCont, setField } from "../../query/_values.ts";
 import type {
   Batch,
   EventRecord,
@@ -40,6 +40,12 @@ export interface SqliteBackendOptions {
    * @default {5000}
    */
   busyTimeoutMs?: number;
+  /**
+   * Open an existing database for queries only (the CLI): no file is
+   * created, no migration runs, and writes fail with `"WRITE_FAILED"`.
+   * @default {false}
+   */
+  readOnly?: boolean;
   /**
    * Rows deleted per statement by {@linkcode SqliteBackend.applyRetention};
    * each batch commits on its own so writers never wait long.
@@ -273,6 +279,7 @@ export class SqliteBackend implements Backend, AsyncDisposable {
   readonly name: string = "sqlite";
   readonly #db: DatabaseSync;
   readonly #retentionBatchSize: number;
+  readonly #readOnly: boolean;
   readonly #upserts: Record<Entity, StatementSync>;
   readonly #begin: StatementSync;
   readonly #commit: StatementSync;
@@ -302,8 +309,9 @@ export class SqliteBackend implements Backend, AsyncDisposable {
         `Cannot open SQLite: retentionBatchSize must be a whole number >= 1, got ${this.#retentionBatchSize}`,
       );
     }
+    this.#readOnly = options.readOnly ?? false;
     try {
-      this.#db = new DatabaseSync(path);
+      this.#db = new DatabaseSync(path, { readOnly: this.#readOnly });
     } catch (e) {
       throw new BackendError(
         "CONNECTION",
@@ -315,16 +323,8 @@ export class SqliteBackend implements Backend, AsyncDisposable {
     }
     try {
       this.#db.exec(`pragma busy_timeout = ${busyTimeoutMs}`);
-      this.#db.exec("pragma journal_mode = wal");
-      // With WAL, NORMAL loses at most the last transactions on power loss, never integrity.
-      this.#db.exec("pragma synchronous = normal");
-      // Random span ids dirty many index pages per batch; checkpointing every
-      // ~40 MB of WAL instead of every 4 MB copies each hot page back once
-      // rather than ten times (measured ~1.8x more rows/s on disk, README).
-      this.#db.exec("pragma wal_autocheckpoint = 10000");
-      this.#db.exec("pragma journal_size_limit = 67108864");
-      this.#db.exec("pragma cache_size = -32000");
-      this.#migrate();
+      if (this.#readOnly) this.#checkSchema();
+      else this.#configureWriter();
       registerFunctions(this.#db);
       // One-row statements: with the indexes in place they measured faster than
       // 16- to 1000-row multi-VALUES upserts (bench/sqlite_write_bench.ts, README).
@@ -355,6 +355,38 @@ export class SqliteBackend implements Backend, AsyncDisposable {
   get schemaVersion(): number {
     const row = this.#db.prepare("select max(version) as v from spark_schema_version").get() as Row;
     return row.v as number;
+  }
+
+  #configureWriter(): void {
+    this.#db.exec("pragma journal_mode = wal");
+    // With WAL, NORMAL loses at most the last transactions on power loss, never integrity.
+    this.#db.exec("pragma synchronous = normal");
+    // Random span ids dirty many index pages per batch; checkpointing every
+    // ~40 MB of WAL instead of every 4 MB copies each hot page back once
+    // rather than ten times (measured ~1.8x more rows/s on disk, README).
+    this.#db.exec("pragma wal_autocheckpoint = 10000");
+    this.#db.exec("pragma journal_size_limit = 67108864");
+    // Bounded statistics so the planner picks the right index (SQLite's
+    // advice for long-lived connections); cheap on an unchanged database.
+    this.#db.exec("pragma analysis_limit = 400");
+    this.#migrate();
+    this.#db.exec("pragma optimize = 0x10002");
+  }
+
+  /** A read-only connection cannot migrate: the file must already be current. */
+  #checkSchema(): void {
+    const table = this.#db.prepare(
+      "select 1 from sqlite_master where type = 'table' and name = 'spark_schema_version'",
+    ).get();
+    const version = table === undefined ? 0 : this.schemaVersion;
+    if (version !== LATEST_SCHEMA_VERSION) {
+      throw new BackendError(
+        "BAD_CONFIG",
+        table === undefined
+          ? "Cannot open SQLite database read-only: it holds no telemetry (no schema version table)"
+          : `Cannot open SQLite database read-only: its schema version is ${version}, this library reads ${LATEST_SCHEMA_VERSION}`,
+      );
+    }
   }
 
   #migrate(): void {
@@ -404,7 +436,15 @@ export class SqliteBackend implements Backend, AsyncDisposable {
   write(batch: Batch): Promise<void> {
     try {
       this.#checkOpen("write");
+      if (this.#readOnly) {
+        throw new BackendError("WRITE_FAILED", "Cannot write batch to SQLite: opened read-only");
+      }
       validateBatch(batch);
+      if (
+        batch.traces.length + batch.spans.length + batch.events.length + batch.metrics.length === 0
+      ) {
+        return Promise.resolve();
+      }
       this.#begin.run();
       try {
         this.#writeAll("traces", batch.traces, pushTrace);
@@ -483,7 +523,7 @@ export class SqliteBackend implements Backend, AsyncDisposable {
         const out: QueryRow = {};
         for (const c of compiled.columns) {
           const v = r[c.name];
-          out[c.alias] = c.json && typeof v === "string" ? JSON.parse(v) : v;
+          setField(out, c.alias, c.json && typeof v === "string" ? JSON.parse(v) : v);
         }
         return out;
       });
@@ -511,6 +551,9 @@ export class SqliteBackend implements Backend, AsyncDisposable {
    */
   async applyRetention(cutoff: number): Promise<number> {
     this.#checkOpen("apply retention");
+    if (this.#readOnly) {
+      throw new BackendError("WRITE_FAILED", "Cannot apply retention: SQLite opened read-only");
+    }
     if (typeof cutoff !== "number" || Number.isNaN(cutoff)) {
       throw new RangeError(`Cannot apply retention: cutoff must be a number, got ${cutoff}`);
     }
@@ -543,7 +586,11 @@ export class SqliteBackend implements Backend, AsyncDisposable {
     if (!this.#closed) {
       this.#closed = true;
       this.#statements.clear();
-      this.#db.close();
+      try {
+        if (!this.#readOnly) this.#db.exec("pragma optimize");
+      } finally {
+        this.#db.close();
+      }
     }
     return Promise.resolve();
   }

@@ -141,7 +141,6 @@ interface SpanContext extends TelemetryContext {
 interface ActiveTrace {
   trace: Trace;
   recorded: boolean;
-  sampled: boolean;
 }
 
 const ZERO_STATS: TelemetryStats = {
@@ -251,6 +250,7 @@ export class TelemetryManager {
   #events: boolean;
   #metrics: boolean;
   #propagate: boolean;
+  #sampleAll: boolean;
   #custom: Attributes | null;
   #resource: Attributes;
   #activeTraces = new Map<string, ActiveTrace>();
@@ -274,6 +274,7 @@ export class TelemetryManager {
     this.#events = config.enableEvents;
     this.#metrics = config.enableMetrics;
     this.#propagate = config.propagateContext;
+    this.#sampleAll = config.samplingRate >= 1;
     this.#custom = Object.keys(config.customAttributes).length > 0 ? config.customAttributes : null;
     this.#resource = config.resourceAttributes;
     this.#pipeline = config.enabled ? new Pipeline(config) : null;
@@ -336,9 +337,8 @@ export class TelemetryManager {
       resource: this.#resource,
     });
     if (!this.#recording) return trace;
-    const sampled = this.config.shouldSample(trace.traceId);
-    const recorded = sampled && this.#traces;
-    this.#activeTraces.set(trace.traceId, { trace, recorded, sampled });
+    const recorded = this.#traces && this.#sampled(trace.traceId);
+    this.#activeTraces.set(trace.traceId, { trace, recorded });
     if (recorded) this.#pushTrace(trace);
     return trace;
   }
@@ -822,8 +822,13 @@ export class TelemetryManager {
     return undefined;
   }
 
+  /**
+   * Whether records of the trace are kept: a pure function of the trace id
+   * (so the same answer an active trace got at its start, without looking
+   * it up: the map lookup cost more than the decision).
+   */
   #sampled(traceId: string): boolean {
-    return this.#activeTraces.get(traceId)?.sampled ?? this.config.shouldSample(traceId);
+    return this.#sampleAll || this.config.shouldSample(traceId);
   }
 
   /** Copies attributes (the caller may reuse its object) with the custom ones merged under them. */

@@ -453,13 +453,18 @@ export class TelemetryManager {
         recorded = this.#traces && this.#sampled(traceId);
       }
     }
+    // Everything that may run user code (getters, spreads) comes before a
+    // slot is taken and the shared options object is filled: a nested
+    // startSpan() would take the same slot and refill the object.
+    const kind = options.kind ?? "internal";
+    const attributes = this.#attributes(options.attributes);
     const slot = this.#recording ? this.#takeSlot() : -1;
     const o = SPAN_OPTIONS;
     o.traceId = traceId;
     o.parentSpanId = parentSpanId;
     o.name = name;
-    o.kind = options.kind ?? "internal";
-    o.attributes = this.#attributes(options.attributes);
+    o.kind = kind;
+    o.attributes = attributes;
     const span = new RecordingSpan(o, this.#owner, slot, recorded, endsTrace);
     o.attributes = NO_ATTRIBUTES;
     if (slot >= 0) {

@@ -58,6 +58,17 @@ export class FrameWriter {
    * refer back to with {@linkcode SAME_TRACE_ID} (see `codec.ts`).
    */
   lastTraceId: string | null = null;
+  /**
+   * Fields of the last span written in this frame, which the next span
+   * refers back to when equal (see `writeSpan` in `codec.ts`).
+   */
+  spanParent: string | null = null;
+  /** See {@linkcode FrameWriter.spanParent}. */
+  spanName: string | null = null;
+  /** See {@linkcode FrameWriter.spanParent}. */
+  spanKind: string | null = null;
+  /** See {@linkcode FrameWriter.spanParent}. */
+  spanStatus: string | null = null;
   // Keys of the last attributes map written in full in this frame, in
   // order (`#keyCount` of them; -1: none to refer back to).
   #keys: string[] = [];
@@ -84,6 +95,10 @@ export class FrameWriter {
   reset(): void {
     this.pos = 0;
     this.lastTraceId = null;
+    this.spanParent = null;
+    this.spanName = null;
+    this.spanKind = null;
+    this.spanStatus = null;
     this.#keyCount = -1;
   }
 

@@ -157,3 +157,33 @@ Deno.test("attributes with the keys of the previous record decode to the same ob
   });
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });
+
+Deno.test("spans that share parent, name, kind or status with the previous span decode to their own fields", () => {
+  const P1 = "1111111111111111";
+  const P2 = "2222222222222222";
+  const variants: Partial<SpanFields>[] = [
+    { parentSpanId: P1, name: "a" },
+    { parentSpanId: P1, name: "a" },
+    { parentSpanId: null, name: "a", kind: "tool_call" },
+    { parentSpanId: P1, name: "b", kind: "tool_call", status: "error" },
+    { parentSpanId: P2, name: "b", status: "error" },
+    { parentSpanId: P2, name: "ü-not-ascii", status: "error" },
+    { parentSpanId: P2, name: "ü-not-ascii", status: "error" },
+    { parentSpanId: P2, name: "b", kind: "llm_call" },
+    { parentSpanId: null, name: "", status: "unset", endTime: null },
+    { parentSpanId: null, name: "", status: "unset", endTime: null },
+  ];
+  const expected = variants.map((v, i) => span({ spanId: `${i}`.padStart(16, "0"), ...v }));
+  const tuples = frame((w) => {
+    for (const s of expected) writeSpan(w, s);
+    return expected.length;
+  }) as unknown[][];
+  tuples.forEach((t, i) => {
+    const s = expected[i]!;
+    assert.deepEqual(
+      [t[1], t[3], t[4], t[5], t[7], t[8]],
+      [s.spanId, s.parentSpanId, s.name, s.kind, s.endTime, s.status],
+      `span ${i}`,
+    );
+  });
+});

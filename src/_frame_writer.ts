@@ -69,6 +69,12 @@ export class FrameWriter {
   spanKind: string | null = null;
   /** See {@linkcode FrameWriter.spanParent}. */
   spanStatus: string | null = null;
+  /** Fields of the last event written in this frame (see `writeEvent` in `codec.ts`). */
+  eventType: string | null = null;
+  /** See {@linkcode FrameWriter.eventType}. */
+  eventName: string | null = null;
+  /** See {@linkcode FrameWriter.eventType}. */
+  eventSpanId: string | null = null;
   // Keys of the last attributes map written in full in this frame, in
   // order (`#keyCount` of them; -1: none to refer back to).
   #keys: string[] = [];
@@ -99,6 +105,9 @@ export class FrameWriter {
     this.spanName = null;
     this.spanKind = null;
     this.spanStatus = null;
+    this.eventType = null;
+    this.eventName = null;
+    this.eventSpanId = null;
     this.#keyCount = -1;
   }
 

@@ -154,6 +154,7 @@ export function decodeFrame(payload: Uint8Array): RecordTuple[] {
   let last: string | null = null;
   let keys: string[] = [];
   let previousSpan: SpanTuple | null = null;
+  let previousEvent: EventTuple | null = null;
   for (let i = 0; i < tuples.length; i++) {
     const t = tuples[i]!;
     const kind = t[0];
@@ -165,6 +166,14 @@ export function decodeFrame(payload: Uint8Array): RecordTuple[] {
         }
       }
       previousSpan = t;
+    } else if (kind === EVENT) {
+      if (previousEvent !== null) {
+        for (let k = 0; k < EVENT_REFERABLE.length; k++) {
+          const at = EVENT_REFERABLE[k]!;
+          if (t[at] === SAME_AS_PREVIOUS) t[at] = previousEvent[at] as never;
+        }
+      }
+      previousEvent = t;
     }
     const at = TRACE_ID_AT[kind]!;
     const id = t[at];
@@ -187,10 +196,13 @@ export function decodeFrame(payload: Uint8Array): RecordTuple[] {
 
 /** Span fields that may refer back to the previous span: parent, name, kind, status. */
 const SPAN_REFERABLE: readonly number[] = [3, 4, 5, 8];
+/** Event fields that may refer back to the previous event: type, name, span. */
+const EVENT_REFERABLE: readonly number[] = [2, 3, 6];
 /**
- * What a span carries in place of its parent, name, kind or status when it
- * equals the previous span's in the same frame: the integer 0, which none of
- * those fields (strings, or `null` for the parent) ever is.
+ * What a span carries in place of its parent, name, kind or status (an
+ * event in place of its type, name or span) when it equals the previous
+ * span's (event's) in the same frame: the integer 0, which none of those
+ * fields (strings, or `null`) ever is.
  */
 const SAME_AS_PREVIOUS = 0;
 
@@ -354,15 +366,85 @@ export function writeEvent(
   spanId: string | null,
   attributes: Attributes,
 ): void {
-  w.arrayHeader(8);
-  w.num(EVENT);
-  w.str(eventId);
-  w.str(eventType);
-  w.str(name);
-  w.f64(timestamp);
-  w.traceId(traceId);
-  w.strOrNil(spanId);
+  if (!writeEventHeadAscii(w, eventId, eventType, name, timestamp, traceId, spanId)) {
+    w.arrayHeader(8);
+    w.num(EVENT);
+    w.str(eventId);
+    w.str(eventType);
+    w.str(name);
+    w.f64(timestamp);
+    w.traceId(traceId);
+    w.strOrNil(spanId);
+    w.eventType = eventType;
+    w.eventName = name;
+    w.eventSpanId = spanId;
+  }
   w.attributes(attributes);
+}
+
+/**
+ * The common case of an event's fields before its attributes, as
+ * {@linkcode writeSpanHeadAscii} for spans: the type, name and span refer
+ * back to the previous event's in the frame when equal.
+ */
+function writeEventHeadAscii(
+  w: FrameWriter,
+  eventId: string,
+  eventType: string,
+  name: string,
+  timestamp: number,
+  traceId: string | null,
+  spanId: string | null,
+): boolean {
+  // 2 (array header, tag) + 5 × 2 (string headers) + 9 (time).
+  w.ensure(
+    21 + eventId.length + eventType.length + name.length +
+      (traceId === null ? 0 : traceId.length) + (spanId === null ? 0 : spanId.length),
+  );
+  const buf = w.buf;
+  let at = w.pos;
+  buf[at++] = 0x98;
+  buf[at++] = EVENT;
+  at = putAscii(buf, at, eventId);
+  if (at < 0) return false;
+  if (eventType === w.eventType) {
+    buf[at++] = SAME_AS_PREVIOUS;
+  } else {
+    at = putAscii(buf, at, eventType);
+    if (at < 0) return false;
+  }
+  if (name === w.eventName) {
+    buf[at++] = SAME_AS_PREVIOUS;
+  } else {
+    at = putAscii(buf, at, name);
+    if (at < 0) return false;
+  }
+  buf[at] = 0xcb;
+  w.view.setFloat64(at + 1, timestamp);
+  at += 9;
+  const sameTrace = traceId !== null && traceId === w.lastTraceId;
+  if (traceId === null) {
+    buf[at++] = 0xc0;
+  } else if (sameTrace) {
+    buf[at++] = SAME_TRACE_ID;
+  } else {
+    at = putAscii(buf, at, traceId);
+    if (at < 0) return false;
+  }
+  if (spanId === null) {
+    buf[at++] = 0xc0;
+  } else if (spanId === w.eventSpanId) {
+    buf[at++] = SAME_AS_PREVIOUS;
+  } else {
+    at = putAscii(buf, at, spanId);
+    if (at < 0) return false;
+  }
+  w.pos = at;
+  if (traceId !== null && !sameTrace) w.lastTraceId = traceId;
+  w.eventType = eventType;
+  w.eventName = name;
+  w.eventSpanId = spanId;
+  return true;
 }
 
 /** The fields of a metric point that are encoded. */

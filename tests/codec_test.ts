@@ -187,3 +187,37 @@ Deno.test("spans that share parent, name, kind or status with the previous span 
     );
   });
 });
+
+Deno.test("events that share type, name, span or trace with the previous event decode to their own fields", () => {
+  const S1 = "1111111111111111";
+  const events: [string, string, string | null, string | null][] = [
+    ["node.started", "a", TRACE_A, S1],
+    ["node.started", "a", TRACE_A, S1],
+    ["node.finished", "a", null, S1],
+    ["node.finished", "b", TRACE_B, null],
+    ["node.finished", "b", TRACE_B, null],
+    ["custom", "ü", TRACE_B, S1],
+    ["custom", "ü", TRACE_A, S1],
+    ["custom", "b", TRACE_A, "2222222222222222"],
+  ];
+  const tuples = frame((w) => {
+    writeSpan(w, span({ name: "between" }));
+    events.forEach(([type, name, traceId, spanId], i) =>
+      writeEvent(w, `${i}`.padStart(32, "e"), type, name, 1.25, traceId, spanId, { i })
+    );
+    return events.length + 1;
+  }) as unknown[][];
+  assert.equal(tuples[0]![4], "between");
+  events.forEach(([type, name, traceId, spanId], i) => {
+    assert.deepEqual(tuples[i + 1], [
+      2,
+      `${i}`.padStart(32, "e"),
+      type,
+      name,
+      1.25,
+      traceId,
+      spanId,
+      { i },
+    ], `event ${i}`);
+  });
+});

@@ -75,6 +75,12 @@ export class FrameWriter {
   eventName: string | null = null;
   /** See {@linkcode FrameWriter.eventType}. */
   eventSpanId: string | null = null;
+  /** Fields of the last metric point written in this frame (see `writeMetric` in `codec.ts`). */
+  metricName: string | null = null;
+  /** See {@linkcode FrameWriter.metricName}. */
+  metricUnit: string | null = null;
+  /** See {@linkcode FrameWriter.metricName}. */
+  metricKind: string | null = null;
   // Keys of the last attributes map written in full in this frame, in
   // order (`#keyCount` of them; -1: none to refer back to).
   #keys: string[] = [];
@@ -108,6 +114,9 @@ export class FrameWriter {
     this.eventType = null;
     this.eventName = null;
     this.eventSpanId = null;
+    this.metricName = null;
+    this.metricUnit = null;
+    this.metricKind = null;
     this.#keyCount = -1;
   }
 

@@ -155,6 +155,7 @@ export function decodeFrame(payload: Uint8Array): RecordTuple[] {
   let keys: string[] = [];
   let previousSpan: SpanTuple | null = null;
   let previousEvent: EventTuple | null = null;
+  let previousMetric: MetricTuple | null = null;
   for (let i = 0; i < tuples.length; i++) {
     const t = tuples[i]!;
     const kind = t[0];
@@ -174,6 +175,14 @@ export function decodeFrame(payload: Uint8Array): RecordTuple[] {
         }
       }
       previousEvent = t;
+    } else if (kind === METRIC) {
+      if (previousMetric !== null) {
+        for (let k = 0; k < METRIC_REFERABLE.length; k++) {
+          const at = METRIC_REFERABLE[k]!;
+          if (t[at] === SAME_AS_PREVIOUS) t[at] = previousMetric[at] as never;
+        }
+      }
+      previousMetric = t;
     }
     const at = TRACE_ID_AT[kind]!;
     const id = t[at];
@@ -198,10 +207,13 @@ export function decodeFrame(payload: Uint8Array): RecordTuple[] {
 const SPAN_REFERABLE: readonly number[] = [3, 4, 5, 8];
 /** Event fields that may refer back to the previous event: type, name, span. */
 const EVENT_REFERABLE: readonly number[] = [2, 3, 6];
+/** Metric fields that may refer back to the previous point: name, unit, kind (never the value). */
+const METRIC_REFERABLE: readonly number[] = [2, 4, 5];
 /**
  * What a span carries in place of its parent, name, kind or status (an
- * event in place of its type, name or span) when it equals the previous
- * span's (event's) in the same frame: the integer 0, which none of those
+ * event in place of its type, name or span, a metric point in place of its
+ * name, unit or kind) when it equals the previous record's of its kind in
+ * the same frame: the integer 0, which none of those
  * fields (strings, or `null`) ever is.
  */
 const SAME_AS_PREVIOUS = 0;
@@ -455,16 +467,86 @@ export type MetricFields = Pick<
 
 /** Appends a metric tuple. */
 export function writeMetric(w: FrameWriter, m: MetricFields): void {
-  w.arrayHeader(9);
-  w.num(METRIC);
-  w.str(m.metricId);
-  w.str(m.name);
-  w.num(m.value);
-  w.str(m.unit);
-  w.str(m.kind);
-  w.f64(m.timestamp);
-  w.traceId(m.traceId);
+  if (!writeMetricHeadAscii(w, m)) {
+    w.arrayHeader(9);
+    w.num(METRIC);
+    w.str(m.metricId);
+    w.str(m.name);
+    w.num(m.value);
+    w.str(m.unit);
+    w.str(m.kind);
+    w.f64(m.timestamp);
+    w.traceId(m.traceId);
+    w.metricName = m.name;
+    w.metricUnit = m.unit;
+    w.metricKind = m.kind;
+  }
   w.attributes(m.attributes);
+}
+
+/**
+ * The common case of a metric point's fields before its attributes, as
+ * {@linkcode writeSpanHeadAscii} for spans: the name, unit and kind refer
+ * back to the previous point's in the frame when equal.
+ */
+function writeMetricHeadAscii(w: FrameWriter, m: MetricFields): boolean {
+  const metricId = m.metricId;
+  const name = m.name;
+  const unit = m.unit;
+  const kind = m.kind;
+  const traceId = m.traceId;
+  // 2 (array header, tag) + 5 × 2 (string headers) + 2 × 9 (value, time).
+  w.ensure(
+    30 + metricId.length + name.length + unit.length + kind.length +
+      (traceId === null ? 0 : traceId.length),
+  );
+  const buf = w.buf;
+  const view = w.view;
+  let at = w.pos;
+  buf[at++] = 0x99;
+  buf[at++] = METRIC;
+  at = putAscii(buf, at, metricId);
+  if (at < 0) return false;
+  if (name === w.metricName) {
+    buf[at++] = SAME_AS_PREVIOUS;
+  } else {
+    at = putAscii(buf, at, name);
+    if (at < 0) return false;
+  }
+  // The value as float64 whatever it is: it decodes to the same number.
+  buf[at] = 0xcb;
+  view.setFloat64(at + 1, m.value);
+  at += 9;
+  if (unit === w.metricUnit) {
+    buf[at++] = SAME_AS_PREVIOUS;
+  } else {
+    at = putAscii(buf, at, unit);
+    if (at < 0) return false;
+  }
+  if (kind === w.metricKind) {
+    buf[at++] = SAME_AS_PREVIOUS;
+  } else {
+    at = putAscii(buf, at, kind);
+    if (at < 0) return false;
+  }
+  buf[at] = 0xcb;
+  view.setFloat64(at + 1, m.timestamp);
+  at += 9;
+  const sameTrace = traceId !== null && traceId === w.lastTraceId;
+  if (traceId === null) {
+    buf[at++] = 0xc0;
+  } else if (sameTrace) {
+    buf[at++] = SAME_TRACE_ID;
+  } else {
+    at = putAscii(buf, at, traceId);
+    if (at < 0) return false;
+  }
+  w.pos = at;
+  if (traceId !== null && !sameTrace) w.lastTraceId = traceId;
+  w.metricName = name;
+  w.metricUnit = unit;
+  w.metricKind = kind;
+  return true;
 }
 
 /** Returns an empty batch. */

@@ -221,3 +221,43 @@ Deno.test("events that share type, name, span or trace with the previous event d
     ], `event ${i}`);
   });
 });
+
+Deno.test("metric points that share name, unit or kind with the previous point decode to their own fields", () => {
+  const points: [string, number, string, "gauge" | "counter" | "histogram", string | null][] = [
+    ["latency", 1, "s", "gauge", TRACE_A],
+    ["latency", 2.5, "s", "gauge", TRACE_A],
+    ["latency", -0, "ms", "histogram", null],
+    ["tokens", 2 ** 40, "", "counter", TRACE_B],
+    ["tokens", 0, "", "counter", TRACE_B],
+    ["ünits", 3, "", "counter", TRACE_B],
+    ["ünits", 4, "€", "counter", TRACE_A],
+  ];
+  const tuples = frame((w) => {
+    points.forEach(([name, value, unit, kind, traceId], i) =>
+      writeMetric(w, {
+        metricId: `${i}`.padStart(32, "m"),
+        name,
+        value,
+        unit,
+        kind,
+        timestamp: 7.5,
+        traceId,
+        attributes: {},
+      })
+    );
+    return points.length;
+  }) as unknown[][];
+  points.forEach(([name, value, unit, kind, traceId], i) => {
+    assert.deepEqual(tuples[i], [
+      3,
+      `${i}`.padStart(32, "m"),
+      name,
+      value,
+      unit,
+      kind,
+      7.5,
+      traceId,
+      {},
+    ], `point ${i}`);
+  });
+});

@@ -106,6 +106,16 @@ export class FrameWriter {
   /** Forgets everything written (a new frame starts). */
   reset(): void {
     this.pos = 0;
+    this.forgetReferences();
+  }
+
+  /**
+   * Forgets what later records could refer back to: needed whenever bytes
+   * are taken back out of the frame (a record rolled back), since they may
+   * be what a reference would point at. Later records are then written in
+   * full until they set up new references.
+   */
+  forgetReferences(): void {
     this.lastTraceId = null;
     this.spanParent = null;
     this.spanName = null;
@@ -118,6 +128,30 @@ export class FrameWriter {
     this.metricUnit = null;
     this.metricKind = null;
     this.#keyCount = -1;
+  }
+
+  /**
+   * Writes a record's trace id: {@linkcode SAME_TRACE_ID} when it equals the
+   * last one written in full in this frame, else the string.
+   */
+  traceId(s: string | null): void {
+    if (s === null) {
+      this.nil();
+    } else if (s === this.lastTraceId) {
+      this.ensure(1);
+      this.buf[this.pos++] = SAME_TRACE_ID;
+    } else {
+      this.str(s);
+      this.lastTraceId = s;
+    }
+  }
+
+  /** Writes a float64, whatever the value (times: no integer check needed). */
+  f64(n: number): void {
+    this.ensure(9);
+    this.buf[this.pos] = 0xcb;
+    this.view.setFloat64(this.pos + 1, n);
+    this.pos += 9;
   }
 
   /**
@@ -176,30 +210,6 @@ export class FrameWriter {
     this.buf[header + 2] = n & 0xff;
     // Fixarray headers hold up to 15 values.
     this.#keyCount = referable && n < 16 ? n : -1;
-  }
-
-  /**
-   * Writes a record's trace id: {@linkcode SAME_TRACE_ID} when it equals the
-   * last one written in full in this frame, else the string.
-   */
-  traceId(s: string | null): void {
-    if (s === null) {
-      this.nil();
-    } else if (s === this.lastTraceId) {
-      this.ensure(1);
-      this.buf[this.pos++] = SAME_TRACE_ID;
-    } else {
-      this.str(s);
-      this.lastTraceId = s;
-    }
-  }
-
-  /** Writes a float64, whatever the value (times: no integer check needed). */
-  f64(n: number): void {
-    this.ensure(9);
-    this.buf[this.pos] = 0xcb;
-    this.view.setFloat64(this.pos + 1, n);
-    this.pos += 9;
   }
 
   /** Writes an array header for `n` items. */

@@ -207,13 +207,18 @@ export class Pipeline {
    */
   pushTrace(trace: TraceFields): void {
     if (!this.#accepting()) return;
-    const start = this.#writer.pos;
-    writeTrace(this.#writer, trace);
-    if (this.#writer.pos > this.#maxPayload) {
-      if (!this.#makeRoom(start)) return;
-      const again = this.#writer.pos;
+    let start = this.#writer.pos;
+    try {
       writeTrace(this.#writer, trace);
-      if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(again)) return;
+      if (this.#writer.pos > this.#maxPayload) {
+        if (!this.#makeRoom(start)) return;
+        start = this.#writer.pos;
+        writeTrace(this.#writer, trace);
+        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
+      }
+    } catch (error) {
+      this.#rollBack(start);
+      throw error;
     }
     this.#added();
   }
@@ -225,13 +230,18 @@ export class Pipeline {
    */
   pushSpan(span: SpanFields): void {
     if (!this.#accepting()) return;
-    const start = this.#writer.pos;
-    writeSpan(this.#writer, span);
-    if (this.#writer.pos > this.#maxPayload) {
-      if (!this.#makeRoom(start)) return;
-      const again = this.#writer.pos;
+    let start = this.#writer.pos;
+    try {
       writeSpan(this.#writer, span);
-      if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(again)) return;
+      if (this.#writer.pos > this.#maxPayload) {
+        if (!this.#makeRoom(start)) return;
+        start = this.#writer.pos;
+        writeSpan(this.#writer, span);
+        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
+      }
+    } catch (error) {
+      this.#rollBack(start);
+      throw error;
     }
     this.#added();
   }
@@ -257,13 +267,18 @@ export class Pipeline {
     attributes: Attributes,
   ): void {
     if (!this.#accepting()) return;
-    const start = this.#writer.pos;
-    writeEvent(this.#writer, eventId, eventType, name, timestamp, traceId, spanId, attributes);
-    if (this.#writer.pos > this.#maxPayload) {
-      if (!this.#makeRoom(start)) return;
-      const again = this.#writer.pos;
+    let start = this.#writer.pos;
+    try {
       writeEvent(this.#writer, eventId, eventType, name, timestamp, traceId, spanId, attributes);
-      if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(again)) return;
+      if (this.#writer.pos > this.#maxPayload) {
+        if (!this.#makeRoom(start)) return;
+        start = this.#writer.pos;
+        writeEvent(this.#writer, eventId, eventType, name, timestamp, traceId, spanId, attributes);
+        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
+      }
+    } catch (error) {
+      this.#rollBack(start);
+      throw error;
     }
     this.#added();
   }
@@ -275,13 +290,18 @@ export class Pipeline {
    */
   pushMetric(metric: MetricFields): void {
     if (!this.#accepting()) return;
-    const start = this.#writer.pos;
-    writeMetric(this.#writer, metric);
-    if (this.#writer.pos > this.#maxPayload) {
-      if (!this.#makeRoom(start)) return;
-      const again = this.#writer.pos;
+    let start = this.#writer.pos;
+    try {
       writeMetric(this.#writer, metric);
-      if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(again)) return;
+      if (this.#writer.pos > this.#maxPayload) {
+        if (!this.#makeRoom(start)) return;
+        start = this.#writer.pos;
+        writeMetric(this.#writer, metric);
+        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
+      }
+    } catch (error) {
+      this.#rollBack(start);
+      throw error;
     }
     this.#added();
   }
@@ -299,12 +319,24 @@ export class Pipeline {
     const size = w.pos - start;
     w.pos = start;
     if (this.#frameRecords === 0) {
+      // The dropped record may have set up references to itself.
+      w.forgetReferences();
       this.#dropped++;
       this.#lastExportError = `TOO_LARGE: a record of ${size} bytes exceeds the ring's frame limit`;
       return false;
     }
     this.#publish(true);
     return true;
+  }
+
+  /**
+   * Takes a record that failed to encode (e.g. an attribute getter threw)
+   * back out of the frame, which stays decodable, and counts it as dropped.
+   */
+  #rollBack(start: number): void {
+    this.#writer.pos = start;
+    this.#writer.forgetReferences();
+    this.#dropped++;
   }
 
   /** Counts the record just written; publishes the frame when full, else at the end of the microtask. */

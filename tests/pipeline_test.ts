@@ -341,3 +341,28 @@ Deno.test("a record that overflows its frame moves to the next one with its full
   assert.deepEqual(spans.map((s) => s.name).sort(), ["big", "small"]);
   assert.equal(manager.stats().dropped, 0);
 });
+
+Deno.test("a record whose attributes throw while encoding is dropped and counted; its neighbours are stored", async () => {
+  await using manager = new TelemetryManager(TelemetryConfig.createMemory());
+  const traceId = manager.startTrace("t").traceId;
+  manager.recordMetric("before", 1, { unit: "s", traceId, attributes: { a: 1 } });
+  const nested = {
+    get boom(): string {
+      throw new Error("getter failed");
+    },
+  };
+  assert.throws(
+    () => manager.recordMetric("bad", 2, { unit: "s", traceId, attributes: { a: 2, nested } }),
+    /getter failed/,
+  );
+  manager.recordMetric("after", 3, { unit: "s", traceId, attributes: { a: 3 } });
+  await manager.flush();
+  const points = (await manager.queryMetrics()).sort((x, y) => x.value - y.value);
+  assert.deepEqual(points.map((m) => [m.name, m.unit, m.traceId, m.attributes]), [
+    ["before", "s", traceId, { a: 1 }],
+    ["after", "s", traceId, { a: 3 }],
+  ]);
+  const stats = manager.stats();
+  assert.equal(stats.dropped, 1);
+  assert.equal(stats.recorded, stats.exported + stats.dropped + stats.pending);
+});

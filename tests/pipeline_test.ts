@@ -366,3 +366,20 @@ Deno.test("a record whose attributes throw while encoding is dropped and counted
   assert.equal(stats.dropped, 1);
   assert.equal(stats.recorded, stats.exported + stats.dropped + stats.pending);
 });
+
+Deno.test("a span after one dropped as too large keeps its trace id, name and attributes", async () => {
+  await using manager = new TelemetryManager(
+    TelemetryConfig.createMemory({ ringBufferBytes: 65536 }),
+  );
+  const trace = manager.startTrace("t");
+  for (const [name, blob] of [["huge", "x".repeat(40_000)], ["after", "y"]] as const) {
+    const span = manager.startSpan(name, { traceId: trace.traceId });
+    span.setAttribute("blob", blob);
+    span.end();
+  }
+  manager.endTrace(trace.traceId);
+  await manager.flush();
+  const spans = await manager.querySpans({ traceId: trace.traceId });
+  assert.deepEqual(spans.map((s) => [s.name, s.attributes]), [["after", { blob: "y" }]]);
+  assert.equal(manager.stats().dropped, 1);
+});

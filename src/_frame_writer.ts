@@ -11,17 +11,84 @@
 
 const encoder = new TextEncoder();
 
+/**
+ * What a record carries in place of its trace id when the id equals the
+ * last one written in full earlier in the same frame: the MessagePack
+ * integer 0, which a trace id (a string or `null`) never is. Spans of one
+ * trace usually follow each other, so this saves encoding (and decoding) a
+ * 32-character string per record.
+ */
+export const SAME_TRACE_ID = 0;
+
+/**
+ * Writes `s` at `at` as a MessagePack string, if it is ASCII and shorter
+ * than 256 characters; the caller made room for `s.length + 2` bytes.
+ *
+ * @returns The position after the string, or -1 (and garbage written) when
+ * `s` does not qualify.
+ */
+export function putAscii(buf: Uint8Array, at: number, s: string): number {
+  const len = s.length;
+  if (len < 32) {
+    buf[at++] = 0xa0 | len;
+  } else if (len < 256) {
+    buf[at++] = 0xd9;
+    buf[at++] = len;
+  } else {
+    return -1;
+  }
+  for (let i = 0; i < len; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    buf[at++] = c;
+  }
+  return at;
+}
+
 /** Appends MessagePack values to a growable buffer. */
 export class FrameWriter {
   /** The scratch buffer; valid up to `pos`. */
   buf: Uint8Array;
   /** Bytes written. */
   pos = 0;
-  #view: DataView;
+  /** A view of `buf`, for multi-byte numbers. */
+  view: DataView;
+  /**
+   * The trace id last written in full in this frame, which later records
+   * refer back to with {@linkcode SAME_TRACE_ID} (see `codec.ts`).
+   */
+  lastTraceId: string | null = null;
+  /**
+   * Fields of the last span written in this frame, which the next span
+   * refers back to when equal (see `writeSpan` in `codec.ts`).
+   */
+  spanParent: string | null = null;
+  /** See {@linkcode FrameWriter.spanParent}. */
+  spanName: string | null = null;
+  /** See {@linkcode FrameWriter.spanParent}. */
+  spanKind: string | null = null;
+  /** See {@linkcode FrameWriter.spanParent}. */
+  spanStatus: string | null = null;
+  /** Fields of the last event written in this frame (see `writeEvent` in `codec.ts`). */
+  eventType: string | null = null;
+  /** See {@linkcode FrameWriter.eventType}. */
+  eventName: string | null = null;
+  /** See {@linkcode FrameWriter.eventType}. */
+  eventSpanId: string | null = null;
+  /** Fields of the last metric point written in this frame (see `writeMetric` in `codec.ts`). */
+  metricName: string | null = null;
+  /** See {@linkcode FrameWriter.metricName}. */
+  metricUnit: string | null = null;
+  /** See {@linkcode FrameWriter.metricName}. */
+  metricKind: string | null = null;
+  // Keys of the last attributes map written in full in this frame, in
+  // order (`#keyCount` of them; -1: none to refer back to).
+  #keys: string[] = [];
+  #keyCount = -1;
 
   constructor(initialBytes = 64 * 1024) {
     this.buf = new Uint8Array(initialBytes);
-    this.#view = new DataView(this.buf.buffer);
+    this.view = new DataView(this.buf.buffer);
   }
 
   /** Makes room for `n` more bytes. */
@@ -33,12 +100,116 @@ export class FrameWriter {
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
-    this.#view = new DataView(next.buffer);
+    this.view = new DataView(next.buffer);
   }
 
-  /** Forgets everything written. */
+  /** Forgets everything written (a new frame starts). */
   reset(): void {
     this.pos = 0;
+    this.forgetReferences();
+  }
+
+  /**
+   * Forgets what later records could refer back to: needed whenever bytes
+   * are taken back out of the frame (a record rolled back), since they may
+   * be what a reference would point at. Later records are then written in
+   * full until they set up new references.
+   */
+  forgetReferences(): void {
+    this.lastTraceId = null;
+    this.spanParent = null;
+    this.spanName = null;
+    this.spanKind = null;
+    this.spanStatus = null;
+    this.eventType = null;
+    this.eventName = null;
+    this.eventSpanId = null;
+    this.metricName = null;
+    this.metricUnit = null;
+    this.metricKind = null;
+    this.#keyCount = -1;
+  }
+
+  /**
+   * Writes a record's trace id: {@linkcode SAME_TRACE_ID} when it equals the
+   * last one written in full in this frame, else the string.
+   */
+  traceId(s: string | null): void {
+    if (s === null) {
+      this.nil();
+    } else if (s === this.lastTraceId) {
+      this.ensure(1);
+      this.buf[this.pos++] = SAME_TRACE_ID;
+    } else {
+      this.str(s);
+      this.lastTraceId = s;
+    }
+  }
+
+  /** Writes a float64, whatever the value (times: no integer check needed). */
+  f64(n: number): void {
+    this.ensure(9);
+    this.buf[this.pos] = 0xcb;
+    this.view.setFloat64(this.pos + 1, n);
+    this.pos += 9;
+  }
+
+  /**
+   * Writes a record's attributes: as an array of the values alone when the
+   * keys are those of the last attributes map written in full in this
+   * frame, in the same order (see {@linkcode decodeFrame}); else as a map.
+   * Records from one code path carry the same keys, so the keys are
+   * written once per frame rather than once per record.
+   */
+  attributes(obj: Record<string, unknown>): void {
+    const count = this.#keyCount;
+    if (count >= 0) {
+      const keys = this.#keys;
+      const start = this.pos;
+      this.ensure(1);
+      this.buf[this.pos++] = 0x90 | count;
+      let n = 0;
+      for (const key in obj) {
+        const v = obj[key];
+        if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
+        if (n === count || key !== keys[n]) {
+          n = -1;
+          break;
+        }
+        this.value(v);
+        n++;
+      }
+      if (n === count) return;
+      this.pos = start;
+    }
+    this.#attributesMap(obj);
+  }
+
+  /** {@linkcode FrameWriter.map}, remembering the keys for {@linkcode FrameWriter.attributes}. */
+  #attributesMap(obj: Record<string, unknown>): void {
+    this.ensure(3);
+    const header = this.pos;
+    this.pos += 3;
+    const keys = this.#keys;
+    let n = 0;
+    let referable = true;
+    for (const key in obj) {
+      const v = obj[key];
+      if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
+      this.str(key);
+      this.value(v);
+      // Assigning "__proto__" while rebuilding an object would set its prototype.
+      if (key === "__proto__") referable = false;
+      keys[n++] = key;
+    }
+    if (n >= 65536) {
+      throw new RangeError(`Cannot encode attributes: ${n} keys exceed the limit of 65535`);
+    }
+    this.buf[header] = 0xde;
+    this.buf[header + 1] = n >> 8;
+    this.buf[header + 2] = n & 0xff;
+    // Fixarray headers hold up to 15 values.
+    this.#keyCount = referable && n < 16 ? n : -1;
   }
 
   /** Writes an array header for `n` items. */
@@ -52,7 +223,7 @@ export class FrameWriter {
       this.buf[this.pos++] = n & 0xff;
     } else {
       this.buf[this.pos++] = 0xdd;
-      this.#view.setUint32(this.pos, n);
+      this.view.setUint32(this.pos, n);
       this.pos += 4;
     }
   }
@@ -68,7 +239,7 @@ export class FrameWriter {
 
   /** Sets the count of an array32 header written by {@linkcode FrameWriter.reserveArray32}. */
   patchArray32(at: number, n: number): void {
-    this.#view.setUint32(at + 1, n);
+    this.view.setUint32(at + 1, n);
   }
 
   /** Writes `null`. */
@@ -147,7 +318,7 @@ export class FrameWriter {
       buf[header + 2] = n & 0xff;
     } else {
       buf[header] = 0xdb;
-      this.#view.setUint32(header + 1, n);
+      this.view.setUint32(header + 1, n);
     }
     this.pos = at;
   }
@@ -166,20 +337,20 @@ export class FrameWriter {
           buf[this.pos++] = n & 0xff;
         } else {
           buf[this.pos++] = 0xce;
-          this.#view.setUint32(this.pos, n);
+          this.view.setUint32(this.pos, n);
           this.pos += 4;
         }
       } else if (n >= -32) {
         buf[this.pos++] = n & 0xff;
       } else {
         buf[this.pos++] = 0xd2;
-        this.#view.setInt32(this.pos, n);
+        this.view.setInt32(this.pos, n);
         this.pos += 4;
       }
       return;
     }
     buf[this.pos++] = 0xcb;
-    this.#view.setFloat64(this.pos, n);
+    this.view.setFloat64(this.pos, n);
     this.pos += 8;
   }
 

@@ -141,7 +141,6 @@ interface SpanContext extends TelemetryContext {
 interface ActiveTrace {
   trace: Trace;
   recorded: boolean;
-  sampled: boolean;
 }
 
 const ZERO_STATS: TelemetryStats = {
@@ -186,6 +185,30 @@ function selectPlan(entity: Entity, conditions: Condition[], page: PageOptions):
 
 let instance: TelemetryManager | null = null;
 
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
+
+// A constructor whose instances are plain objects (their prototype is
+// Object.prototype, as for `{}`), but which V8 allocates with room for
+// several properties in the object itself: `{}` has room for four, and a
+// fifth `setAttribute()` allocated a separate property store.
+const AttributeBag = function (): void {} as unknown as new () => Attributes;
+AttributeBag.prototype = Object.prototype;
+
+function newAttributes(): Attributes {
+  return new AttributeBag();
+}
+
+// One options object reused for every span a manager starts (the Span
+// constructor copies its fields and keeps none but `attributes`): a fresh
+// literal per span was ~80 bytes of garbage that escape analysis did not remove.
+const SPAN_OPTIONS: {
+  traceId: string;
+  parentSpanId: string | null;
+  name: string;
+  kind: SpanKind;
+  attributes: Attributes;
+} = { traceId: "", parentSpanId: null, name: "", kind: "internal", attributes: NO_ATTRIBUTES };
+
 /**
  * Central coordinator of telemetry (the seed's `TelemetryManager`). Records
  * are encoded on the calling thread and written to the backend by a worker
@@ -227,11 +250,15 @@ export class TelemetryManager {
   #events: boolean;
   #metrics: boolean;
   #propagate: boolean;
+  #sampleAll: boolean;
   #custom: Attributes | null;
   #resource: Attributes;
   #activeTraces = new Map<string, ActiveTrace>();
-  #activeSpans = new Map<number, RecordingSpan>();
-  #nextSlot = 0;
+  // Active spans by slot, with a free list of slots: a Map<number> cost ~30
+  // ns and ~150 bytes of garbage per span for its set + delete.
+  #activeSpans: (RecordingSpan | undefined)[] = [];
+  #freeSlots: number[] = [];
+  #activeSpanCount = 0;
   #owner: SpanOwner;
 
   /**
@@ -247,6 +274,7 @@ export class TelemetryManager {
     this.#events = config.enableEvents;
     this.#metrics = config.enableMetrics;
     this.#propagate = config.propagateContext;
+    this.#sampleAll = config.samplingRate >= 1;
     this.#custom = Object.keys(config.customAttributes).length > 0 ? config.customAttributes : null;
     this.#resource = config.resourceAttributes;
     this.#pipeline = config.enabled ? new Pipeline(config) : null;
@@ -309,9 +337,8 @@ export class TelemetryManager {
       resource: this.#resource,
     });
     if (!this.#recording) return trace;
-    const sampled = this.config.shouldSample(trace.traceId);
-    const recorded = sampled && this.#traces;
-    this.#activeTraces.set(trace.traceId, { trace, recorded, sampled });
+    const recorded = this.#traces && this.#sampled(trace.traceId);
+    this.#activeTraces.set(trace.traceId, { trace, recorded });
     if (recorded) this.#pushTrace(trace);
     return trace;
   }
@@ -426,20 +453,24 @@ export class TelemetryManager {
         recorded = this.#traces && this.#sampled(traceId);
       }
     }
-    const span = new RecordingSpan(
-      {
-        traceId,
-        parentSpanId,
-        name,
-        kind: options.kind ?? "internal",
-        attributes: this.#attributes(options.attributes),
-      },
-      this.#owner,
-      this.#nextSlot++,
-      recorded,
-      endsTrace,
-    );
-    if (this.#recording) this.#activeSpans.set(span.slot, span);
+    // Everything that may run user code (getters, spreads) comes before a
+    // slot is taken and the shared options object is filled: a nested
+    // startSpan() would take the same slot and refill the object.
+    const kind = options.kind ?? "internal";
+    const attributes = this.#attributes(options.attributes);
+    const slot = this.#recording ? this.#takeSlot() : -1;
+    const o = SPAN_OPTIONS;
+    o.traceId = traceId;
+    o.parentSpanId = parentSpanId;
+    o.name = name;
+    o.kind = kind;
+    o.attributes = attributes;
+    const span = new RecordingSpan(o, this.#owner, slot, recorded, endsTrace);
+    o.attributes = NO_ATTRIBUTES;
+    if (slot >= 0) {
+      this.#activeSpans[slot] = span;
+      this.#activeSpanCount++;
+    }
     return span;
   }
 
@@ -473,8 +504,24 @@ export class TelemetryManager {
     }
   }
 
+  #takeSlot(): number {
+    const free = this.#freeSlots;
+    return free.length > 0 ? free.pop()! : this.#activeSpans.length;
+  }
+
   #spanEnded(span: RecordingSpan): void {
-    this.#activeSpans.delete(span.slot);
+    const slot = span.slot;
+    // The check also covers spans that outlived a shutdown (slots cleared).
+    if (slot >= 0 && this.#activeSpans[slot] === span) {
+      this.#activeSpans[slot] = undefined;
+      if (--this.#activeSpanCount === 0 && this.#activeSpans.length > 1024) {
+        // Give back the memory of a past burst of concurrent spans.
+        this.#activeSpans = [];
+        this.#freeSlots = [];
+      } else {
+        this.#freeSlots.push(slot);
+      }
+    }
     if (span.recorded) {
       const pipeline = this.#pipeline!;
       pipeline.pushSpan(span);
@@ -626,7 +673,9 @@ export class TelemetryManager {
   async shutdown(): Promise<void> {
     this.#recording = false;
     this.#activeTraces.clear();
-    this.#activeSpans.clear();
+    this.#activeSpans = [];
+    this.#freeSlots = [];
+    this.#activeSpanCount = 0;
     await this.#pipeline?.shutdown();
   }
 
@@ -646,7 +695,7 @@ export class TelemetryManager {
 
   /** Traces and spans started but not yet ended (what the manager holds in memory). */
   get activeCount(): { traces: number; spans: number } {
-    return { traces: this.#activeTraces.size, spans: this.#activeSpans.size };
+    return { traces: this.#activeTraces.size, spans: this.#activeSpanCount };
   }
 
   // ---- queries -----------------------------------------------------------------
@@ -770,17 +819,28 @@ export class TelemetryManager {
 
   /** Finds an active span by id: a scan, but only for events naming a span outside the current context. */
   #findActiveSpan(spanId: string): RecordingSpan | undefined {
-    for (const span of this.#activeSpans.values()) if (span.spanId === spanId) return span;
+    const spans = this.#activeSpans;
+    for (let i = 0; i < spans.length; i++) {
+      const span = spans[i];
+      if (span !== undefined && span.spanId === spanId) return span;
+    }
     return undefined;
   }
 
+  /**
+   * Whether records of the trace are kept: a pure function of the trace id
+   * (so the same answer an active trace got at its start, without looking
+   * it up: the map lookup cost more than the decision).
+   */
   #sampled(traceId: string): boolean {
-    return this.#activeTraces.get(traceId)?.sampled ?? this.config.shouldSample(traceId);
+    return this.#sampleAll || this.config.shouldSample(traceId);
   }
 
   /** Copies attributes (the caller may reuse its object) with the custom ones merged under them. */
   #attributes(attributes: Attributes | undefined): Attributes {
-    if (this.#custom === null) return attributes === undefined ? {} : { ...attributes };
+    if (this.#custom === null) {
+      return attributes === undefined ? newAttributes() : { ...attributes };
+    }
     return attributes === undefined ? { ...this.#custom } : { ...this.#custom, ...attributes };
   }
 

@@ -122,6 +122,7 @@ export class Pipeline {
   #frameHeader = 0;
   #frameRecords = 0;
   #frameLimit: number;
+  #maxPayload: number;
   #publishScheduled = false;
   #spill: SpilledFrame[] = [];
   #spillHead = 0;
@@ -168,7 +169,8 @@ export class Pipeline {
     this.#config = config;
     this.#wake = options.wake ?? "poll";
     this.#ring = RingBuffer.create(config.ringBufferBytes & ~7);
-    this.#frameLimit = Math.min(FRAME_BYTES, this.#ring.maxPayloadBytes >> 2);
+    this.#maxPayload = this.#ring.maxPayloadBytes;
+    this.#frameLimit = Math.min(FRAME_BYTES, this.#maxPayload >> 2);
     this.#frameHeader = this.#writer.reserveArray32();
     this.#ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
@@ -205,9 +207,20 @@ export class Pipeline {
    */
   pushTrace(trace: TraceFields): void {
     if (!this.#accepting()) return;
-    const start = this.#writer.pos;
-    writeTrace(this.#writer, trace);
-    this.#added(start);
+    let start = this.#writer.pos;
+    try {
+      writeTrace(this.#writer, trace);
+      if (this.#writer.pos > this.#maxPayload) {
+        if (!this.#makeRoom(start)) return;
+        start = this.#writer.pos;
+        writeTrace(this.#writer, trace);
+        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
+      }
+    } catch (error) {
+      this.#rollBack(start);
+      throw error;
+    }
+    this.#added();
   }
 
   /**
@@ -217,9 +230,20 @@ export class Pipeline {
    */
   pushSpan(span: SpanFields): void {
     if (!this.#accepting()) return;
-    const start = this.#writer.pos;
-    writeSpan(this.#writer, span);
-    this.#added(start);
+    let start = this.#writer.pos;
+    try {
+      writeSpan(this.#writer, span);
+      if (this.#writer.pos > this.#maxPayload) {
+        if (!this.#makeRoom(start)) return;
+        start = this.#writer.pos;
+        writeSpan(this.#writer, span);
+        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
+      }
+    } catch (error) {
+      this.#rollBack(start);
+      throw error;
+    }
+    this.#added();
   }
 
   /**
@@ -243,9 +267,20 @@ export class Pipeline {
     attributes: Attributes,
   ): void {
     if (!this.#accepting()) return;
-    const start = this.#writer.pos;
-    writeEvent(this.#writer, eventId, eventType, name, timestamp, traceId, spanId, attributes);
-    this.#added(start);
+    let start = this.#writer.pos;
+    try {
+      writeEvent(this.#writer, eventId, eventType, name, timestamp, traceId, spanId, attributes);
+      if (this.#writer.pos > this.#maxPayload) {
+        if (!this.#makeRoom(start)) return;
+        start = this.#writer.pos;
+        writeEvent(this.#writer, eventId, eventType, name, timestamp, traceId, spanId, attributes);
+        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
+      }
+    } catch (error) {
+      this.#rollBack(start);
+      throw error;
+    }
+    this.#added();
   }
 
   /**
@@ -255,29 +290,58 @@ export class Pipeline {
    */
   pushMetric(metric: MetricFields): void {
     if (!this.#accepting()) return;
-    const start = this.#writer.pos;
-    writeMetric(this.#writer, metric);
-    this.#added(start);
+    let start = this.#writer.pos;
+    try {
+      writeMetric(this.#writer, metric);
+      if (this.#writer.pos > this.#maxPayload) {
+        if (!this.#makeRoom(start)) return;
+        start = this.#writer.pos;
+        writeMetric(this.#writer, metric);
+        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
+      }
+    } catch (error) {
+      this.#rollBack(start);
+      throw error;
+    }
+    this.#added();
   }
 
-  #added(start: number): void {
+  /**
+   * A record written at `start` pushed the frame past what the ring
+   * accepts: takes it back out and publishes the frame, so the caller can
+   * write it again into a fresh one. It is written again rather than
+   * copied, because a record may refer back to earlier ones in its frame
+   * (`SAME_TRACE_ID`). Returns `false`, dropping the record, when the
+   * frame held nothing else: the record alone is too large.
+   */
+  #makeRoom(start: number): boolean {
     const w = this.#writer;
-    if (w.pos > this.#ring.maxPayloadBytes) {
-      // This record pushed the frame past what the ring accepts.
-      const record = w.buf.slice(start, w.pos);
-      w.pos = start;
-      this.#publish(true);
-      if (record.length + 5 > this.#ring.maxPayloadBytes) {
-        this.#dropped++;
-        this.#lastExportError =
-          `TOO_LARGE: a record of ${record.length} bytes exceeds the ring's frame limit`;
-        return;
-      }
-      w.ensure(record.length);
-      w.buf.set(record, w.pos);
-      w.pos += record.length;
+    const size = w.pos - start;
+    w.pos = start;
+    if (this.#frameRecords === 0) {
+      // The dropped record may have set up references to itself.
+      w.forgetReferences();
+      this.#dropped++;
+      this.#lastExportError = `TOO_LARGE: a record of ${size} bytes exceeds the ring's frame limit`;
+      return false;
     }
-    if (++this.#frameRecords >= FRAME_RECORDS || w.pos >= this.#frameLimit) {
+    this.#publish(true);
+    return true;
+  }
+
+  /**
+   * Takes a record that failed to encode (e.g. an attribute getter threw)
+   * back out of the frame, which stays decodable, and counts it as dropped.
+   */
+  #rollBack(start: number): void {
+    this.#writer.pos = start;
+    this.#writer.forgetReferences();
+    this.#dropped++;
+  }
+
+  /** Counts the record just written; publishes the frame when full, else at the end of the microtask. */
+  #added(): void {
+    if (++this.#frameRecords >= FRAME_RECORDS || this.#writer.pos >= this.#frameLimit) {
       this.#publish(true);
     } else if (!this.#publishScheduled) {
       this.#publishScheduled = true;

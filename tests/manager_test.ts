@@ -348,3 +348,42 @@ Deno.test("records after shutdown() are dropped and counted", async () => {
   assert.equal(stats.exported, 1);
   await manager.shutdown(); // idempotent
 });
+
+Deno.test("a span's attributes are a plain object, however many are set", async () => {
+  await using manager = new TelemetryManager(TelemetryConfig.createMemory());
+  const span = manager.startSpan("s");
+  for (let i = 0; i < 12; i++) span.setAttribute(`k${i}`, i);
+  assert.equal(Object.getPrototypeOf(span.attributes), Object.prototype);
+  assert.equal(span.attributes.constructor, Object);
+  assert.deepEqual(
+    span.attributes,
+    Object.fromEntries([...Array(12).keys()].map((i) => [`k${i}`, i])),
+  );
+  assert.equal(JSON.stringify(manager.startSpan("t").attributes), "{}");
+});
+
+Deno.test("a span started from an attribute getter of another span's options does not mix them", async () => {
+  await using manager = new TelemetryManager(TelemetryConfig.createMemory());
+  const trace = manager.startTrace("t");
+  let inner: ReturnType<typeof manager.startSpan> | undefined;
+  const attributes = {
+    get sneaky(): string {
+      inner = manager.startSpan("inner", { traceId: trace.traceId, kind: "tool_call" });
+      manager.recordEvent("custom", "from getter", { traceId: trace.traceId });
+      return "yes";
+    },
+  };
+  const outer = manager.startSpan("outer", { traceId: trace.traceId, attributes });
+  assert.equal(outer.name, "outer");
+  assert.equal(outer.kind, "internal");
+  assert.equal(inner?.name, "inner");
+  assert.equal(inner?.kind, "tool_call");
+  assert.notEqual(inner?.spanId, outer.spanId);
+  assert.deepEqual(manager.activeCount, { traces: 1, spans: 2 });
+  inner!.end();
+  outer.end();
+  assert.deepEqual(manager.activeCount, { traces: 1, spans: 0 });
+  manager.endTrace(trace.traceId);
+  const names = (await manager.querySpans({ traceId: trace.traceId })).map((s) => s.name).sort();
+  assert.deepEqual(names, ["inner", "outer"]);
+});

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { TelemetryConfig, type TelemetryConfigOptions } from "../src/config.ts";
 import { TelemetryManager } from "../src/manager.ts";
 import { SqliteBackend } from "../src/backends/sqlite.ts";
+import { RingBuffer } from "../src/ring_buffer.ts";
 import type { QueryPlan } from "../query/plan.ts";
 
 function fixture(name: string): string {
@@ -318,4 +319,67 @@ Deno.test("a record larger than the frame limit is dropped and counted; its neig
   const stats = manager.stats();
   assert.equal(stats.dropped, 1);
   assert.match(stats.lastExportError!, /^TOO_LARGE/);
+});
+
+Deno.test("a record that overflows its frame moves to the next one with its full trace id", async () => {
+  await using manager = new TelemetryManager(
+    TelemetryConfig.createMemory({ ringBufferBytes: 65536 }),
+  );
+  const maxPayload = RingBuffer.create(65536).maxPayloadBytes;
+  const trace = manager.startTrace("t");
+  const small = manager.startSpan("small", { traceId: trace.traceId });
+  small.setAttribute("blob", "x".repeat(500));
+  small.end();
+  // Fits in a frame alone, not after "small": it moves to a new frame,
+  // where the trace id it shares with "small" must be written in full.
+  const big = manager.startSpan("big", { traceId: trace.traceId });
+  big.setAttribute("blob", "y".repeat(maxPayload - 300));
+  big.end();
+  manager.endTrace(trace.traceId);
+  await manager.flush();
+  const spans = await manager.querySpans({ traceId: trace.traceId });
+  assert.deepEqual(spans.map((s) => s.name).sort(), ["big", "small"]);
+  assert.equal(manager.stats().dropped, 0);
+});
+
+Deno.test("a record whose attributes throw while encoding is dropped and counted; its neighbours are stored", async () => {
+  await using manager = new TelemetryManager(TelemetryConfig.createMemory());
+  const traceId = manager.startTrace("t").traceId;
+  manager.recordMetric("before", 1, { unit: "s", traceId, attributes: { a: 1 } });
+  const nested = {
+    get boom(): string {
+      throw new Error("getter failed");
+    },
+  };
+  assert.throws(
+    () => manager.recordMetric("bad", 2, { unit: "s", traceId, attributes: { a: 2, nested } }),
+    /getter failed/,
+  );
+  manager.recordMetric("after", 3, { unit: "s", traceId, attributes: { a: 3 } });
+  await manager.flush();
+  const points = (await manager.queryMetrics()).sort((x, y) => x.value - y.value);
+  assert.deepEqual(points.map((m) => [m.name, m.unit, m.traceId, m.attributes]), [
+    ["before", "s", traceId, { a: 1 }],
+    ["after", "s", traceId, { a: 3 }],
+  ]);
+  const stats = manager.stats();
+  assert.equal(stats.dropped, 1);
+  assert.equal(stats.recorded, stats.exported + stats.dropped + stats.pending);
+});
+
+Deno.test("a span after one dropped as too large keeps its trace id, name and attributes", async () => {
+  await using manager = new TelemetryManager(
+    TelemetryConfig.createMemory({ ringBufferBytes: 65536 }),
+  );
+  const trace = manager.startTrace("t");
+  for (const [name, blob] of [["huge", "x".repeat(40_000)], ["after", "y"]] as const) {
+    const span = manager.startSpan(name, { traceId: trace.traceId });
+    span.setAttribute("blob", blob);
+    span.end();
+  }
+  manager.endTrace(trace.traceId);
+  await manager.flush();
+  const spans = await manager.querySpans({ traceId: trace.traceId });
+  assert.deepEqual(spans.map((s) => [s.name, s.attributes]), [["after", { blob: "y" }]]);
+  assert.equal(manager.stats().dropped, 1);
 });

@@ -1,0 +1,263 @@
+import assert from "node:assert/strict";
+import {
+  decodeFrame,
+  type SpanFields,
+  writeEvent,
+  writeMetric,
+  writeSpan,
+  writeTrace,
+} from "../src/codec.ts";
+import { FrameWriter } from "../src/_frame_writer.ts";
+
+const TRACE_A = "0af7651916cd43dd8448eb211c80319c";
+const TRACE_B = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+function span(overrides: Partial<SpanFields> = {}): SpanFields {
+  return {
+    spanId: "00f067aa0ba902b7",
+    traceId: TRACE_A,
+    parentSpanId: null,
+    name: "op",
+    kind: "internal",
+    startTime: 1795617957.123456,
+    endTime: 1795617957.223456,
+    status: "ok",
+    attributes: { a: 1, b: "x" },
+    error: null,
+    droppedEvents: 0,
+    ...overrides,
+  };
+}
+
+function frame(write: (w: FrameWriter) => number): unknown[] {
+  const w = new FrameWriter();
+  const header = w.reserveArray32();
+  const n = write(w);
+  w.patchArray32(header, n);
+  return decodeFrame(w.buf.slice(0, w.pos));
+}
+
+Deno.test("decodeFrame() restores trace ids that records wrote as back-references", () => {
+  const tuples = frame((w) => {
+    writeTrace(w, {
+      traceId: TRACE_A,
+      name: "t",
+      startTime: 1,
+      endTime: null,
+      status: "unset",
+      attributes: {},
+      resource: {},
+    });
+    writeSpan(w, span());
+    writeSpan(w, span({ traceId: TRACE_B }));
+    writeEvent(w, "e".repeat(32), "custom", "ev", 2.5, TRACE_B, null, {});
+    writeEvent(w, "f".repeat(32), "custom", "ev", 2.5, null, null, {});
+    writeMetric(w, {
+      metricId: "m".repeat(32),
+      name: "m",
+      value: 1,
+      unit: "",
+      kind: "gauge",
+      timestamp: 3,
+      traceId: TRACE_B,
+      attributes: {},
+    });
+    writeSpan(w, span());
+    return 7;
+  }) as unknown[][];
+  assert.deepEqual(tuples.map((t) => t[[1, 2, 5, 7][t[0] as number]!]), [
+    TRACE_A,
+    TRACE_A,
+    TRACE_B,
+    TRACE_B,
+    null,
+    TRACE_B,
+    TRACE_A,
+  ]);
+});
+
+Deno.test("FrameWriter.reset() forgets the last trace id: every frame decodes on its own", () => {
+  const w = new FrameWriter();
+  writeSpan(w, span());
+  w.reset();
+  const header = w.reserveArray32();
+  writeSpan(w, span());
+  w.patchArray32(header, 1);
+  const [tuple] = decodeFrame(w.buf.slice(0, w.pos));
+  assert.equal(tuple?.[2], TRACE_A);
+});
+
+Deno.test("writeSpan() encodes non-ASCII, long and odd fields the same as the fast path", () => {
+  const cases: Partial<SpanFields>[] = [
+    {},
+    { name: "überprüfung ✓" },
+    { name: "n".repeat(300) },
+    { spanId: "ß".repeat(16), parentSpanId: "p".repeat(40) },
+    { traceId: "t".repeat(31), kind: "llm_call", status: "error" },
+    { startTime: 5, endTime: null },
+    { endTime: 1e300, startTime: -0.5 },
+  ];
+  for (const c of cases) {
+    const expected = span(c);
+    const [tuple] = frame((w) => {
+      writeSpan(w, expected);
+      return 1;
+    }) as unknown[][];
+    assert.deepEqual(tuple, [
+      1,
+      expected.spanId,
+      expected.traceId,
+      expected.parentSpanId,
+      expected.name,
+      expected.kind,
+      expected.startTime,
+      expected.endTime,
+      expected.status,
+      expected.attributes,
+      null,
+      0,
+    ]);
+  }
+});
+
+Deno.test("attributes with the keys of the previous record decode to the same objects", () => {
+  const sets: Record<string, unknown>[] = [
+    { a: 1, b: "x" },
+    { a: 2, b: "y" },
+    { a: 3, b: "z", c: true },
+    { b: "y", a: 2 },
+    {},
+    {},
+    { a: 1, skipped: undefined, b: { nested: [1, { deep: "ok" }] } },
+    { a: 2, b: { nested: [] } },
+    { 2: "two", 1: "one", x: 0 },
+    { 2: "two", 1: "one", x: 1 },
+    Object.fromEntries([...Array(20).keys()].map((i) => [`k${i}`, i])),
+    Object.fromEntries([...Array(20).keys()].map((i) => [`k${i}`, -i])),
+    JSON.parse('{"__proto__": {"polluted": true}, "a": 1}'),
+    JSON.parse('{"__proto__": {"polluted": true}, "a": 2}'),
+    { a: 1 },
+  ];
+  const tuples = frame((w) => {
+    sets.forEach((attributes, i) =>
+      writeSpan(w, span({ name: `s${i}`, attributes: attributes as never }))
+    );
+    return sets.length;
+  }) as unknown[][];
+  // Alone in its frame, a record's attributes are always a full map.
+  const expected = sets.map((attributes) =>
+    (frame((w) => {
+      writeSpan(w, span({ attributes: attributes as never }));
+      return 1;
+    }) as unknown[][])[0]![9] as object
+  );
+  tuples.forEach((t, i) => {
+    assert.deepEqual(Object.entries(t[9] as object), Object.entries(expected[i]!), `record ${i}`);
+    assert.equal(Object.getPrototypeOf(t[9]), Object.prototype);
+  });
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
+
+Deno.test("spans that share parent, name, kind or status with the previous span decode to their own fields", () => {
+  const P1 = "1111111111111111";
+  const P2 = "2222222222222222";
+  const variants: Partial<SpanFields>[] = [
+    { parentSpanId: P1, name: "a" },
+    { parentSpanId: P1, name: "a" },
+    { parentSpanId: null, name: "a", kind: "tool_call" },
+    { parentSpanId: P1, name: "b", kind: "tool_call", status: "error" },
+    { parentSpanId: P2, name: "b", status: "error" },
+    { parentSpanId: P2, name: "ü-not-ascii", status: "error" },
+    { parentSpanId: P2, name: "ü-not-ascii", status: "error" },
+    { parentSpanId: P2, name: "b", kind: "llm_call" },
+    { parentSpanId: null, name: "", status: "unset", endTime: null },
+    { parentSpanId: null, name: "", status: "unset", endTime: null },
+  ];
+  const expected = variants.map((v, i) => span({ spanId: `${i}`.padStart(16, "0"), ...v }));
+  const tuples = frame((w) => {
+    for (const s of expected) writeSpan(w, s);
+    return expected.length;
+  }) as unknown[][];
+  tuples.forEach((t, i) => {
+    const s = expected[i]!;
+    assert.deepEqual(
+      [t[1], t[3], t[4], t[5], t[7], t[8]],
+      [s.spanId, s.parentSpanId, s.name, s.kind, s.endTime, s.status],
+      `span ${i}`,
+    );
+  });
+});
+
+Deno.test("events that share type, name, span or trace with the previous event decode to their own fields", () => {
+  const S1 = "1111111111111111";
+  const events: [string, string, string | null, string | null][] = [
+    ["node.started", "a", TRACE_A, S1],
+    ["node.started", "a", TRACE_A, S1],
+    ["node.finished", "a", null, S1],
+    ["node.finished", "b", TRACE_B, null],
+    ["node.finished", "b", TRACE_B, null],
+    ["custom", "ü", TRACE_B, S1],
+    ["custom", "ü", TRACE_A, S1],
+    ["custom", "b", TRACE_A, "2222222222222222"],
+  ];
+  const tuples = frame((w) => {
+    writeSpan(w, span({ name: "between" }));
+    events.forEach(([type, name, traceId, spanId], i) =>
+      writeEvent(w, `${i}`.padStart(32, "e"), type, name, 1.25, traceId, spanId, { i })
+    );
+    return events.length + 1;
+  }) as unknown[][];
+  assert.equal(tuples[0]![4], "between");
+  events.forEach(([type, name, traceId, spanId], i) => {
+    assert.deepEqual(tuples[i + 1], [
+      2,
+      `${i}`.padStart(32, "e"),
+      type,
+      name,
+      1.25,
+      traceId,
+      spanId,
+      { i },
+    ], `event ${i}`);
+  });
+});
+
+Deno.test("metric points that share name, unit or kind with the previous point decode to their own fields", () => {
+  const points: [string, number, string, "gauge" | "counter" | "histogram", string | null][] = [
+    ["latency", 1, "s", "gauge", TRACE_A],
+    ["latency", 2.5, "s", "gauge", TRACE_A],
+    ["latency", -0, "ms", "histogram", null],
+    ["tokens", 2 ** 40, "", "counter", TRACE_B],
+    ["tokens", 0, "", "counter", TRACE_B],
+    ["ünits", 3, "", "counter", TRACE_B],
+    ["ünits", 4, "€", "counter", TRACE_A],
+  ];
+  const tuples = frame((w) => {
+    points.forEach(([name, value, unit, kind, traceId], i) =>
+      writeMetric(w, {
+        metricId: `${i}`.padStart(32, "m"),
+        name,
+        value,
+        unit,
+        kind,
+        timestamp: 7.5,
+        traceId,
+        attributes: {},
+      })
+    );
+    return points.length;
+  }) as unknown[][];
+  points.forEach(([name, value, unit, kind, traceId], i) => {
+    assert.deepEqual(tuples[i], [
+      3,
+      `${i}`.padStart(32, "m"),
+      name,
+      value,
+      unit,
+      kind,
+      7.5,
+      traceId,
+      {},
+    ], `point ${i}`);
+  });
+});

@@ -355,7 +355,9 @@ class Compiler {
     // A typed NULL (valid in SQLite and PostgreSQL alike), so that min() of a
     // text column is still a number the having clause can compare.
     if (operand === null) return "cast(null as double precision)";
-    if (f.kind === "column" && !f.nullable) return operand[1];
+    // A number column (duration included) is NULL exactly when it is
+    // missing, which aggregates skip anyway: no per-row guard.
+    if (f.kind === "column") return operand[1];
     return `(case when ${operand[0]} then ${operand[1]} end)`;
   }
 
@@ -421,9 +423,9 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
     } else {
       const f = c.field(plan.entity, "t", a.field);
       if (a.fn === "count") {
-        expr = f.kind === "column" && !f.nullable
-          ? "count(*)"
-          : `count(case when ${c.present(f)} then 1 end)`;
+        if (f.kind !== "column") expr = `count(case when ${c.present(f)} then 1 end)`;
+        // count(column) skips exactly the NULLs, the missing values.
+        else expr = f.nullable ? `count(${f.expr})` : "count(*)";
       } else {
         const value = c.numeric(f);
         const fraction = PERCENTILES[a.fn];

@@ -93,6 +93,22 @@ export interface SqlDialect {
    */
   jsonEquals?(source: string, key: string, value: Literal, binder: SqlBinder): string | null;
   /**
+   * Optional, tried before {@linkcode SqlDialect.jsonEquals}. Boolean
+   * expression, never NULL: the attribute `key` of `source` is present and
+   * equals one of `values` with its type (`f in (...)`, or `f = v` for one
+   * value), or with `negated`, is present and equals none of them (`f not
+   * in (...)`, `f != v`) — for an engine where one lookup of the attribute
+   * can answer this exactly for some values (SQLite). Returns `null` to fall
+   * back to the generic form.
+   */
+  jsonIn?(
+    source: string,
+    key: string,
+    values: readonly Literal[],
+    negated: boolean,
+    binder: SqlBinder,
+  ): string | null;
+  /**
    * Optional. Wraps the placeholder of a number compared with a column or an
    * aggregate, for engines that would otherwise infer the parameter's type
    * from the other side (PostgreSQL: `count(*) > $1` makes `$1` a bigint and
@@ -225,8 +241,18 @@ class Compiler {
     return guard === this.#d.trueLiteral ? `(${expr})` : `(${guard} and ${expr})`;
   }
 
+  /** The dialect's one-lookup form of `f (not) in values`, when it has one for these values. */
+  jsonIn(f: FieldSql, values: readonly Literal[], negated: boolean): string | null {
+    if (f.kind !== "json" || f.key === null || !this.#d.jsonIn) return null;
+    return this.#d.jsonIn(f.source, f.key, values, negated, this.#b);
+  }
+
   /** `f = v` (or another order operator) with the type rules of the plan. */
   equalsOrOrders(f: FieldSql, op: string, v: Literal): string {
+    if (op === "=") {
+      const one = this.jsonIn(f, [v], false);
+      if (one !== null) return one;
+    }
     if (op === "=" && f.kind === "json" && f.key !== null && this.#d.jsonEquals) {
       const equals = this.#d.jsonEquals(f.source, f.key, v, this.#b);
       if (equals !== null) return equals;
@@ -241,6 +267,8 @@ class Compiler {
   }
 
   inList(f: FieldSql, values: Literal[]): string {
+    const inValues = this.jsonIn(f, values, false);
+    if (inValues !== null) return inValues;
     if (f.kind === "json" && f.key !== null && this.#d.jsonEquals) {
       const { source, key } = f;
       const each = [...new Set(values)].map((v) => this.#d.jsonEquals!(source, key, v, this.#b));
@@ -280,12 +308,16 @@ class Compiler {
       case "compare": {
         const f = this.field(entity, alias, c.field);
         if (c.operator === "!=") {
+          const notOne = this.jsonIn(f, [c.value], true);
+          if (notOne !== null) return notOne;
           return this.guarded(this.present(f), `not ${this.equalsOrOrders(f, "=", c.value)}`);
         }
         return this.equalsOrOrders(f, c.operator, c.value);
       }
       case "in": {
         const f = this.field(entity, alias, c.field);
+        const notIn = c.negated ? this.jsonIn(f, c.values, true) : null;
+        if (notIn !== null) return notIn;
         const inList = this.inList(f, c.values);
         return c.negated ? this.guarded(this.present(f), `not ${inList}`) : inList;
       }

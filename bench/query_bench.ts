@@ -22,7 +22,11 @@
  *   position, the way `SqliteBackend` reads rows — so that the DSL is also
  *   compared with hand-written code that uses the same node:sqlite option;
  * - `DSL end-to-end`: `parseQuery(text)` + compile + run through
- *   `SqliteBackend.query()` — what `manager.query(text)` and the CLI pay;
+ *   `SqliteBackend.query()` — what `manager.query(text)` and the CLI pay
+ *   for a query they ran lately (`parseQuery` keeps the syntax trees of the
+ *   last 64 texts);
+ * - `DSL end-to-end, new text`: the same where every call parses a text it
+ *   has not cached (the query with 0–99 trailing spaces, in turn);
  * - `plan → SqliteBackend.query()`: the same with the plan parsed once
  *   outside the timed function (what the four `query*` methods pay).
  *
@@ -371,7 +375,7 @@ const SCENARIOS: Scenario[] = [
         "avg(duration)": r[2],
         "p95(duration)": r[3],
       })),
-    n: 10,
+    n: 20,
   },
   {
     group: "trace lookup: one trace's spans",
@@ -425,6 +429,18 @@ for (const s of SCENARIOS) {
       await backend.query(parseQuery(s.dsl));
     },
   });
+  if (s.n === undefined) {
+    // More variants than parseQuery caches: each call tokenizes and parses.
+    const texts = Array.from({ length: 100 }, (_, i) => s.dsl + " ".repeat(i));
+    let next = 0;
+    Deno.bench({
+      name: "DSL end-to-end, new text",
+      group: s.group,
+      fn: async () => {
+        await backend.query(parseQuery(texts[next++ % texts.length]!));
+      },
+    });
+  }
   Deno.bench({
     name: "plan → SqliteBackend.query()",
     group: s.group,

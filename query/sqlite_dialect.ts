@@ -93,7 +93,6 @@ export const sqliteDialect: SqlDialect = {
     // per row cost ~5% of a 250k-row grouping.
     return `coalesce(${source} -> ${binder.bind(sqliteJsonPath(key))}, 'null')`;
   },
-
   jsonIn(
     source: string,
     key: string,

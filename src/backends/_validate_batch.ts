@@ -73,11 +73,49 @@ function checkJson(what: string, id: unknown, path: string, value: unknown, dept
   }
 }
 
+/**
+ * Whether `value` is something JSON stores faithfully: the same rules as
+ * `checkJson`, without building a path string per key. It runs on every
+ * record, so it must stay allocation-free; only a failing record pays for
+ * `checkJson`'s message.
+ */
+function isJsonSafe(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+    case "undefined":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "object": {
+      if (value === null) return true;
+      if (depth > 64) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          if (!isJsonSafe(value[i], depth + 1)) return false;
+        }
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const k in value) {
+        if (
+          Object.hasOwn(value, k) &&
+          !isJsonSafe((value as Record<string, unknown>)[k], depth + 1)
+        ) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 function checkAttributes(what: string, id: unknown, field: string, value: unknown): void {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     fail(what, id, `${field} must be an object, got ${describe(value)}`);
   }
-  checkJson(what, id, field, value, 0);
+  if (!isJsonSafe(value, 0)) checkJson(what, id, field, value, 0);
 }
 
 /**

@@ -1,0 +1,62 @@
+/**
+ * Shared fixtures of the end-to-end benches: the span every "ours" case
+ * records through `TelemetryManager`, and the same rows pre-built as plain
+ * records for the raw baselines. Built outside any timed function.
+ *
+ * @module
+ */
+import { newSpanId } from "../src/ids.ts";
+import type { Attributes, SpanRecord } from "../src/types.ts";
+
+/** Attributes of span `i`: the five that `bench/record_bench.ts` sets too. */
+export function spanAttributes(i: number): Attributes {
+  return { a: i, b: "x", c: true, d: 1.5, e: "node" };
+}
+
+/**
+ * `n` span records shaped exactly like those the manager stores for
+ * `startSpan("op", { traceId })` + `spanAttributes(i)` + `end()`: random
+ * 16-hex ids, one trace, no parent, status "ok".
+ *
+ * @param traceId The trace all spans belong to.
+ * @param n How many.
+ * @returns The records.
+ */
+export function spanRows(traceId: string, n: number): SpanRecord[] {
+  const rows: SpanRecord[] = [];
+  const now = Date.now() / 1000;
+  for (let i = 0; i < n; i++) {
+    const start = now + i * 1e-6;
+    rows.push({
+      spanId: newSpanId(),
+      traceId,
+      parentSpanId: null,
+      name: "op",
+      kind: "internal",
+      startTime: start,
+      endTime: start + 2e-6,
+      status: "ok",
+      attributes: spanAttributes(i),
+      error: null,
+      droppedEvents: 0,
+    });
+  }
+  return rows;
+}
+
+/** The span columns of the SQLite/PostgreSQL schema, in the order the baselines bind them. */
+export const SPAN_COLUMNS: readonly string[] = [
+  "span_id",
+  "trace_id",
+  "parent_span_id",
+  "name",
+  "kind",
+  "start_time",
+  "end_time",
+  "status",
+  "dropped_events",
+  "error_type",
+  "error_message",
+  "error_stack",
+  "attributes",
+];

@@ -155,7 +155,7 @@ function runMetric(statement: StatementSync, m: MetricRecord): void {
  * checks that order). Arrays, because building an object per row with a
  * property per column took a quarter of a 20-span page's read.
  */
-type ArrayRow = SqlValue[];
+type ArrayRow = (string | number | null)[];
 
 /** Makes `statement` return `ArrayRow`s (node:sqlite has the method; Deno's typings lack it). */
 function returnArrays(statement: StatementSync): void {

@@ -73,7 +73,10 @@ export interface SqlDialect {
   jsonString(source: string, key: string | null, binder: SqlBinder): string;
   /**
    * The attribute as a JSON value that keeps its type (`"5"`, `5` and `true`
-   * differ), for grouping; NULL when it is missing (absent or JSON `null`).
+   * differ), for grouping. A missing attribute (absent or JSON `null`) must
+   * always give the same value, SQL NULL or JSON `null`, so that missing
+   * values form one group; {@linkcode SqlDialect.jsonIs} treats both as
+   * missing.
    */
   jsonValue(source: string, key: string, binder: SqlBinder): string;
   /**
@@ -93,12 +96,35 @@ export interface SqlDialect {
    */
   jsonEquals?(source: string, key: string, value: Literal, binder: SqlBinder): string | null;
   /**
+   * Optional, tried before {@linkcode SqlDialect.jsonEquals}. Boolean
+   * expression, never NULL: the attribute `key` of `source` is present and
+   * equals one of `values` with its type (`f in (...)`, or `f = v` for one
+   * value), or with `negated`, is present and equals none of them (`f not
+   * in (...)`, `f != v`) — for an engine where one lookup of the attribute
+   * can answer this exactly for some values (SQLite). Returns `null` to fall
+   * back to the generic form.
+   */
+  jsonIn?(
+    source: string,
+    key: string,
+    values: readonly Literal[],
+    negated: boolean,
+    binder: SqlBinder,
+  ): string | null;
+  /**
    * Optional. Wraps the placeholder of a number compared with a column or an
    * aggregate, for engines that would otherwise infer the parameter's type
    * from the other side (PostgreSQL: `count(*) > $1` makes `$1` a bigint and
    * refuses `3.5`). Defaults to the bare placeholder.
    */
   numberParam?(placeholder: string): string;
+  /**
+   * Optional. Wraps the placeholder of the row limit (SQLite: `?n + 0`,
+   * so that the planner does not read the bound value, which would make the
+   * engine prepare the statement again every time the limit is bound).
+   * Defaults to the bare placeholder.
+   */
+  limitParam?(placeholder: string): string;
   /** Sum of a numeric expression, NULL when it has no non-NULL value. */
   sum(value: string): string;
   /** Mean of a numeric expression, NULL when it has no non-NULL value. */
@@ -225,8 +251,18 @@ class Compiler {
     return guard === this.#d.trueLiteral ? `(${expr})` : `(${guard} and ${expr})`;
   }
 
+  /** The dialect's one-lookup form of `f (not) in values`, when it has one for these values. */
+  jsonIn(f: FieldSql, values: readonly Literal[], negated: boolean): string | null {
+    if (f.kind !== "json" || f.key === null || !this.#d.jsonIn) return null;
+    return this.#d.jsonIn(f.source, f.key, values, negated, this.#b);
+  }
+
   /** `f = v` (or another order operator) with the type rules of the plan. */
   equalsOrOrders(f: FieldSql, op: string, v: Literal): string {
+    if (op === "=") {
+      const one = this.jsonIn(f, [v], false);
+      if (one !== null) return one;
+    }
     if (op === "=" && f.kind === "json" && f.key !== null && this.#d.jsonEquals) {
       const equals = this.#d.jsonEquals(f.source, f.key, v, this.#b);
       if (equals !== null) return equals;
@@ -241,6 +277,8 @@ class Compiler {
   }
 
   inList(f: FieldSql, values: Literal[]): string {
+    const inValues = this.jsonIn(f, values, false);
+    if (inValues !== null) return inValues;
     if (f.kind === "json" && f.key !== null && this.#d.jsonEquals) {
       const { source, key } = f;
       const each = [...new Set(values)].map((v) => this.#d.jsonEquals!(source, key, v, this.#b));
@@ -280,12 +318,16 @@ class Compiler {
       case "compare": {
         const f = this.field(entity, alias, c.field);
         if (c.operator === "!=") {
+          const notOne = this.jsonIn(f, [c.value], true);
+          if (notOne !== null) return notOne;
           return this.guarded(this.present(f), `not ${this.equalsOrOrders(f, "=", c.value)}`);
         }
         return this.equalsOrOrders(f, c.operator, c.value);
       }
       case "in": {
         const f = this.field(entity, alias, c.field);
+        const notIn = c.negated ? this.jsonIn(f, c.values, true) : null;
+        if (notIn !== null) return notIn;
         const inList = this.inList(f, c.values);
         return c.negated ? this.guarded(this.present(f), `not ${inList}`) : inList;
       }
@@ -355,12 +397,16 @@ class Compiler {
     // A typed NULL (valid in SQLite and PostgreSQL alike), so that min() of a
     // text column is still a number the having clause can compare.
     if (operand === null) return "cast(null as double precision)";
-    if (f.kind === "column" && !f.nullable) return operand[1];
+    // A number column (duration included) is NULL exactly when it is
+    // missing, which aggregates skip anyway: no per-row guard.
+    if (f.kind === "column") return operand[1];
     return `(case when ${operand[0]} then ${operand[1]} end)`;
   }
 
   window(limit: number, offset: number): string {
-    return `limit ${this.bind(effectiveLimit(limit))} offset ${this.bind(offset)}`;
+    const placeholder = this.bind(effectiveLimit(limit));
+    const bound = this.#d.limitParam ? this.#d.limitParam(placeholder) : placeholder;
+    return `limit ${bound} offset ${this.bind(offset)}`;
   }
 }
 
@@ -421,9 +467,9 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
     } else {
       const f = c.field(plan.entity, "t", a.field);
       if (a.fn === "count") {
-        expr = f.kind === "column" && !f.nullable
-          ? "count(*)"
-          : `count(case when ${c.present(f)} then 1 end)`;
+        if (f.kind !== "column") expr = `count(case when ${c.present(f)} then 1 end)`;
+        // count(column) skips exactly the NULLs, the missing values.
+        else expr = f.nullable ? `count(${f.expr})` : "count(*)";
       } else {
         const value = c.numeric(f);
         const fraction = PERCENTILES[a.fn];

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Literal } from "./plan.ts";
 import type { JsonTest, SqlBinder, SqlDialect } from "./sql.ts";
 
 /**
@@ -25,6 +26,20 @@ import type { JsonTest, SqlBinder, SqlDialect } from "./sql.ts";
  */
 export function sqliteJsonPath(key: string): string {
   return '$."' + key.replace(/[\\"]/g, (c) => "\\" + c) + '"';
+}
+
+/**
+ * Whether `json_extract` alone tells a present attribute equal to `value`,
+ * with its type, from every other: it returns SQL NULL for a missing
+ * attribute, numbers as numbers, strings as text, but `true`/`false` as 1/0
+ * and arrays and objects as their JSON text. Compared without affinity, text
+ * never equals a number, so only 0, 1 (booleans) and text that could be an
+ * array or object (`[`, `{`) need the `json_type` guard.
+ */
+function extractDecides(value: Literal): boolean {
+  if (typeof value === "number") return value !== 0 && value !== 1;
+  if (typeof value === "string") return value[0] !== "[" && value[0] !== "{";
+  return false;
 }
 
 const JSON_TYPES: Readonly<Record<JsonTest, string>> = {
@@ -72,9 +87,37 @@ export const sqliteDialect: SqlDialect = {
     return `json_extract(${source}, ${key === null ? "'$'" : binder.bind(sqliteJsonPath(key))})`;
   },
   jsonValue(source: string, key: string, binder: SqlBinder): string {
-    // `->` returns JSON text, which keeps "5", 5 and true apart; JSON null is missing.
-    return `nullif(${source} -> ${binder.bind(sqliteJsonPath(key))}, 'null')`;
+    // `->` returns JSON text, which keeps "5", 5 and true apart. An absent key
+    // becomes JSON null, like a null value: one group for both, which reads
+    // back as null. coalesce rather than nullif(..., 'null'): a function call
+    // per row cost ~5% of a 250k-row grouping.
+    return `coalesce(${source} -> ${binder.bind(sqliteJsonPath(key))}, 'null')`;
   },
+  jsonIn(
+    source: string,
+    key: string,
+    values: readonly Literal[],
+    negated: boolean,
+    binder: SqlBinder,
+  ): string | null {
+    // One json_extract per row instead of json_type plus json_extract (each
+    // a lookup in the parsed JSON).
+    if (values.length === 0 || !values.every(extractDecides)) return null;
+    const value = `json_extract(${source}, ${binder.bind(sqliteJsonPath(key))})`;
+    const list = [...new Set(values)].map((v) => binder.bind(v as string | number));
+    if (list.length === 1) {
+      // `is` is never NULL; a missing value becomes the literal itself, so it is not `!=`.
+      const v = list[0];
+      return negated ? `(coalesce(${value}, ${v}) is not ${v})` : `(${value} is ${v})`;
+    }
+    // `x in (...)` is NULL for a missing x, which is neither in nor not in.
+    return `coalesce(${value} ${negated ? "not in" : "in"} (${list.join(", ")}), 0)`;
+  },
+  // SQLite's planner reads a bound LIMIT when a filter cannot use an index,
+  // and then prepares the statement again whenever the limit is bound: every
+  // run paid a constant ~11 µs, whatever the rows read. An expression hides
+  // the value from the planner (which needs it for nothing our indexes do).
+  limitParam: (placeholder: string): string => `${placeholder} + 0`,
   regexMatch: (text: string, pattern: string, binder: SqlBinder): string =>
     `(${text} regexp ${binder.bind(pattern)})`,
   contains: (text: string, needle: string): string => `(instr(${text}, ${needle}) > 0)`,

@@ -75,6 +75,9 @@ const LITERALS: readonly Literal[] = [
   false,
   1.5,
   "ok",
+  // The JSON text of the array and object values above: still not equal to them.
+  '[1,"x"]',
+  '{"a":1}',
 ];
 const KEYS = ["x", "y", "node.id"];
 const NAMES = ["fetch", "parse", "Fetch", "a.b", "ünï", "😀"];

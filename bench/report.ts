@@ -225,13 +225,18 @@ if (!skip.has("dsl")) {
   const results = await bench("./query_bench.ts");
   for (const [group, g] of groups(results)) {
     if (g.base === undefined) continue;
-    // query_bench.ts also times reference variants; the target is on the DSL as users call it.
+    // query_bench.ts also times reference variants; the target is on the DSL as users call it,
+    // against the faster of the hand-written variants (rows as objects, or as arrays the way
+    // SqliteBackend reads them), so the DSL gets no credit for a read trick a person could use too.
+    const base = g.base;
+    const handWritten = [base, ...g.ours.filter((r) => r.name.startsWith("hand-written"))];
+    const fastest = handWritten.reduce((a, b) => (b.stats!.avg < a.stats!.avg ? b : a), base);
     for (const ours of g.ours.filter((r) => r.name === "DSL end-to-end")) {
-      const ratio = ours.stats!.avg / g.base.stats!.avg;
+      const ratio = ours.stats!.avg / fastest.stats!.avg;
       rows.push({
-        figure: `DSL query, ${group} (vs hand-written SQL, 1M spans)`,
+        figure: `DSL query, ${group} (vs the faster hand-written SQL, 1M spans)`,
         ours: formatNs(ours.stats!.avg),
-        baseline: formatNs(g.base.stats!.avg),
+        baseline: formatNs(fastest.stats!.avg),
         ratio,
         target: "≤ 1.1×",
         pass: ratio <= 1.1,

@@ -15,6 +15,7 @@
  * @module
  */
 import { VERSION } from "../version.ts";
+import { sleep } from "../_sleep.ts";
 import { BackendError } from "./backend.ts";
 import type { Signal, SignalTarget } from "./_otlp_config.ts";
 import {
@@ -51,21 +52,6 @@ export function parseRetryAfter(value: string | null, now: number = Date.now()):
   const date = Date.parse(text);
   if (Number.isNaN(date)) return null;
   return Math.max(0, date - now);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 async function gzip(body: Uint8Array): Promise<Uint8Array> {

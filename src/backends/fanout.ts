@@ -17,6 +17,7 @@
  */
 import type { QueryPlan, QueryRow } from "../../query/plan.ts";
 import { nowSeconds } from "../clock.ts";
+import { sleep } from "../_sleep.ts";
 import type { Batch } from "../types.ts";
 import { type Backend, BackendError } from "./backend.ts";
 import type { ExportStats } from "./export_stats.ts";
@@ -40,21 +41,6 @@ export interface FanoutOptions {
 
 function recordCount(batch: Batch): number {
   return batch.spans.length + batch.events.length + batch.metrics.length;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /**

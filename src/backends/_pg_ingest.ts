@@ -1,26 +1,46 @@
 /**
- * Bulk ingest: a whole batch (all four tables) as one
- * `insert ... select from unnest(...) on conflict do update` statement.
+ * Bulk ingest: a whole batch (all four tables) in one transaction, each
+ * table COPYed into a session-local staging table and moved into its real
+ * table by one `insert ... select`.
  *
- * Why this shape (measured in `bench/postgresql_write_bench.ts`): with the
- * schema's indexes the server's index maintenance dominates, and unnest,
- * COPY through a staging table (on a noDelay socket) and
- * `jsonb_to_recordset` came out level, all well ahead of multi-row VALUES
- * and single-row inserts. Unnest wins on everything else: one statement is
- * one round trip and is atomic without BEGIN/COMMIT, the statement text is
- * fixed per set of non-empty tables so the server plans it once per
- * connection, it needs no temporary tables, and it cannot hit the Nagle /
- * delayed-ACK stall that a default-socket COPY does.
+ * Why this shape (measured with `bench/_pg_ingest_interleaved.ts`, variants
+ * alternating in one process against a raw COPY of the same rows): on
+ * 1,000-span batches a plain COPY into the real table is the floor; the
+ * previous single `insert ... select from unnest(...) on conflict do update`
+ * statement took ~1.3-1.4× its time, `json_to_recordset` ~1.25×, COPY through
+ * staging plus an upsert ~1.15-1.2×, and COPY through staging plus a plain
+ * insert ~1.05×. The difference between the last two is the server's
+ * speculative insertion for `on conflict`. So:
  *
- * The arrays are sent as PostgreSQL array literals that we build ourselves,
- * with each parameter typed by an explicit cast: the client then passes the
- * text through untouched instead of guessing element types from JS values.
+ * - Spans, events and metrics are written once each, so they are moved with
+ *   a plain `insert`. Should one of their ids exist already (a batch
+ *   replayed after a retry or a worker restart, or another writer that got
+ *   there first), the insert fails with a unique violation, the transaction
+ *   rolls back, and the batch is written again with upserts throughout:
+ *   nothing is stored twice and the later write wins.
+ * - Traces are written at start and again at end, so they are always
+ *   upserted.
+ *
+ * The staging tables are temporary (per session, not WAL-logged, emptied at
+ * commit), have only `text` columns and no constraints, and the COPY data is
+ * escaped for COPY's text format with U+0000 replaced: the server has no
+ * reason to reject it. Casts to the real column types happen in the
+ * `insert ... select`, an ordinary statement whose failure is an ordinary
+ * error. That matters because in postgres.js 3.4.9 a COPY the server
+ * rejects never finishes its stream (see {@linkcode PgWriter}). A new connection has no
+ * staging tables yet: its first COPY fails with `undefined_table` and the
+ * batch is written again, creating them first.
+ *
+ * Rows are deduplicated (last wins) and sorted by id, and inserted in that
+ * order, so concurrent writers lock rows in the same order and cannot
+ * deadlock on shared ids.
  *
  * @module
  */
 import type { Sql } from "postgres";
 import type { Batch } from "../types.ts";
-import { type PgTable, TABLES, uniqueById } from "./_pg_tables.ts";
+import { isConnectionError } from "./_pg_errors.ts";
+import { type PgTable, TABLES, TRACES, uniqueById } from "./_pg_tables.ts";
 
 /** A PostgreSQL array literal of `values` (strings, numbers, nulls), for a `$n::type[]` parameter. */
 export function arrayLiteral(values: readonly unknown[]): string {
@@ -40,7 +60,8 @@ const QUOTE_OR_BACKSLASH = /["\\]/g;
 /**
  * PostgreSQL text cannot hold U+0000 and jsonb rejects it and lone
  * surrogates. Rather than let one such string fail its batch on every retry
- * forever, they become U+FFFD, the replacement character.
+ * forever, they become U+FFFD, the replacement character. (Lone surrogates
+ * in text columns become U+FFFD on their own when encoded as UTF-8.)
  */
 function storable(text: string): string {
   return text.includes("\0") ? text.replaceAll("\0", "\uFFFD") : text;
@@ -64,68 +85,210 @@ function jsonText(value: unknown): string {
   return text.includes("\\u") ? JSON.stringify(storableJson(value)) : text;
 }
 
-function upsert(table: PgTable<unknown>, firstParameter: number): string {
-  const names = table.columns.map((c) => c.name).join(", ");
-  const args = table.columns
-    .map((c, i) => `$${firstParameter + i}::${c.type === "jsonb" ? "text" : c.type}[]`)
-    .join(", ");
-  const select = table.columns
-    .map((c) => (c.type === "jsonb" ? `${c.name}::jsonb` : c.name))
-    .join(", ");
-  const updates = table.columns
-    .slice(1)
-    .map((c) => `${c.name} = excluded.${c.name}`)
-    .join(", ");
-  return `insert into ${table.name} (${names}) select ${select} from unnest(${args}) as u(${names}) on conflict (${table.id}) do update set ${updates}`;
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_SPECIALS = /[\\\t\n\r]/g;
+const COPY_ESCAPES: Record<string, string> = {
+  "\\": "\\\\",
+  "\t": "\\t",
+  "\n": "\\n",
+  "\r": "\\r",
+};
+
+/** `text` as a field of COPY's text format: backslash, tab, newline and CR escaped. */
+function copyField(text: string): string {
+  return COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIALS, (c) => COPY_ESCAPES[c]!) : text;
 }
 
-/** Statement text per bit mask of non-empty tables, built once. */
-const STATEMENTS = new Map<number, string>();
+/** `rows` in COPY's text format, in the table's column order. */
+export function copyText(table: PgTable<unknown>, rows: readonly unknown[]): string {
+  const columns = table.columns;
+  let out = "";
+  for (const row of rows) {
+    for (let i = 0; i < columns.length; i++) {
+      const column = columns[i]!;
+      const value = column.get(row);
+      if (i > 0) out += "\t";
+      if (value === null) out += "\\N";
+      else if (typeof value === "number") out += String(value);
+      else if (column.type === "jsonb") out += copyField(jsonText(value));
+      else out += copyField(storable(value as string));
+    }
+    out += "\n";
+  }
+  return out;
+}
 
-function statementFor(mask: number): string {
-  let text = STATEMENTS.get(mask);
-  if (text !== undefined) return text;
-  const parts: string[] = [];
-  let parameter = 1;
-  TABLES.forEach(({ table }, i) => {
-    if ((mask & (1 << i)) === 0) return;
-    parts.push(upsert(table, parameter));
-    parameter += table.columns.length;
-  });
-  const last = parts.pop()!;
-  // Data-modifying CTEs always run to completion, referenced or not, and the
-  // whole statement is one implicit transaction.
-  text = parts.length === 0
-    ? last
-    : `with ${parts.map((p, i) => `w${i} as (${p})`).join(", ")} ${last}`;
-  STATEMENTS.set(mask, text);
+/** The session-local staging table of `table`. */
+function stage(table: PgTable<unknown>): string {
+  return `spark_stage_${table.name}`;
+}
+
+/** Creates the staging table of `table` in this session unless it exists. */
+function createStage(table: PgTable<unknown>): string {
+  return `create temp table if not exists ${stage(table)} (${
+    table.columns.map((c) => `${c.name} text`).join(", ")
+  }) on commit delete rows`;
+}
+
+/** Moves the staged rows into `table`, in id order; `upsert` decides on conflict. */
+function moveStaged(table: PgTable<unknown>, upsert: boolean): string {
+  const names = table.columns.map((c) => c.name).join(", ");
+  const select = table.columns
+    .map((c) => (c.type === "text" ? c.name : `${c.name}::${c.type}`))
+    .join(", ");
+  const conflict = upsert
+    ? ` on conflict (${table.id}) do update set ${
+      table.columns.slice(1).map((c) => `${c.name} = excluded.${c.name}`).join(", ")
+    }`
+    : "";
+  return `insert into ${table.name} (${names}) select ${select} from ${
+    stage(table)
+  } order by ${table.id}${conflict}`;
+}
+
+/** Statement texts, built once per table and mode. */
+const MOVE = new Map<string, string>();
+
+function moveStatement(table: PgTable<unknown>, upsert: boolean): string {
+  const key = `${table.name}:${upsert}`;
+  let text = MOVE.get(key);
+  if (text === undefined) MOVE.set(key, text = moveStaged(table, upsert));
   return text;
 }
 
-/** The statement text and parameters that upsert `batch`, or null when it is empty. */
-export function ingestStatement(batch: Batch): { text: string; parameters: string[] } | null {
-  let mask = 0;
-  const parameters: string[] = [];
-  TABLES.forEach(({ field, table }, i) => {
-    const records = batch[field] as readonly unknown[];
-    if (records.length === 0) return;
-    mask |= 1 << i;
-    const rows = uniqueById(table, records);
-    for (const column of table.columns) {
-      const values = new Array<unknown>(rows.length);
-      for (let r = 0; r < rows.length; r++) {
-        const value = column.get(rows[r]!);
-        values[r] = column.type === "jsonb" ? jsonText(value) : value;
-      }
-      parameters.push(arrayLiteral(values));
-    }
-  });
-  return mask === 0 ? null : { text: statementFor(mask), parameters };
+/**
+ * How long a COPY may take to be acknowledged once all its data is sent.
+ * Only a server that answers the COPY with an error (a cancel, a disk
+ * failure) makes postgres.js wait forever; a lost connection is noticed at
+ * once (see {@linkcode PgWriter}).
+ */
+export const COPY_TIMEOUT_MS = 60_000;
+
+/** One table's share of a batch, serialised once for every attempt. */
+interface Staged {
+  table: PgTable<unknown>;
+  data: string;
 }
 
-/** Upserts a batch in one round trip and one transaction. */
-export async function writeBatch(sql: Sql, batch: Batch): Promise<void> {
-  const statement = ingestStatement(batch);
-  if (statement === null) return;
-  await sql.unsafe(statement.text, statement.parameters, { prepare: true });
+function stageBatch(batch: Batch): Staged[] {
+  const staged: Staged[] = [];
+  for (const { field, table } of TABLES) {
+    const records = batch[field] as readonly unknown[];
+    if (records.length > 0) {
+      staged.push({ table, data: copyText(table, uniqueById(table, records)) });
+    }
+  }
+  return staged;
+}
+
+/** An error that `toBackendError` reports as `CONNECTION` (so the worker retries). */
+function lost(why: string, code: string): Error {
+  return Object.assign(new Error(why), { code });
+}
+
+/**
+ * Writes batches through one dedicated connection (a postgres.js client
+ * with `max: 1`, made by `connect`), so that it can run BEGIN ... COMMIT
+ * itself and knows which connection a COPY is on.
+ *
+ * Why not `sql.begin()`: when the connection dies inside it, postgres.js
+ * 3.4.9 sends its automatic ROLLBACK on the dead connection from a
+ * `setImmediate`, which throws an uncaught TypeError (`socket` is null) and
+ * takes the process down. Here a connection failure ends the attempt with
+ * nothing more sent; the server rolls the transaction back by itself.
+ *
+ * Why the COPY wait is guarded: postgres.js resolves a COPY's writable
+ * stream on the server's CommandComplete only; when the connection closes
+ * or the server answers with an error instead, the stream neither finishes
+ * nor errors. The client's `onclose` fails the wait at once when the
+ * connection closes, and past `copyTimeoutMs` the client is destroyed (the
+ * server rolls back) and a new one is made for the next batch. Both throw
+ * `CONNECTION`, so the flusher worker keeps the batch and retries it.
+ */
+export class PgWriter {
+  #connect: (onclose: () => void) => Sql;
+  #sql: Sql | null = null;
+  #copyTimeoutMs: number;
+  #onClose: (() => void) | null = null;
+
+  constructor(connect: (onclose: () => void) => Sql, copyTimeoutMs: number = COPY_TIMEOUT_MS) {
+    this.#connect = connect;
+    this.#copyTimeoutMs = copyTimeoutMs;
+  }
+
+  #client(): Sql {
+    return this.#sql ??= this.#connect(() => this.#onClose?.());
+  }
+
+  /** Destroys the client (and its connection); the next write makes a new one. */
+  #discard(): void {
+    const sql = this.#sql;
+    this.#sql = null;
+    sql?.end({ timeout: 0 }).catch(() => {});
+  }
+
+  /**
+   * Writes a batch in one transaction: stored whole or not at all, and a
+   * replayed batch stores nothing twice.
+   */
+  async write(batch: Batch): Promise<void> {
+    const staged = stageBatch(batch);
+    if (staged.length === 0) return;
+    let create = false;
+    let upsert = false;
+    for (;;) {
+      const sql = this.#client();
+      try {
+        await sql.unsafe("begin");
+        for (const { table, data } of staged) {
+          if (create) await sql.unsafe(createStage(table));
+          await this.#copy(sql, stage(table), data);
+          await sql.unsafe(moveStatement(table, upsert || table === TRACES), [], { prepare: true });
+        }
+        await sql.unsafe("commit");
+        return;
+      } catch (error) {
+        if (isConnectionError(error)) throw error;
+        // A statement failed; the connection is fine and its transaction aborted.
+        await sql.unsafe("rollback").catch(() => {});
+        const code = (error as { code?: unknown } | null)?.code;
+        // A session's first batch: its staging tables do not exist yet.
+        if (code === "42P01" && !create) create = true;
+        // An id already stored (a replay, or another writer first): upsert.
+        else if (code === "23505" && !upsert) upsert = true;
+        else throw error;
+      }
+    }
+  }
+
+  async #copy(sql: Sql, target: string, data: string): Promise<void> {
+    const writable = await sql.unsafe(`copy ${target} from stdin`).writable();
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const done = (error?: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.#onClose = null;
+        if (error) reject(error);
+        else resolve();
+      };
+      const timer = setTimeout(() => {
+        done(lost(`no answer to a COPY within ${this.#copyTimeoutMs} ms`, "ETIMEDOUT"));
+        this.#discard();
+      }, this.#copyTimeoutMs);
+      this.#onClose = () => done(lost("the connection closed during a COPY", "CONNECTION_CLOSED"));
+      // Stays attached: an error after the wait has ended is no news.
+      writable.on("error", done);
+      writable.on("finish", () => done());
+      writable.end(data);
+    });
+  }
+
+  /** Closes the connection, letting a write in flight finish (`timeout` seconds at most). */
+  async close(timeout: number): Promise<void> {
+    const sql = this.#sql;
+    this.#sql = null;
+    await sql?.end({ timeout });
+  }
 }

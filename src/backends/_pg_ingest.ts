@@ -217,7 +217,12 @@ export class PgWriter {
   }
 
   #client(): Sql {
-    return this.#sql ??= this.#connect(() => this.#onClose?.());
+    if (this.#sql !== null) return this.#sql;
+    // A discarded client closing late must not fail a newer client's COPY.
+    const sql: Sql = this.#connect(() => {
+      if (this.#sql === sql) this.#onClose?.();
+    });
+    return this.#sql = sql;
   }
 
   /** Destroys the client (and its connection); the next write makes a new one. */
@@ -248,7 +253,12 @@ export class PgWriter {
         await sql.unsafe("commit");
         return;
       } catch (error) {
-        if (isConnectionError(error)) throw error;
+        if (isConnectionError(error)) {
+          // postgres.js can leave a connection that failed mid-COPY unusable
+          // after it reconnects; a fresh client is cheap next to a lost batch.
+          this.#discard();
+          throw error;
+        }
         // A statement failed; the connection is fine and its transaction aborted.
         await sql.unsafe("rollback").catch(() => {});
         const code = (error as { code?: unknown } | null)?.code;

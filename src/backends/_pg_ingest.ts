@@ -244,13 +244,24 @@ export class PgWriter {
     for (;;) {
       const sql = this.#client();
       try {
-        await sql.unsafe("begin");
-        for (const { table, data } of staged) {
+        // Pipelined where the order of failures stays clear: BEGIN goes
+        // out with the first COPY (or CREATE), the last move with COMMIT.
+        let begun: Promise<unknown> | null = sql.unsafe("begin").execute();
+        // Awaited with the first COPY; this only keeps a failure that an
+        // earlier CREATE reports first from going unhandled.
+        begun.catch(() => {});
+        for (let i = 0; i < staged.length; i++) {
+          const { table, data } = staged[i]!;
           if (create) await sql.unsafe(createStage(table));
-          await this.#copy(sql, stage(table), data);
-          await sql.unsafe(moveStatement(table, upsert || table === TRACES), [], { prepare: true });
+          await this.#copy(sql, stage(table), data, begun);
+          begun = null;
+          // postgres.js sends a query when it is awaited or executed: now.
+          const move = sql.unsafe(moveStatement(table, upsert || table === TRACES), [], {
+            prepare: true,
+          }).execute();
+          if (i < staged.length - 1) await move;
+          else await Promise.all([move, sql.unsafe("commit").execute()]);
         }
-        await sql.unsafe("commit");
         return;
       } catch (error) {
         if (isConnectionError(error)) {
@@ -271,8 +282,15 @@ export class PgWriter {
     }
   }
 
-  async #copy(sql: Sql, target: string, data: string): Promise<void> {
-    const writable = await sql.unsafe(`copy ${target} from stdin`).writable();
+  async #copy(
+    sql: Sql,
+    target: string,
+    data: string,
+    before: Promise<unknown> | null,
+  ): Promise<void> {
+    const opened = sql.unsafe(`copy ${target} from stdin`).writable();
+    // Both settle (the COPY fails too if BEGIN did); report BEGIN's failure first.
+    const [, writable] = await Promise.all([before, opened]);
     await new Promise<void>((resolve, reject) => {
       let settled = false;
       const done = (error?: Error) => {

@@ -124,3 +124,43 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "PostgresqlBackend.write() of ids already stored upserts them: none twice, later wins",
+  ignore: PG_IGNORE,
+  async fn() {
+    const schema = freshSchema("replay");
+    await withAdmin(schema, async (admin) => {
+      await using backend = await PostgresqlBackend.open({ url: pgUrl(), schema });
+      const full = makeBatch(50);
+      // Only spans (refused at COMMIT), spans then events (refused at the next
+      // COPY), everything; each written twice, the second time changed.
+      const shapes = [
+        { ...full, traces: [], events: [], metrics: [] },
+        { ...full, traces: [], metrics: [] },
+        full,
+      ];
+      for (const shape of shapes) {
+        await backend.write(shape);
+        const again = structuredClone(shape);
+        for (const span of again.spans) span.name = "renamed";
+        for (const event of again.events) event.name = "renamed";
+        await backend.write(again);
+      }
+      const [spans] = await admin.unsafe(
+        `select count(*)::int as n, count(*) filter (where name = 'renamed')::int as renamed
+         from ${schema}.spans`,
+      );
+      assert.deepEqual({ ...spans }, { n: 50, renamed: 50 });
+      const [events] = await admin.unsafe(
+        `select count(*)::int as n, count(*) filter (where name = 'renamed')::int as renamed
+         from ${schema}.events`,
+      );
+      assert.deepEqual({ ...events }, { n: full.events.length, renamed: full.events.length });
+      // A fresh batch after all that still goes through.
+      await backend.write(makeBatch(5));
+      const [n] = await admin.unsafe(`select count(*)::int as n from ${schema}.spans`);
+      assert.equal(n!.n, 55);
+    });
+  },
+});

@@ -1,37 +1,34 @@
 /**
- * Bulk ingest: a whole batch (all four tables) in one transaction, each
- * table COPYed into a session-local staging table and moved into its real
- * table by one `insert ... select`.
+ * Bulk ingest: a whole batch (all four tables) in one transaction, by COPY.
  *
  * Why this shape (measured with `bench/_pg_ingest_interleaved.ts`, variants
- * alternating in one process against a raw COPY of the same rows): on
- * 1,000-span batches a plain COPY into the real table is the floor; the
- * previous single `insert ... select from unnest(...) on conflict do update`
- * statement took ~1.3-1.4× its time, `json_to_recordset` ~1.25×, COPY through
- * staging plus an upsert ~1.15-1.2×, and COPY through staging plus a plain
- * insert ~1.05×. The difference between the last two is the server's
- * speculative insertion for `on conflict`. So:
+ * alternating in one process against a raw COPY of the same rows, 20
+ * batches of 1,000 spans): the previous single
+ * `insert ... select from unnest(...) on conflict do update` statement took
+ * ~1.25-1.4× the raw COPY's time, `json_to_recordset` ~1.25×, COPY into a
+ * staging table plus an upsert ~1.15×, plus a plain insert ~1.05-1.09×;
+ * the difference between the last two is the server's speculative insertion
+ * for `on conflict`. So:
  *
- * - Spans, events and metrics are written once each, so they are moved with
- *   a plain `insert`. Should one of their ids exist already (a batch
- *   replayed after a retry or a worker restart, or another writer that got
- *   there first), the insert fails with a unique violation, the transaction
+ * - Spans, events and metrics are written once each, so they are COPYed
+ *   straight into their tables. Should one of their ids exist already (a
+ *   batch replayed after a retry or a worker restart, or another writer
+ *   that got there first), the server refuses the COPY, the transaction
  *   rolls back, and the batch is written again with upserts throughout:
  *   nothing is stored twice and the later write wins.
  * - Traces are written at start and again at end, so they are always
- *   upserted.
+ *   upserted, and so is everything in that second attempt: each table is
+ *   COPYed into a session-local staging table (temporary, `text` columns
+ *   only, no constraints, emptied at commit — COPY data the server has no
+ *   reason to refuse) and moved by `insert ... select ... on conflict do
+ *   update`, where the casts to the real column types happen.
  *
- * The staging tables are temporary (per session, not WAL-logged, emptied at
- * commit), have only `text` columns and no constraints, and the COPY data is
- * escaped for COPY's text format with U+0000 replaced: the server has no
- * reason to reject it. Casts to the real column types happen in the
- * `insert ... select`, an ordinary statement whose failure is an ordinary
- * error. That matters because in postgres.js 3.4.9 a COPY the server
- * rejects never finishes its stream (see {@linkcode PgWriter}). A new connection has no
- * staging tables yet: its first COPY fails with `undefined_table` and the
+ * postgres.js 3.4.9 does not report a refused COPY to its stream (see
+ * {@linkcode PgWriter} for how that is handled). A new connection has no
+ * staging tables yet: its first upsert fails with `undefined_table` and the
  * batch is written again, creating them first.
  *
- * Rows are deduplicated (last wins) and sorted by id, and inserted in that
+ * Rows are deduplicated (last wins) and sorted by id, and written in that
  * order, so concurrent writers lock rows in the same order and cannot
  * deadlock on shared ids.
  *
@@ -146,6 +143,16 @@ function moveStaged(table: PgTable<unknown>, upsert: boolean): string {
   } order by ${table.id}${conflict}`;
 }
 
+function columnList(table: PgTable<unknown>): string {
+  return table.columns.map((c) => c.name).join(", ");
+}
+
+/** The next `upsert` flag after a refused COPY; a refusal while upserting is an error. */
+function refused(upsert: boolean): true {
+  if (upsert) throw new Error("PostgreSQL rolled back a batch without reporting why");
+  return true;
+}
+
 /** Statement texts, built once per table and mode. */
 const MOVE = new Map<string, string>();
 
@@ -195,15 +202,27 @@ function lost(why: string, code: string): Error {
  * 3.4.9 sends its automatic ROLLBACK on the dead connection from a
  * `setImmediate`, which throws an uncaught TypeError (`socket` is null) and
  * takes the process down. Here a connection failure ends the attempt with
- * nothing more sent; the server rolls the transaction back by itself.
+ * nothing more sent (the server rolls the transaction back by itself), and
+ * the client is replaced.
  *
- * Why the COPY wait is guarded: postgres.js resolves a COPY's writable
- * stream on the server's CommandComplete only; when the connection closes
- * or the server answers with an error instead, the stream neither finishes
- * nor errors. The client's `onclose` fails the wait at once when the
- * connection closes, and past `copyTimeoutMs` the client is destroyed (the
- * server rolls back) and a new one is made for the next batch. Both throw
- * `CONNECTION`, so the flusher worker keeps the batch and retries it.
+ * How COPY is made safe: postgres.js resolves a COPY's writable stream on
+ * the server's CommandComplete only; when the connection closes or the
+ * server refuses the COPY, the stream neither finishes nor errors.
+ *
+ * - A COPY straight into a table is not waited for at all: once its data
+ *   and CopyDone are sent, the next statement (or COMMIT) follows at once.
+ *   A refusal then shows as an error of the next statement
+ *   (`in_failed_sql_transaction`) or as COMMIT answering ROLLBACK, and the
+ *   batch is written again with upserts, on a fresh client (the refused
+ *   stream's leftovers stay behind on the old one).
+ * - A COPY into a staging table is waited for, bounded: the client's
+ *   `onclose` fails the wait at once when the connection closes, and past
+ *   `copyTimeoutMs` the client is destroyed (the server rolls back). Both
+ *   throw connection errors, so the flusher worker keeps the batch and
+ *   retries it.
+ * - Once CopyDone is sent, the stream's destroy no longer sends CopyFail:
+ *   it would otherwise fire when the stream finishes and cancel whichever
+ *   COPY is streaming by then.
  */
 export class PgWriter {
   #connect: (onclose: () => void) => Sql;
@@ -250,19 +269,36 @@ export class PgWriter {
         // Awaited with the first COPY; this only keeps a failure that an
         // earlier CREATE reports first from going unhandled.
         begun.catch(() => {});
+        let lastMove: Promise<unknown> | null = null;
         for (let i = 0; i < staged.length; i++) {
           const { table, data } = staged[i]!;
-          if (create) await sql.unsafe(createStage(table));
-          await this.#copy(sql, stage(table), data, begun);
+          if (upsert || table === TRACES) {
+            if (create) await sql.unsafe(createStage(table));
+            await this.#copy(sql, stage(table), data, begun, false);
+            // postgres.js sends a query when it is awaited or executed: now.
+            const move = sql.unsafe(moveStatement(table, upsert || table === TRACES), [], {
+              prepare: true,
+            }).execute();
+            if (i < staged.length - 1) await move;
+            else lastMove = move;
+          } else {
+            await this.#copy(sql, `${table.name} (${columnList(table)})`, data, begun, true);
+          }
           begun = null;
-          // postgres.js sends a query when it is awaited or executed: now.
-          const move = sql.unsafe(moveStatement(table, upsert || table === TRACES), [], {
-            prepare: true,
-          }).execute();
-          if (i < staged.length - 1) await move;
-          else await Promise.all([move, sql.unsafe("commit").execute()]);
         }
-        return;
+        const [, committed] = await Promise.all([lastMove, sql.unsafe("commit").execute()]);
+        // A COPY straight into a table that the server refused (an id
+        // already stored) shows only here: COMMIT of an aborted
+        // transaction rolls back.
+        if (committed.command === "COMMIT") return;
+        upsert = refused(upsert);
+        // The refused COPY's stream never finished, and postgres.js keeps
+        // its completion callback: the next CommandComplete on this
+        // connection would finish it, and the stream's auto-destroy would
+        // then send CopyFail into whatever COPY runs then. A fresh client
+        // leaves all of that behind (replays are rare).
+        this.#discard();
+        continue;
       } catch (error) {
         if (isConnectionError(error)) {
           // postgres.js can leave a connection that failed mid-COPY unusable
@@ -270,9 +306,15 @@ export class PgWriter {
           this.#discard();
           throw error;
         }
+        const code = (error as { code?: unknown } | null)?.code;
+        if (code === "25P02" && !upsert) {
+          // A statement after a refused COPY straight into a table: as above.
+          this.#discard();
+          upsert = true;
+          continue;
+        }
         // A statement failed; the connection is fine and its transaction aborted.
         await sql.unsafe("rollback").catch(() => {});
-        const code = (error as { code?: unknown } | null)?.code;
         // A session's first batch: its staging tables do not exist yet.
         if (code === "42P01" && !create) create = true;
         // An id already stored (a replay, or another writer first): upsert.
@@ -287,6 +329,7 @@ export class PgWriter {
     target: string,
     data: string,
     before: Promise<unknown> | null,
+    untilSent: boolean,
   ): Promise<void> {
     const opened = sql.unsafe(`copy ${target} from stdin`).writable();
     // Both settle (the COPY fails too if BEGIN did); report BEGIN's failure first.
@@ -309,6 +352,19 @@ export class PgWriter {
       // Stays attached: an error after the wait has ended is no news.
       writable.on("error", done);
       writable.on("finish", () => done());
+      // Node streams call `_final` once every chunk is written; postgres.js
+      // sends CopyDone there and accepts further queries from then on.
+      const final = writable._final!;
+      writable._final = function (this: typeof writable, callback) {
+        final.call(this, callback);
+        // postgres.js's destroy sends CopyFail, and the stream destroys
+        // itself once it finishes, i.e. when the server has acknowledged
+        // this COPY — by which time a COPY sent after it may be streaming,
+        // and the CopyFail would cancel that one. From here on the COPY
+        // can no longer be failed from this side anyway.
+        this._destroy = (error, cb) => cb(error);
+        if (untilSent) done();
+      };
       writable.end(data);
     });
   }

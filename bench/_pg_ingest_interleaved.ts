@@ -36,13 +36,14 @@ for (const [name, write] of Object.entries(EXPERIMENTS)) {
   if (only && !only.includes(name)) continue;
   const schema = "il_" + name;
   await (await PostgresqlBackend.open({ url: URL, schema })).close();
-  const sql = postgres(URL, {
+  const options = {
     onnotice: () => {},
     fetch_types: false,
     socket: openSocket,
     max: 1,
     connection: { search_path: schema },
-  });
+  };
+  const sql = postgres(URL, options);
   if (name.startsWith("stage")) {
     for (const t of ["traces", "spans", "events", "metrics"]) {
       await sql.unsafe(

@@ -16,7 +16,7 @@ import {
   type PgTarget,
   toBackendError,
 } from "./_pg_errors.ts";
-import { PgWriter } from "./_pg_ingest.ts";
+import { writeBatch } from "./_pg_ingest.ts";
 import { deleteOlderThan } from "./_pg_retention.ts";
 import { migrate, SCHEMA_NAME } from "./_pg_schema.ts";
 import { openSocket } from "./_pg_socket.ts";
@@ -47,11 +47,7 @@ export interface PostgresqlBackendOptions {
    * @default {"public"}
    */
   schema?: string;
-  /**
-   * Connections: one for writes, the rest (at least one) for queries,
-   * retention and migrations.
-   * @default {4}
-   */
+  /** Connections in the pool (writes use one at a time; queries may run beside them). @default {4} */
   maxConnections?: number;
   /** Seconds to wait for a connection to be established. @default {10} */
   connectTimeoutSeconds?: number;
@@ -115,7 +111,7 @@ function redactUrl(url: string): string {
 /**
  * A {@linkcode Backend} storing records in PostgreSQL. {@linkcode
  * PostgresqlBackend.open} connects and creates or migrates the schema; a
- * batch is written in one transaction, so it is stored whole or not at all
+ * batch is upserted in one statement, so it is stored whole or not at all
  * and a replayed batch stores no duplicates. When the connection is lost the
  * call in flight throws a `BackendError` with code `"CONNECTION"` and the
  * next call connects again.
@@ -153,20 +149,13 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
   /** The schema holding the tables. */
   readonly schema: string;
   #sql: Sql;
-  #writer: PgWriter;
   #target: PgTarget;
   #password: string | undefined;
   #retentionBatchSize: number;
   #closed = false;
 
-  private constructor(
-    sql: Sql,
-    writer: PgWriter,
-    schema: string,
-    retentionBatchSize: number,
-  ) {
+  private constructor(sql: Sql, schema: string, retentionBatchSize: number) {
     this.#sql = sql;
-    this.#writer = writer;
     this.schema = schema;
     this.#retentionBatchSize = retentionBatchSize;
     const o = sql.options as unknown as {
@@ -210,22 +199,16 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
       fetch_types: false,
       connection: { application_name: `spark_telemetry:${schema}`, search_path: schema },
     };
-    // Writes get a connection of their own (see PgWriter); queries,
-    // retention and migrations share the rest of the pool.
-    const connect = (max: number, onclose?: () => void): Sql => {
-      const all = { ...settings, max, ...(onclose ? { onclose } : {}) };
-      return options.url !== undefined ? postgres(options.url, all) : postgres({
-        ...all,
+    let sql: Sql;
+    try {
+      sql = options.url !== undefined ? postgres(options.url, settings) : postgres({
+        ...settings,
         host: options.host ?? "localhost",
         port: options.port ?? 5432,
         database: options.database ?? "spark_telemetry",
         user: options.user ?? "postgres",
         ...(options.password !== undefined ? { password: options.password } : {}),
       });
-    };
-    let sql: Sql;
-    try {
-      sql = connect(Math.max(1, settings.max - 1));
     } catch (error) {
       // postgres.js throws synchronously only for a malformed URL or option;
       // URL errors quote the URL, password and all.
@@ -234,13 +217,7 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
         : (error as Error).message.replaceAll(options.url, redactUrl(options.url));
       throw badConfig(`invalid connection settings: ${message}`);
     }
-    const writer = new PgWriter((onclose) => connect(1, onclose));
-    const backend = new PostgresqlBackend(
-      sql,
-      writer,
-      schema,
-      options.retentionBatchSize ?? 5000,
-    );
+    const backend = new PostgresqlBackend(sql, schema, options.retentionBatchSize ?? 5000);
     try {
       await migrate(sql, schema);
     } catch (error) {
@@ -267,8 +244,7 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
   }
 
   /**
-   * Writes a batch in one transaction (COPY into session-local staging
-   * tables, then `insert ... select`; upserts when an id is already stored).
+   * Upserts a batch in one statement (one round trip, one transaction).
    *
    * @param batch The records.
    * @throws {BackendError} `"BAD_RECORD"` for an invalid record (nothing is
@@ -279,7 +255,7 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
     this.#check("write a batch");
     validateBatch(batch);
     try {
-      await this.#writer.write(batch);
+      await writeBatch(this.#sql, batch);
     } catch (error) {
       throw toBackendError("write a batch", error, this.#target, this.#password, "WRITE_FAILED");
     }
@@ -333,7 +309,7 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([this.#writer.close(5), this.#sql.end({ timeout: 5 })]);
+    await this.#sql.end({ timeout: 5 });
   }
 
   /** Same as {@linkcode PostgresqlBackend.close}, for `await using`. */

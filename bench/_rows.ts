@@ -6,6 +6,7 @@
  * @module
  */
 import { newSpanId } from "../src/ids.ts";
+import type { StatementSync } from "node:sqlite";
 import type { Attributes, SpanRecord } from "../src/types.ts";
 
 /** Attributes of span `i`: the five that `bench/record_bench.ts` sets too. */
@@ -60,3 +61,38 @@ export const SPAN_COLUMNS: readonly string[] = [
   "error_stack",
   "attributes",
 ];
+
+/**
+ * The raw SQLite baselines' statement text: one row into `spans`, an upsert
+ * by `span_id` when `upsert` is set (what the backend does), a plain insert
+ * otherwise.
+ */
+export function rawSpanInsertSql(upsert: boolean): string {
+  const text = `insert into spans (${SPAN_COLUMNS.join(", ")}) values (${
+    SPAN_COLUMNS.map(() => "?").join(", ")
+  })`;
+  if (!upsert) return text;
+  const set = SPAN_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(", ");
+  return `${text} on conflict (span_id) do update set ${set}`;
+}
+
+/** Runs a raw baseline's prepared statement once per row, binding the columns in order. */
+export function insertRawSpans(insert: StatementSync, rows: readonly SpanRecord[]): void {
+  for (const s of rows) {
+    insert.run(
+      s.spanId,
+      s.traceId,
+      s.parentSpanId,
+      s.name,
+      s.kind,
+      s.startTime,
+      s.endTime,
+      s.status,
+      s.droppedEvents,
+      null,
+      null,
+      null,
+      JSON.stringify(s.attributes),
+    );
+  }
+}

@@ -49,7 +49,7 @@ import { OtlpModel } from "../src/backends/_otlp_model.ts";
 import { encodeTracesProtobuf } from "../src/backends/_otlp_protobuf.ts";
 import type { Batch, SpanRecord } from "../src/types.ts";
 import { client, writeRawCopy } from "./_pg_write_strategies.ts";
-import { SPAN_COLUMNS, spanAttributes, spanRows } from "./_rows.ts";
+import { insertRawSpans, rawSpanInsertSql, spanAttributes, spanRows } from "./_rows.ts";
 
 /** Records per iteration. */
 const N = 20_000;
@@ -166,11 +166,7 @@ raw.exec("pragma synchronous = normal");
 raw.exec("pragma wal_autocheckpoint = 10000");
 raw.exec("pragma journal_size_limit = 67108864");
 raw.exec("pragma cache_size = -32000");
-const insert = raw.prepare(
-  `insert into spans (${SPAN_COLUMNS.join(", ")}) values (${
-    SPAN_COLUMNS.map(() => "?").join(", ")
-  })`,
-);
+const insert = raw.prepare(rawSpanInsertSql(false));
 const begin = raw.prepare("begin immediate");
 const commit = raw.prepare("commit");
 let rawRuns = 0;
@@ -187,23 +183,7 @@ Deno.bench({
     b.start();
     for (const rows of batches) {
       begin.run();
-      for (const s of rows) {
-        insert.run(
-          s.spanId,
-          s.traceId,
-          s.parentSpanId,
-          s.name,
-          s.kind,
-          s.startTime,
-          s.endTime,
-          s.status,
-          s.droppedEvents,
-          null,
-          null,
-          null,
-          JSON.stringify(s.attributes),
-        );
-      }
+      insertRawSpans(insert, rows);
       commit.run();
     }
     b.end();

@@ -11,6 +11,7 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { SqliteBackend } from "../src/backends/sqlite.ts";
 import type { Batch, SpanRecord } from "../src/types.ts";
+import { insertRawSpans, rawSpanInsertSql } from "./_rows.ts";
 
 const BATCH = 1000;
 const ITERATIONS = 60;
@@ -62,27 +63,7 @@ new SqliteBackend({ path: join(dir, "raw.db") }).close();
 const raw = new DatabaseSync(join(dir, "raw.db"));
 raw.exec("pragma journal_mode = wal");
 raw.exec("pragma synchronous = normal");
-const columns = [
-  "span_id",
-  "trace_id",
-  "parent_span_id",
-  "name",
-  "kind",
-  "start_time",
-  "end_time",
-  "status",
-  "dropped_events",
-  "error_type",
-  "error_message",
-  "error_stack",
-  "attributes",
-];
-const insert = raw.prepare(
-  `insert into spans (${columns.join(", ")}) values (${columns.map(() => "?").join(", ")}) ` +
-    `on conflict (span_id) do update set ${
-      columns.slice(1).map((c) => `${c} = excluded.${c}`).join(", ")
-    }`,
-);
+const insert = raw.prepare(rawSpanInsertSql(true));
 const rawBatches = fixtures("b");
 let rawNext = 0;
 
@@ -95,23 +76,7 @@ Deno.bench({
   fn() {
     const rows = rawBatches[rawNext++ % BATCHES]!;
     raw.exec("begin immediate");
-    for (const s of rows) {
-      insert.run(
-        s.spanId,
-        s.traceId,
-        s.parentSpanId,
-        s.name,
-        s.kind,
-        s.startTime,
-        s.endTime,
-        s.status,
-        s.droppedEvents,
-        null,
-        null,
-        null,
-        JSON.stringify(s.attributes),
-      );
-    }
+    insertRawSpans(insert, rows);
     raw.exec("commit");
   },
 });

@@ -49,7 +49,7 @@ import { OtlpModel } from "../src/backends/_otlp_model.ts";
 import { encodeTracesProtobuf } from "../src/backends/_otlp_protobuf.ts";
 import type { Batch, SpanRecord } from "../src/types.ts";
 import { client, writeRawCopy } from "./_pg_write_strategies.ts";
-import { insertRawSpans, rawSpanInsertSql, spanAttributes, spanRows } from "./_rows.ts";
+import { insertRawSpans, rawSpanInsertSql, recordSpan, spanRows } from "./_rows.ts";
 
 /** Records per iteration. */
 const N = 20_000;
@@ -88,14 +88,7 @@ function spansOnly(spans: SpanRecord[]): Batch {
 /** Records N spans through the manager, as an application would. */
 function record(manager: TelemetryManager, traceId: string): void {
   for (let i = 0; i < N; i++) {
-    const span = manager.startSpan("op", { traceId });
-    const a = spanAttributes(i);
-    span.setAttribute("a", a.a!);
-    span.setAttribute("b", a.b!);
-    span.setAttribute("c", a.c!);
-    span.setAttribute("d", a.d!);
-    span.setAttribute("e", a.e!);
-    span.end();
+    recordSpan(manager, traceId, i);
   }
 }
 

@@ -10,7 +10,8 @@
  *   would not fire during the loop);
  * - `boundBytes`: what the default configuration allows to be held — the
  *   ring, a full spill queue at the frames' measured bytes per record, and
- *   SQLite's page cache (`pragma cache_size`, set by the backend) — plus
+ *   SQLite's page cache (`pragma cache_size` of a connection set up as the
+ *   backend's writer, read from SQLite) — plus
  *   `HEAP_SLACK_BYTES` for the two V8 heaps (main thread and worker). The
  *   worker's heap is most of the growth: decoded batches that live across a
  *   scavenge are promoted and stay until the next full GC (after a forced GC
@@ -33,12 +34,27 @@ import { TelemetryConfig } from "../src/config.ts";
 import { TelemetryManager } from "../src/manager.ts";
 import { FrameWriter } from "../src/_frame_writer.ts";
 import { writeSpan } from "../src/codec.ts";
+import { WRITER_PRAGMAS } from "../src/backends/_sqlite_schema.ts";
 import { recordSpan, spanRows } from "./_rows.ts";
 
 /** The two V8 heaps' working set and promoted garbage (see the module doc). */
 const HEAP_SLACK_BYTES = 128 * 1024 * 1024;
-/** The page cache `SqliteBackend` asks for (`pragma cache_size = -32000`: KiB, per connection). */
-const SQLITE_CACHE_KIB = 32000;
+/**
+ * The page cache of a connection configured as the backend's writer
+ * (`WRITER_PRAGMAS`), in bytes: read from SQLite, not assumed.
+ */
+function sqliteCacheBytes(path: string): number {
+  const db = new DatabaseSync(path);
+  try {
+    for (const pragma of WRITER_PRAGMAS) db.exec(pragma);
+    const size = (db.prepare("pragma cache_size").get() as { cache_size: number }).cache_size;
+    // Negative: KiB; positive: pages.
+    if (size < 0) return -size * 1024;
+    return size * (db.prepare("pragma page_size").get() as { page_size: number }).page_size;
+  } finally {
+    db.close();
+  }
+}
 
 function argument(name: string, fallback: number): number {
   const at = Deno.args.indexOf(name);
@@ -88,15 +104,15 @@ const stats = manager.stats();
 await manager.shutdown();
 await sampler.terminate();
 
+const cacheBytes = sqliteCacheBytes(path);
 const db = new DatabaseSync(path, { readOnly: true });
 const rowsInDatabase = (db.prepare("select count(*) as n from spans").get() as { n: number }).n;
 db.close();
 Deno.removeSync(dir, { recursive: true });
 
 const bytesPerRecord = frameBytesPerSpan(traceId);
-const sqliteCacheBytes = SQLITE_CACHE_KIB * 1024;
 const boundBytes = config.ringBufferBytes + config.maxSpillRecords * bytesPerRecord +
-  sqliteCacheBytes + HEAP_SLACK_BYTES;
+  cacheBytes + HEAP_SLACK_BYTES;
 const rssGrowthBytes = rssPeakBytes - rssBeforeBytes;
 const result = {
   spans: SPANS,
@@ -110,7 +126,7 @@ const result = {
   ringBufferBytes: config.ringBufferBytes,
   maxSpillRecords: config.maxSpillRecords,
   bytesPerRecord,
-  sqliteCacheBytes,
+  sqliteCacheBytes: cacheBytes,
   heapSlackBytes: HEAP_SLACK_BYTES,
   spilled: stats.spilled,
   dropped: stats.dropped,

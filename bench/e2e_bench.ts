@@ -18,9 +18,11 @@
  * | e2e postgresql | manager → PostgreSQL                    | postgres.js COPY per 1000 rows, noDelay socket    |
  * | e2e otlp       | manager → OTLP/HTTP protobuf receiver   | fetch POST of pre-encoded protobuf bodies         |
  *
- * The SQLite baseline sets the same pragmas as the backend (WAL,
- * synchronous=NORMAL, wal_autocheckpoint, cache size) so the ratio measures
- * the pipeline (encode, ring, decode, batching, wake-ups), not a pragma.
+ * The SQLite baseline runs the backend's own list of writer pragmas
+ * (`WRITER_PRAGMAS`: WAL, synchronous=NORMAL, wal_autocheckpoint) so the
+ * ratio measures the pipeline (encode, ring, decode, batching, wake-ups),
+ * not a pragma. (Until 2026-11-25 the baseline also set a 32 MB page cache
+ * that the backend had stopped setting.)
  * Both sides of a group run the same number of iterations, so both SQLite
  * files grow alike; PostgreSQL tables are emptied before each iteration,
  * outside the timed region. Fixtures are built per iteration before
@@ -44,6 +46,7 @@ import { TelemetryConfig } from "../src/config.ts";
 import { TelemetryManager } from "../src/manager.ts";
 import { MemoryBackend } from "../src/backends/memory.ts";
 import { SqliteBackend } from "../src/backends/sqlite.ts";
+import { WRITER_PRAGMAS } from "../src/backends/_sqlite_schema.ts";
 import { PostgresqlBackend } from "../src/backends/postgresql.ts";
 import { OtlpModel } from "../src/backends/_otlp_model.ts";
 import { encodeTracesProtobuf } from "../src/backends/_otlp_protobuf.ts";
@@ -154,11 +157,7 @@ checks.push({ label: "sqlite", manager: sqlite.manager, runs: () => sqliteRuns }
 const rawPath = join(dir, "raw.db");
 new SqliteBackend({ path: rawPath }).close();
 const raw = new DatabaseSync(rawPath);
-raw.exec("pragma journal_mode = wal");
-raw.exec("pragma synchronous = normal");
-raw.exec("pragma wal_autocheckpoint = 10000");
-raw.exec("pragma journal_size_limit = 67108864");
-raw.exec("pragma cache_size = -32000");
+for (const pragma of WRITER_PRAGMAS) raw.exec(pragma);
 const insert = raw.prepare(rawSpanInsertSql(false));
 const begin = raw.prepare("begin immediate");
 const commit = raw.prepare("commit");

@@ -10,6 +10,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { SqliteBackend } from "../src/backends/sqlite.ts";
+import { WRITER_PRAGMAS } from "../src/backends/_sqlite_schema.ts";
 import type { Batch, SpanRecord } from "../src/types.ts";
 import { insertRawSpans, rawSpanInsertSql } from "./_rows.ts";
 
@@ -61,8 +62,7 @@ let backendNext = 0;
 // The baseline: same schema (created by the backend), a plain prepared upsert per row.
 new SqliteBackend({ path: join(dir, "raw.db") }).close();
 const raw = new DatabaseSync(join(dir, "raw.db"));
-raw.exec("pragma journal_mode = wal");
-raw.exec("pragma synchronous = normal");
+for (const pragma of WRITER_PRAGMAS) raw.exec(pragma);
 const insert = raw.prepare(rawSpanInsertSql(true));
 const rawBatches = fixtures("b");
 let rawNext = 0;

@@ -78,7 +78,27 @@ const UNITS: Record<string, number> = {
  * @throws {QuerySyntaxError} On any error of meaning.
  */
 export function buildPlan(node: QueryNode, text: string, now: number): QueryPlan {
-  return new Analyzer(text, now).query(node);
+  return new Analyzer(text, () => now).query(node);
+}
+
+/**
+ * Builds the plan of a parsed query and tells whether it depends on the
+ * current time (`now`, `since`), which is read only when the query needs it.
+ *
+ * @param node The syntax tree.
+ * @param text The query, for error excerpts.
+ * @param now Returns the current time in seconds; called at most once.
+ * @returns The plan, and `usesNow`: whether another `now` would change it.
+ * @throws {QuerySyntaxError} On any error of meaning.
+ */
+export function analyzePlan(
+  node: QueryNode,
+  text: string,
+  now: () => number,
+): { plan: QueryPlan; usesNow: boolean } {
+  const analyzer = new Analyzer(text, now);
+  const plan = analyzer.query(node);
+  return { plan, usesNow: analyzer.usesNow };
 }
 
 /**
@@ -89,16 +109,27 @@ export function buildPlan(node: QueryNode, text: string, now: number): QueryPlan
  * @throws {QuerySyntaxError} When it names none.
  */
 export function checkEntity(token: IToken, text: string): void {
-  new Analyzer(text, 0).entity(token);
+  new Analyzer(text, () => 0).entity(token);
 }
 
 class Analyzer {
   #text: string;
-  #now: number;
+  #clock: () => number;
+  #now: number | null = null;
 
-  constructor(text: string, now: number) {
+  constructor(text: string, now: () => number) {
     this.#text = text;
-    this.#now = now;
+    this.#clock = now;
+  }
+
+  /** Whether the plan read the current time. */
+  get usesNow(): boolean {
+    return this.#now !== null;
+  }
+
+  /** The current time, read once per plan and only when the query needs it. */
+  #current(): number {
+    return this.#now ??= this.#clock();
   }
 
   fail(code: QueryErrorCode, reason: string, first: IToken, last: IToken = first): never {
@@ -344,7 +375,7 @@ class Analyzer {
         }
         const absolute =
           node.value.type === "number" && node.value.token.tokenType !== NumberLiteral
-            ? this.#now - time
+            ? this.#current() - time
             : time;
         return {
           type: "compare",
@@ -442,9 +473,9 @@ class Analyzer {
         return node.negative ? -n : n;
       }
       case "now": {
-        if (!node.duration) return this.#now;
+        if (!node.duration) return this.#current();
         const d = duration(node.duration.image);
-        return node.sign?.image === "-" ? this.#now - d : this.#now + d;
+        return node.sign?.image === "-" ? this.#current() - d : this.#current() + d;
       }
     }
   }

@@ -269,6 +269,7 @@ export function tokenize(text: string): IToken[] {
  */
 export function unquote(image: string): string {
   const body = image.slice(1, -1);
+  if (!body.includes("\\")) return body;
   return body.replace(/\\(u[0-9a-fA-F]{4}|.)/g, (all, c: string) => {
     switch (c[0]) {
       case "\\":

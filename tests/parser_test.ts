@@ -771,3 +771,43 @@ Deno.test("parseQuery() throws only QuerySyntaxError on thousands of mutated que
   // Some mutations keep the query valid; most do not.
   assert.ok(parsed > 100 && parsed < 2900, `${parsed} parsed`);
 });
+
+Deno.test("parseQuery() returns deeply frozen plans; a time-free text gives the same plan each time", () => {
+  const text = 'spans where attr."node.id" in ("a", "b") and status = error limit 7';
+  const first = parseQuery(text);
+  assert.ok(Object.isFrozen(first));
+  assert.ok(Object.isFrozen(first.where));
+  const w = first.where as Extract<Condition, { type: "and" }>;
+  assert.ok(Object.isFrozen(w.conditions));
+  assert.ok(Object.isFrozen(w.conditions[0]));
+  assert.throws(() => {
+    (first as { limit: number }).limit = 8;
+  }, TypeError);
+  // The clock does not matter to it, so the cached plan is the answer.
+  assert.equal(parseQuery(text, { now: 5 }), first);
+  assert.equal(parseQuery(text), first);
+  // A copy is what to change.
+  const copy = structuredClone(first);
+  copy.limit = 8;
+  assert.equal(copy.limit, 8);
+  assert.equal(first.limit, 7);
+});
+
+Deno.test("parseQuery() builds a time-dependent plan afresh for each now", () => {
+  const text = "spans where since 1h and start_time < now - 10m";
+  const a = parseQuery(text, { now: 10_000 });
+  const b = parseQuery(text, { now: 20_000 });
+  assert.notEqual(a, b);
+  assert.ok(Object.isFrozen(a) && Object.isFrozen(b));
+  const bounds = (p: QueryPlan) =>
+    (p.where as Extract<Condition, { type: "and" }>).conditions.map((c) =>
+      (c as Extract<Condition, { type: "compare" }>).value
+    );
+  assert.deepEqual(bounds(a), [10_000 - 3600, 10_000 - 600]);
+  assert.deepEqual(bounds(b), [20_000 - 3600, 20_000 - 600]);
+  // The default clock is read per call too.
+  const before = Date.now() / 1000;
+  const c = parseQuery("spans where since 1h");
+  const since = (c.where as Extract<Condition, { type: "compare" }>).value as number;
+  assert.ok(since >= before - 3600 - 1 && since <= Date.now() / 1000 - 3600 + 1);
+});

@@ -37,7 +37,7 @@ export async function runQuery(sql: Sql, plan: QueryPlan): Promise<QueryRow[]> {
   const compiled = compileSql(plan, postgresqlDialect);
   // Unnamed statements: DSL queries vary, and a named statement per text
   // would pile up on every connection; the server plans each with its values.
-  const rows = await sql.unsafe<Row[]>(compiled.text, compiled.params);
+  const rows = await sql.unsafe<Row[]>(compiled.text, [...compiled.params]);
   if (plan.type === "select") {
     // Records are plain objects; QueryRow is their common, index-signature view.
     if (plan.entity === "spans") return await withEvents(sql, rows) as unknown as QueryRow[];

@@ -16,18 +16,18 @@ export interface SpanOwner {
   readonly maxEvents: number;
 }
 
-/** A span that reports its end to its manager. */
+/** A span that reports its end to its manager. (Fields `declare`d: see {@linkcode Span}.) */
 export class RecordingSpan extends Span {
   /** The manager that started the span. */
-  readonly owner: SpanOwner;
+  declare readonly owner: SpanOwner;
   /** Key of the span among its manager's active spans (a number: hashing a fresh string id costs more than the rest of a map insert). */
-  readonly slot: number;
+  declare readonly slot: number;
   /** Whether the span is stored (sampled, traces enabled, manager enabled). */
-  readonly recorded: boolean;
+  declare readonly recorded: boolean;
   /** Whether ending this span also ends its trace (started implicitly for it). */
-  readonly endsTrace: boolean;
+  declare readonly endsTrace: boolean;
   /** Events recorded through `recordEvent()` with this span's id (stored at once). */
-  linkedEvents = 0;
+  declare linkedEvents: number;
 
   constructor(
     options: SpanOptions,
@@ -41,6 +41,7 @@ export class RecordingSpan extends Span {
     this.slot = slot;
     this.recorded = recorded;
     this.endsTrace = endsTrace;
+    this.linkedEvents = 0;
   }
 
   /** Takes one event slot; `false` (and one more dropped event) when the span is full. */

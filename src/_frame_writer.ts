@@ -45,6 +45,32 @@ export function putAscii(buf: Uint8Array, at: number, s: string): number {
   return at;
 }
 
+/**
+ * Writes the id of `length` (16 or 32) ASCII characters whose codes are
+ * `codes[from .. from + length)` at `at` as a MessagePack string: the same
+ * bytes {@linkcode putAscii} writes for the id's string, without reading
+ * the string (see `_id_pool.ts`). The caller made room for `length + 2`
+ * bytes.
+ *
+ * @returns The position after the string.
+ */
+export function putIdCodes(
+  buf: Uint8Array,
+  at: number,
+  codes: Uint8Array,
+  from: number,
+  length: number,
+): number {
+  if (length < 32) {
+    buf[at++] = 0xa0 | length;
+  } else {
+    buf[at++] = 0xd9;
+    buf[at++] = length;
+  }
+  for (let i = 0; i < length; i++) buf[at + i] = codes[from + i]!;
+  return at + length;
+}
+
 /** Appends MessagePack values to a growable buffer. */
 export class FrameWriter {
   /** The scratch buffer; valid up to `pos`. */

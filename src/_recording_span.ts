@@ -28,13 +28,25 @@ export class RecordingSpan extends Span {
   declare readonly endsTrace: boolean;
   /** Events recorded through `recordEvent()` with this span's id (stored at once). */
   declare linkedEvents: number;
+  /**
+   * The span id the span was created with: while `spanId` is still this
+   * string, its character codes are `idCodes[idAt .. idAt + 16)` (see
+   * `_id_pool.ts`), which the encoder copies instead of reading the string.
+   */
+  declare readonly idText: string;
+  /** See {@linkcode RecordingSpan.idText}. */
+  declare readonly idCodes: Uint8Array;
+  /** See {@linkcode RecordingSpan.idText}. */
+  declare readonly idAt: number;
 
   constructor(
-    options: SpanOptions,
+    options: SpanOptions & { spanId: string },
     owner: SpanOwner,
     slot: number,
     recorded: boolean,
     endsTrace: boolean,
+    idCodes: Uint8Array,
+    idAt: number,
   ) {
     super(options);
     this.owner = owner;
@@ -42,6 +54,9 @@ export class RecordingSpan extends Span {
     this.recorded = recorded;
     this.endsTrace = endsTrace;
     this.linkedEvents = 0;
+    this.idText = options.spanId;
+    this.idCodes = idCodes;
+    this.idAt = idAt;
   }
 
   /** Takes one event slot; `false` (and one more dropped event) when the span is full. */

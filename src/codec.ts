@@ -43,7 +43,7 @@
  * @module
  */
 import { Packr, Unpackr } from "msgpackr";
-import { type FrameWriter, putAscii, SAME_TRACE_ID } from "./_frame_writer.ts";
+import { type FrameWriter, putAscii, putIdCodes, SAME_TRACE_ID } from "./_frame_writer.ts";
 import type {
   Attributes,
   Batch,
@@ -258,9 +258,23 @@ export type SpanFields = Pick<
   | "droppedEvents"
 >;
 
-/** Appends a span tuple. */
-export function writeSpan(w: FrameWriter, s: SpanFields): void {
-  if (!writeSpanHeadAscii(w, s)) {
+/**
+ * Appends a span tuple.
+ *
+ * @param w The frame.
+ * @param s The span.
+ * @param idCodes When not `null`: `s.spanId` is the id whose character
+ * codes are `idCodes[idAt .. idAt + 16)` (an id from `_id_pool.ts`), copied
+ * from there rather than read from the string.
+ * @param idAt See `idCodes`.
+ */
+export function writeSpan(
+  w: FrameWriter,
+  s: SpanFields,
+  idCodes: Uint8Array | null = null,
+  idAt = 0,
+): void {
+  if (!writeSpanHeadAscii(w, s, idCodes, idAt)) {
     w.arrayHeader(12);
     w.num(SPAN);
     w.str(s.spanId);
@@ -293,7 +307,12 @@ export function writeSpan(w: FrameWriter, s: SpanFields): void {
  * per-field dispatch — about half the cost of the general path. Returns
  * `false`, with `w` unchanged, when a string does not qualify.
  */
-function writeSpanHeadAscii(w: FrameWriter, s: SpanFields): boolean {
+function writeSpanHeadAscii(
+  w: FrameWriter,
+  s: SpanFields,
+  idCodes: Uint8Array | null,
+  idAt: number,
+): boolean {
   const spanId = s.spanId;
   const traceId = s.traceId;
   const parent = s.parentSpanId;
@@ -311,8 +330,12 @@ function writeSpanHeadAscii(w: FrameWriter, s: SpanFields): boolean {
   let at = w.pos;
   buf[at++] = 0x9c;
   buf[at++] = SPAN;
-  at = putAscii(buf, at, spanId);
-  if (at < 0) return false;
+  if (idCodes !== null && spanId.length === 16) {
+    at = putIdCodes(buf, at, idCodes, idAt, 16);
+  } else {
+    at = putAscii(buf, at, spanId);
+    if (at < 0) return false;
+  }
   const sameTrace = traceId === w.lastTraceId;
   if (sameTrace) {
     buf[at++] = SAME_TRACE_ID;
@@ -367,7 +390,12 @@ function writeSpanHeadAscii(w: FrameWriter, s: SpanFields): boolean {
   return true;
 }
 
-/** Appends an event tuple. */
+/**
+ * Appends an event tuple.
+ *
+ * @param idCodes When not `null`: `eventId`'s character codes are
+ * `idCodes[idAt .. idAt + 32)` (as for {@linkcode writeSpan}).
+ */
 export function writeEvent(
   w: FrameWriter,
   eventId: string,
@@ -377,8 +405,12 @@ export function writeEvent(
   traceId: string | null,
   spanId: string | null,
   attributes: Attributes,
+  idCodes: Uint8Array | null = null,
+  idAt = 0,
 ): void {
-  if (!writeEventHeadAscii(w, eventId, eventType, name, timestamp, traceId, spanId)) {
+  if (
+    !writeEventHeadAscii(w, eventId, eventType, name, timestamp, traceId, spanId, idCodes, idAt)
+  ) {
     w.arrayHeader(8);
     w.num(EVENT);
     w.str(eventId);
@@ -407,6 +439,8 @@ function writeEventHeadAscii(
   timestamp: number,
   traceId: string | null,
   spanId: string | null,
+  idCodes: Uint8Array | null,
+  idAt: number,
 ): boolean {
   // 2 (array header, tag) + 5 × 2 (string headers) + 9 (time).
   w.ensure(
@@ -417,8 +451,12 @@ function writeEventHeadAscii(
   let at = w.pos;
   buf[at++] = 0x98;
   buf[at++] = EVENT;
-  at = putAscii(buf, at, eventId);
-  if (at < 0) return false;
+  if (idCodes !== null && eventId.length === 32) {
+    at = putIdCodes(buf, at, idCodes, idAt, 32);
+  } else {
+    at = putAscii(buf, at, eventId);
+    if (at < 0) return false;
+  }
   if (eventType === w.eventType) {
     buf[at++] = SAME_AS_PREVIOUS;
   } else {
@@ -465,9 +503,19 @@ export type MetricFields = Pick<
   "metricId" | "name" | "value" | "unit" | "kind" | "timestamp" | "traceId" | "attributes"
 >;
 
-/** Appends a metric tuple. */
-export function writeMetric(w: FrameWriter, m: MetricFields): void {
-  if (!writeMetricHeadAscii(w, m)) {
+/**
+ * Appends a metric tuple.
+ *
+ * @param idCodes When not `null`: `m.metricId`'s character codes are
+ * `idCodes[idAt .. idAt + 32)` (as for {@linkcode writeSpan}).
+ */
+export function writeMetric(
+  w: FrameWriter,
+  m: MetricFields,
+  idCodes: Uint8Array | null = null,
+  idAt = 0,
+): void {
+  if (!writeMetricHeadAscii(w, m, idCodes, idAt)) {
     w.arrayHeader(9);
     w.num(METRIC);
     w.str(m.metricId);
@@ -489,7 +537,12 @@ export function writeMetric(w: FrameWriter, m: MetricFields): void {
  * {@linkcode writeSpanHeadAscii} for spans: the name, unit and kind refer
  * back to the previous point's in the frame when equal.
  */
-function writeMetricHeadAscii(w: FrameWriter, m: MetricFields): boolean {
+function writeMetricHeadAscii(
+  w: FrameWriter,
+  m: MetricFields,
+  idCodes: Uint8Array | null,
+  idAt: number,
+): boolean {
   const metricId = m.metricId;
   const name = m.name;
   const unit = m.unit;
@@ -505,8 +558,12 @@ function writeMetricHeadAscii(w: FrameWriter, m: MetricFields): boolean {
   let at = w.pos;
   buf[at++] = 0x99;
   buf[at++] = METRIC;
-  at = putAscii(buf, at, metricId);
-  if (at < 0) return false;
+  if (idCodes !== null && metricId.length === 32) {
+    at = putIdCodes(buf, at, idCodes, idAt, 32);
+  } else {
+    at = putAscii(buf, at, metricId);
+    if (at < 0) return false;
+  }
   if (name === w.metricName) {
     buf[at++] = SAME_AS_PREVIOUS;
   } else {

@@ -261,3 +261,36 @@ Deno.test("metric points that share name, unit or kind with the previous point d
     ], `point ${i}`);
   });
 });
+
+Deno.test("ids copied from the pool's character codes encode to the same bytes as the strings", () => {
+  const codes = new TextEncoder().encode("00f067aa0ba902b7" + "e".repeat(32));
+  const bytes = (withCodes: boolean): Uint8Array => {
+    const w = new FrameWriter();
+    writeSpan(w, span(), withCodes ? codes : null, 0);
+    writeEvent(
+      w,
+      "e".repeat(32),
+      "custom",
+      "ev",
+      2.5,
+      TRACE_A,
+      null,
+      {},
+      withCodes ? codes : null,
+      16,
+    );
+    const metric = {
+      metricId: "e".repeat(32),
+      name: "m",
+      value: 1,
+      unit: "",
+      kind: "gauge" as const,
+      timestamp: 3,
+      traceId: null,
+      attributes: {},
+    };
+    writeMetric(w, metric, withCodes ? codes : null, 16);
+    return w.buf.slice(0, w.pos);
+  };
+  assert.deepEqual(bytes(true), bytes(false));
+});

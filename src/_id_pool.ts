@@ -14,8 +14,9 @@
  * flat one (~59 vs ~42 ns to encode 16 characters, itself ~2.6 ns per
  * `charCodeAt`), so the encoder copies the id's bytes from the block's
  * character codes instead, when it knows them: {@linkcode takeId} tells the
- * caller where the id lies in {@linkcode idCodes} (a fresh array per block,
- * so a position stays valid for as long as someone holds the array).
+ * caller where the id lies in {@linkcode idCodes} (a view of a fresh buffer
+ * per block, so a position stays valid for as long as someone holds it),
+ * and `putIdCodes` in `_frame_writer.ts` copies them 8 at a time.
  *
  * @module
  */
@@ -40,10 +41,11 @@ let next = GROUPS;
 
 /**
  * The character codes (ASCII hex) of the current block: the id that
- * {@linkcode takeId} returned last is `idCodes[at .. at + 16 × groups)`.
- * Each block gets a new array, so it never changes once handed out.
+ * {@linkcode takeId} returned last is bytes `at .. at + 16 × groups` of
+ * `idCodes`. Each block gets a new buffer, so it never changes once handed
+ * out.
  */
-export let idCodes: Uint8Array = new Uint8Array(0);
+export let idCodes: DataView = new DataView(new ArrayBuffer(0));
 
 function refill(): void {
   crypto.getRandomValues(random);
@@ -60,8 +62,8 @@ function refill(): void {
   }
   const codes = new Uint16Array(GROUPS * 8);
   for (let i = 0; i < random.length; i++) codes[i] = HEX_PAIRS[random[i]!]!;
-  idCodes = new Uint8Array(codes.buffer);
-  text = decoder.decode(idCodes);
+  idCodes = new DataView(codes.buffer);
+  text = decoder.decode(codes);
   next = 0;
 }
 

@@ -30,12 +30,12 @@ export class RecordingSpan extends Span {
   declare linkedEvents: number;
   /**
    * The span id the span was created with: while `spanId` is still this
-   * string, its character codes are `idCodes[idAt .. idAt + 16)` (see
+   * string, its character codes are bytes `idAt .. idAt + 16` of `idCodes` (see
    * `_id_pool.ts`), which the encoder copies instead of reading the string.
    */
   declare readonly idText: string;
   /** See {@linkcode RecordingSpan.idText}. */
-  declare readonly idCodes: Uint8Array;
+  declare readonly idCodes: DataView;
   /** See {@linkcode RecordingSpan.idText}. */
   declare readonly idAt: number;
 
@@ -45,7 +45,7 @@ export class RecordingSpan extends Span {
     slot: number,
     recorded: boolean,
     endsTrace: boolean,
-    idCodes: Uint8Array,
+    idCodes: DataView,
     idAt: number,
   ) {
     super(options);

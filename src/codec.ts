@@ -264,14 +264,14 @@ export type SpanFields = Pick<
  * @param w The frame.
  * @param s The span.
  * @param idCodes When not `null`: `s.spanId` is the id whose character
- * codes are `idCodes[idAt .. idAt + 16)` (an id from `_id_pool.ts`), copied
+ * codes are bytes `idAt .. idAt + 16` of `idCodes` (an id from `_id_pool.ts`), copied
  * from there rather than read from the string.
  * @param idAt See `idCodes`.
  */
 export function writeSpan(
   w: FrameWriter,
   s: SpanFields,
-  idCodes: Uint8Array | null = null,
+  idCodes: DataView | null = null,
   idAt = 0,
 ): void {
   if (!writeSpanHeadAscii(w, s, idCodes, idAt)) {
@@ -293,12 +293,21 @@ export function writeSpan(
   }
   w.attributes(s.attributes);
   const e = s.error;
+  const dropped = s.droppedEvents;
+  if (e === null && (dropped | 0) === dropped && dropped >= 0 && dropped < 128) {
+    // The common tail, no error and few dropped events: two bytes.
+    w.ensure(2);
+    w.buf[w.pos] = 0xc0;
+    w.buf[w.pos + 1] = dropped;
+    w.pos += 2;
+    return;
+  }
   if (e === null) {
     w.nil();
   } else {
     w.map({ type: e.type, message: e.message, stack: e.stack });
   }
-  w.num(s.droppedEvents);
+  w.num(dropped);
 }
 
 /**
@@ -310,7 +319,7 @@ export function writeSpan(
 function writeSpanHeadAscii(
   w: FrameWriter,
   s: SpanFields,
-  idCodes: Uint8Array | null,
+  idCodes: DataView | null,
   idAt: number,
 ): boolean {
   const spanId = s.spanId;
@@ -331,7 +340,7 @@ function writeSpanHeadAscii(
   buf[at++] = 0x9c;
   buf[at++] = SPAN;
   if (idCodes !== null && spanId.length === 16) {
-    at = putIdCodes(buf, at, idCodes, idAt, 16);
+    at = putIdCodes(w, at, idCodes, idAt, 16);
   } else {
     at = putAscii(buf, at, spanId);
     if (at < 0) return false;
@@ -394,7 +403,7 @@ function writeSpanHeadAscii(
  * Appends an event tuple.
  *
  * @param idCodes When not `null`: `eventId`'s character codes are
- * `idCodes[idAt .. idAt + 32)` (as for {@linkcode writeSpan}).
+ * bytes `idAt .. idAt + 32` of `idCodes` (as for {@linkcode writeSpan}).
  */
 export function writeEvent(
   w: FrameWriter,
@@ -405,7 +414,7 @@ export function writeEvent(
   traceId: string | null,
   spanId: string | null,
   attributes: Attributes,
-  idCodes: Uint8Array | null = null,
+  idCodes: DataView | null = null,
   idAt = 0,
 ): void {
   if (
@@ -439,7 +448,7 @@ function writeEventHeadAscii(
   timestamp: number,
   traceId: string | null,
   spanId: string | null,
-  idCodes: Uint8Array | null,
+  idCodes: DataView | null,
   idAt: number,
 ): boolean {
   // 2 (array header, tag) + 5 × 2 (string headers) + 9 (time).
@@ -452,7 +461,7 @@ function writeEventHeadAscii(
   buf[at++] = 0x98;
   buf[at++] = EVENT;
   if (idCodes !== null && eventId.length === 32) {
-    at = putIdCodes(buf, at, idCodes, idAt, 32);
+    at = putIdCodes(w, at, idCodes, idAt, 32);
   } else {
     at = putAscii(buf, at, eventId);
     if (at < 0) return false;
@@ -507,12 +516,12 @@ export type MetricFields = Pick<
  * Appends a metric tuple.
  *
  * @param idCodes When not `null`: `m.metricId`'s character codes are
- * `idCodes[idAt .. idAt + 32)` (as for {@linkcode writeSpan}).
+ * bytes `idAt .. idAt + 32` of `idCodes` (as for {@linkcode writeSpan}).
  */
 export function writeMetric(
   w: FrameWriter,
   m: MetricFields,
-  idCodes: Uint8Array | null = null,
+  idCodes: DataView | null = null,
   idAt = 0,
 ): void {
   if (!writeMetricHeadAscii(w, m, idCodes, idAt)) {
@@ -540,7 +549,7 @@ export function writeMetric(
 function writeMetricHeadAscii(
   w: FrameWriter,
   m: MetricFields,
-  idCodes: Uint8Array | null,
+  idCodes: DataView | null,
   idAt: number,
 ): boolean {
   const metricId = m.metricId;
@@ -559,7 +568,7 @@ function writeMetricHeadAscii(
   buf[at++] = 0x99;
   buf[at++] = METRIC;
   if (idCodes !== null && metricId.length === 32) {
-    at = putIdCodes(buf, at, idCodes, idAt, 32);
+    at = putIdCodes(w, at, idCodes, idAt, 32);
   } else {
     at = putAscii(buf, at, metricId);
     if (at < 0) return false;

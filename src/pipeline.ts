@@ -230,7 +230,7 @@ export class Pipeline {
    * @param idCodes Where the span id's character codes are, if known (see `writeSpan`).
    * @param idAt See `idCodes`.
    */
-  pushSpan(span: SpanFields, idCodes: Uint8Array | null = null, idAt = 0): void {
+  pushSpan(span: SpanFields, idCodes: DataView | null = null, idAt = 0): void {
     if (!this.#accepting()) return;
     let start = this.#writer.pos;
     try {
@@ -269,7 +269,7 @@ export class Pipeline {
     traceId: string | null,
     spanId: string | null,
     attributes: Attributes,
-    idCodes: Uint8Array | null = null,
+    idCodes: DataView | null = null,
     idAt = 0,
   ): void {
     if (!this.#accepting()) return;
@@ -318,7 +318,7 @@ export class Pipeline {
    * @param idCodes Where the metric id's character codes are, if known (see `writeMetric`).
    * @param idAt See `idCodes`.
    */
-  pushMetric(metric: MetricFields, idCodes: Uint8Array | null = null, idAt = 0): void {
+  pushMetric(metric: MetricFields, idCodes: DataView | null = null, idAt = 0): void {
     if (!this.#accepting()) return;
     let start = this.#writer.pos;
     try {

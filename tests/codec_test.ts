@@ -7,7 +7,7 @@ import {
   writeSpan,
   writeTrace,
 } from "../src/codec.ts";
-import { FrameWriter } from "../src/_frame_writer.ts";
+import { FrameWriter, putAscii, putIdCodes } from "../src/_frame_writer.ts";
 
 const TRACE_A = "0af7651916cd43dd8448eb211c80319c";
 const TRACE_B = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -263,7 +263,7 @@ Deno.test("metric points that share name, unit or kind with the previous point d
 });
 
 Deno.test("ids copied from the pool's character codes encode to the same bytes as the strings", () => {
-  const codes = new TextEncoder().encode("00f067aa0ba902b7" + "e".repeat(32));
+  const codes = new DataView(new TextEncoder().encode("00f067aa0ba902b7" + "e".repeat(32)).buffer);
   const bytes = (withCodes: boolean): Uint8Array => {
     const w = new FrameWriter();
     writeSpan(w, span(), withCodes ? codes : null, 0);
@@ -293,4 +293,22 @@ Deno.test("ids copied from the pool's character codes encode to the same bytes a
     return w.buf.slice(0, w.pos);
   };
   assert.deepEqual(bytes(true), bytes(false));
+});
+
+Deno.test("putIdCodes() copies any hex id exactly (8 bytes at a time, as float64s)", () => {
+  const hex = "0123456789abcdef";
+  const w = new FrameWriter();
+  const expected = new Uint8Array(64);
+  for (let n = 0; n < 20_000; n++) {
+    // Every hex character in every position, and runs of one character.
+    let id = "";
+    for (let i = 0; i < 32; i++) id += hex[n < 16 ? n : (n * 7 + i * (n >> 4)) % 16];
+    const codes = new DataView(new TextEncoder().encode(`xx${id}`).buffer);
+    for (const length of [16, 32] as const) {
+      const end = putIdCodes(w, 0, codes, 2, length);
+      const expectedEnd = putAscii(expected, 0, id.slice(0, length));
+      assert.equal(end, expectedEnd);
+      assert.deepEqual(w.buf.slice(0, end), expected.slice(0, end));
+    }
+  }
 });

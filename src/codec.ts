@@ -38,7 +38,7 @@
  * whose attributes have the keys of the last attributes map written in full
  * (same order) carries an array of the values alone, and a span whose
  * parent, name, kind or status equals the previous span's carries the
- * integer 0 in that field; {@linkcode decodeFrame} resolves all of them. Decoding a frame costs ~160–260 ns per record in the worker.
+ * integer 0 in that field; {@linkcode decodeFrame} resolves all of them. Decoding a frame costs ~245 ns per span record (5 attributes) in the worker, ~205 of it in msgpackr (was ~325 before attributes objects were built by a function made per key list; same run).
  *
  * @module
  */
@@ -152,7 +152,7 @@ export function decodeFrame(payload: Uint8Array): RecordTuple[] {
   // frame: trace ids written as SAME_TRACE_ID, attributes written as an
   // array of values under the keys of the last attributes map.
   let last: string | null = null;
-  let keys: string[] = [];
+  let build: BuildAttributes = buildNone;
   let previousSpan: SpanTuple | null = null;
   let previousEvent: EventTuple | null = null;
   let previousMetric: MetricTuple | null = null;
@@ -191,16 +191,64 @@ export function decodeFrame(payload: Uint8Array): RecordTuple[] {
     const attributesAt = ATTRIBUTES_AT[kind]!;
     const attributes = t[attributesAt] as Attributes | unknown[];
     if (Array.isArray(attributes)) {
-      const o: Attributes = {};
-      for (let k = 0; k < attributes.length; k++) {
-        o[keys[k]!] = attributes[k] as Attributes[string];
-      }
-      t[attributesAt] = o;
+      t[attributesAt] = build(attributes);
     } else {
-      keys = Object.keys(attributes);
+      build = builderFor(Object.keys(attributes));
     }
   }
   return tuples;
+}
+
+/** Builds an attributes object from the values of a record that referred back to a map's keys. */
+type BuildAttributes = (values: unknown[]) => Attributes;
+
+const buildNone: BuildAttributes = () => ({});
+const builders = new Map<string, BuildAttributes>();
+
+/**
+ * The builder of attributes objects with `keys`, cached across frames (a
+ * frame's records share one key list, and so do frames from one code path).
+ * A builder is a function made for the keys, returning an object literal:
+ * objects of one shape, built without a property lookup per key (measured
+ * on decoding spans with 5 attributes: ~100 → ~35 ns per record, against
+ * assigning the keys one by one to `{}`).
+ */
+function builderFor(keys: string[]): BuildAttributes {
+  const id = JSON.stringify(keys);
+  let build = builders.get(id);
+  if (build === undefined) {
+    build = compileBuilder(keys);
+    // Bounded: key lists are few in practice, but they come from the data.
+    if (builders.size >= 256) builders.clear();
+    builders.set(id, build);
+  }
+  return build;
+}
+
+function compileBuilder(keys: string[]): BuildAttributes {
+  // "__proto__" in a literal would set the prototype (FrameWriter never
+  // refers back to such keys anyway); many keys make a long literal.
+  if (keys.length <= 64 && !keys.includes("__proto__")) {
+    // Each key as a JSON string literal: valid, inert JavaScript whatever it holds.
+    const fields = keys.map((key, i) => `${JSON.stringify(key)}: v[${i}]`).join(", ");
+    try {
+      return new Function("v", `return { ${fields} };`) as BuildAttributes;
+    } catch {
+      // Code generation disallowed: assign the keys one by one.
+    }
+  }
+  return (values) => {
+    const o: Attributes = {};
+    for (let k = 0; k < values.length; k++) {
+      Object.defineProperty(o, keys[k]!, {
+        value: values[k],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return o;
+  };
 }
 
 /** Span fields that may refer back to the previous span: parent, name, kind, status. */

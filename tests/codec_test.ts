@@ -312,3 +312,21 @@ Deno.test("putIdCodes() copies any hex id exactly (8 bytes at a time, as float64
     }
   }
 });
+
+Deno.test("decodeFrame() rebuilds attributes under any keys: quotes, escapes, numbers, empty", () => {
+  const attributes = {
+    'a"b': 1,
+    "c\\d": "x",
+    "line\nbreak\u2028": true,
+    "": null,
+    "10": 1.5,
+    "2": "two",
+    "}; throw 1; ({": "inert",
+  };
+  const tuples = frame((w) => {
+    for (let i = 0; i < 3; i++) writeSpan(w, span({ attributes: { ...attributes } }));
+    return 3;
+  }) as unknown[][];
+  for (const t of tuples) assert.deepEqual(t[9], attributes);
+  assert.deepEqual(Object.keys(tuples[2]![9] as object), Object.keys(attributes));
+});

@@ -211,10 +211,10 @@ export class FrameWriter {
   /**
    * The array-of-values form of {@linkcode FrameWriter.attributes}: `false`
    * (with garbage written after `pos`) when the keys differ. Short ASCII
-   * strings, booleans, small integers and floats are written inline, into
+   * strings, booleans, int32s and other non-integers are written inline, into
    * room made once for the whole array (9 bytes a value), with the position
    * in a local: half the cost of a `value()` call per value (measured: 5
-   * values ~106 → ~55 ns). Anything else goes through `value()`.
+   * values ~106 → ~84 ns). Anything else goes through `value()`.
    */
   #values(obj: Record<string, unknown>, count: number): boolean {
     const keys = this.#keys;
@@ -230,8 +230,28 @@ export class FrameWriter {
       // (a `typeof` result kept in a variable is a string to compare).
       if (typeof v === "number") {
         if (n === count || key !== keys[n++]) return false;
-        if ((v | 0) === v && v >= 0 && v < 128) {
-          buf[at++] = v;
+        if ((v | 0) === v) {
+          // int32: the encodings of num().
+          if (v >= 0) {
+            if (v < 128) {
+              buf[at++] = v;
+            } else if (v < 65536) {
+              buf[at] = 0xcd;
+              buf[at + 1] = v >> 8;
+              buf[at + 2] = v & 0xff;
+              at += 3;
+            } else {
+              buf[at] = 0xce;
+              view.setUint32(at + 1, v);
+              at += 5;
+            }
+          } else if (v >= -32) {
+            buf[at++] = v & 0xff;
+          } else {
+            buf[at] = 0xd2;
+            view.setInt32(at + 1, v);
+            at += 5;
+          }
           continue;
         }
         if (!Number.isInteger(v)) {

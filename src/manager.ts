@@ -537,8 +537,9 @@ export class TelemetryManager {
       const pipeline = this.#pipeline!;
       // The id's bytes are copied from the pool unless the span id was replaced.
       pipeline.pushSpan(span, span.spanId === span.idText ? span.idCodes : null, span.idAt);
-      if (this.#events) {
-        for (const e of span.events) {
+      const events = span.events;
+      if (events.length > 0 && this.#events) {
+        for (const e of events) {
           pipeline.pushEvent(
             e.eventId,
             e.eventType,

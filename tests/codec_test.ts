@@ -330,3 +330,49 @@ Deno.test("decodeFrame() rebuilds attributes under any keys: quotes, escapes, nu
   for (const t of tuples) assert.deepEqual(t[9], attributes);
   assert.deepEqual(Object.keys(tuples[2]![9] as object), Object.keys(attributes));
 });
+
+Deno.test("attribute values written inline decode the same as values written in a map", () => {
+  const attributes = {
+    a: 0,
+    b: 127,
+    c: 128,
+    d: 65535,
+    e: 65536,
+    f: 2 ** 31 - 1,
+    g: -1,
+    h: -32,
+    i: -33,
+    j: -(2 ** 31),
+    k: 2 ** 31,
+    l: 2 ** 32,
+    m: 1.5,
+    n: NaN,
+    o: -Infinity,
+    p: "",
+    q: "12345678",
+    r: "123456789",
+    s: "é",
+    t: true,
+    u: false,
+    v: null,
+    w: [1, "x"],
+    x: { y: 1 },
+    z: -0,
+  };
+  const tuples = frame((w) => {
+    for (let i = 0; i < 3; i++) writeSpan(w, span({ attributes: { ...attributes } }));
+    return 3;
+  }) as unknown[][];
+  // 25 keys: written as a map each time (back-references hold up to 15 values).
+  assert.deepEqual(tuples[1]![9], tuples[0]![9]);
+  const few = frame((w) => {
+    for (const key of Object.keys(attributes)) {
+      const one = { [key]: attributes[key as keyof typeof attributes] };
+      writeSpan(w, span({ attributes: one }));
+      writeSpan(w, span({ attributes: one }));
+    }
+    return Object.keys(attributes).length * 2;
+  }) as unknown[][];
+  for (let i = 0; i < few.length; i += 2) assert.deepEqual(few[i + 1]![9], few[i]![9]);
+  assert.deepEqual(few[few.length - 1]![9], { z: 0 });
+});

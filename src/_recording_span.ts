@@ -6,7 +6,7 @@
  */
 import type { Event } from "./event.ts";
 import { Span, type SpanOptions } from "./span.ts";
-import type { SpanStatus } from "./types.ts";
+import type { AttributeValue, SpanStatus } from "./types.ts";
 
 /** The manager side of a recording span. */
 export interface SpanOwner {
@@ -38,6 +38,8 @@ export class RecordingSpan extends Span {
   declare readonly idCodes: DataView;
   /** See {@linkcode RecordingSpan.idText}. */
   declare readonly idAt: number;
+  /** `setAttribute()` calls so far (see there). */
+  declare attributeSets: number;
 
   constructor(
     options: SpanOptions & { spanId: string },
@@ -57,6 +59,50 @@ export class RecordingSpan extends Span {
     this.idText = options.spanId;
     this.idCodes = idCodes;
     this.idAt = idAt;
+    this.attributeSets = 0;
+  }
+
+  /**
+   * Sets one attribute. The store is made at one of several sites, by how
+   * many attributes were set before: each site then sees few shapes of the
+   * attributes object and few keys (code that sets the same keys in the
+   * same order, the common case, makes each site see one), where a single
+   * site sees them all and falls back to V8's generic store. Measured: 5
+   * attributes set in one order: ~61 ns at one site, ~5–35 ns at these (micro-benchmark).
+   *
+   * @param key The attribute key.
+   * @param value The value.
+   */
+  override setAttribute(key: string, value: AttributeValue): void {
+    const a = this.attributes;
+    switch (this.attributeSets++) {
+      case 0:
+        a[key] = value;
+        return;
+      case 1:
+        a[key] = value;
+        return;
+      case 2:
+        a[key] = value;
+        return;
+      case 3:
+        a[key] = value;
+        return;
+      case 4:
+        a[key] = value;
+        return;
+      case 5:
+        a[key] = value;
+        return;
+      case 6:
+        a[key] = value;
+        return;
+      case 7:
+        a[key] = value;
+        return;
+      default:
+        a[key] = value;
+    }
   }
 
   /** Takes one event slot; `false` (and one more dropped event) when the span is full. */

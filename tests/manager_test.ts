@@ -360,6 +360,17 @@ Deno.test("a span's attributes are a plain object, however many are set", async 
     Object.fromEntries([...Array(12).keys()].map((i) => [`k${i}`, i])),
   );
   assert.equal(JSON.stringify(manager.startSpan("t").attributes), "{}");
+  const again = manager.startSpan("u", { attributes: { first: 0 } });
+  again.setAttribute("a", 1);
+  again.attributes.direct = true;
+  again.setAttribute("b", 2);
+  again.setAttribute("a", 3);
+  assert.deepEqual(Object.entries(again.attributes), [
+    ["first", 0],
+    ["a", 3],
+    ["direct", true],
+    ["b", 2],
+  ]);
 });
 
 Deno.test("ids are stored as recorded, also a span id replaced before the span ends", async () => {

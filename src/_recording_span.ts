@@ -28,18 +28,14 @@ export class RecordingSpan extends Span {
   declare readonly endsTrace: boolean;
   /** Events recorded through `recordEvent()` with this span's id (stored at once). */
   declare linkedEvents: number;
-  /**
-   * The span id the span was created with: while `spanId` is still this
-   * string, its character codes are bytes `idAt .. idAt + 16` of `idCodes` (see
-   * `_id_pool.ts`), which the encoder copies instead of reading the string.
-   */
-  declare readonly idText: string;
-  /** See {@linkcode RecordingSpan.idText}. */
-  declare readonly idCodes: DataView;
-  /** See {@linkcode RecordingSpan.idText}. */
-  declare readonly idAt: number;
+  // Private, so that they add nothing to what a span shows of itself
+  // (`Object.keys`, JSON). The span id the span was created with, and where
+  // its character codes are in the id pool (see `idCodes`).
+  #idText: string;
+  #idCodes: DataView;
+  #idAt: number;
   /** `setAttribute()` calls so far (see there). */
-  declare attributeSets: number;
+  #attributeSets = 0;
 
   constructor(
     options: SpanOptions & { spanId: string },
@@ -56,10 +52,24 @@ export class RecordingSpan extends Span {
     this.recorded = recorded;
     this.endsTrace = endsTrace;
     this.linkedEvents = 0;
-    this.idText = options.spanId;
-    this.idCodes = idCodes;
-    this.idAt = idAt;
-    this.attributeSets = 0;
+    this.#idText = options.spanId;
+    this.#idCodes = idCodes;
+    this.#idAt = idAt;
+  }
+
+  /**
+   * While `spanId` is still the id the span was created with: the id pool's
+   * buffer holding its character codes (bytes {@linkcode RecordingSpan.idAt}
+   * `.. + 16`), which the encoder copies instead of reading the string (see
+   * `_id_pool.ts`). `null` once the id was replaced.
+   */
+  get idCodes(): DataView | null {
+    return this.spanId === this.#idText ? this.#idCodes : null;
+  }
+
+  /** See {@linkcode RecordingSpan.idCodes}. */
+  get idAt(): number {
+    return this.#idAt;
   }
 
   /**
@@ -75,7 +85,7 @@ export class RecordingSpan extends Span {
    */
   override setAttribute(key: string, value: AttributeValue): void {
     const a = this.attributes;
-    switch (this.attributeSets++) {
+    switch (this.#attributeSets++) {
       case 0:
         a[key] = value;
         return;

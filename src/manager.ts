@@ -535,8 +535,7 @@ export class TelemetryManager {
     }
     if (span.recorded) {
       const pipeline = this.#pipeline!;
-      // The id's bytes are copied from the pool unless the span id was replaced.
-      pipeline.pushSpan(span, span.spanId === span.idText ? span.idCodes : null, span.idAt);
+      pipeline.pushSpan(span, span.idCodes, span.idAt);
       const events = span.events;
       if (events.length > 0 && this.#events) {
         for (const e of events) {

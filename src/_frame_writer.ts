@@ -45,6 +45,43 @@ export function putAscii(buf: Uint8Array, at: number, s: string): number {
   return at;
 }
 
+/**
+ * Writes the id of `length` (16 or 32) ASCII characters whose codes are
+ * bytes `from .. from + length` of `codes` at `at` of `w` as a MessagePack
+ * string: the same bytes {@linkcode putAscii} writes for the id's string,
+ * without reading the string (see `_id_pool.ts`). The caller made room for
+ * `length + 2` bytes.
+ *
+ * The bytes are copied 8 at a time as float64s (~4 ns for 16 bytes, a
+ * byte loop ~15 ns): exact, because 8 ASCII bytes are never a NaN pattern
+ * (its exponent bits are all ones; the top byte of a little-endian read is
+ * an ASCII code, below 0x80), and only NaNs may change on the way.
+ *
+ * @returns The position after the string.
+ */
+export function putIdCodes(
+  w: FrameWriter,
+  at: number,
+  codes: DataView,
+  from: number,
+  length: 16 | 32,
+): number {
+  const buf = w.buf;
+  const view = w.view;
+  if (length === 16) {
+    buf[at] = 0xa0 | 16;
+    at += 1;
+  } else {
+    buf[at] = 0xd9;
+    buf[at + 1] = 32;
+    at += 2;
+  }
+  for (let i = 0; i < length; i += 8) {
+    view.setFloat64(at + i, codes.getFloat64(from + i, true), true);
+  }
+  return at + length;
+}
+
 /** Appends MessagePack values to a growable buffer. */
 export class FrameWriter {
   /** The scratch buffer; valid up to `pos`. */
@@ -164,25 +201,103 @@ export class FrameWriter {
   attributes(obj: Record<string, unknown>): void {
     const count = this.#keyCount;
     if (count >= 0) {
-      const keys = this.#keys;
       const start = this.pos;
-      this.ensure(1);
-      this.buf[this.pos++] = 0x90 | count;
-      let n = 0;
-      for (const key in obj) {
-        const v = obj[key];
-        if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
-        if (n === count || key !== keys[n]) {
-          n = -1;
-          break;
-        }
-        this.value(v);
-        n++;
-      }
-      if (n === count) return;
+      if (this.#values(obj, count)) return;
       this.pos = start;
     }
     this.#attributesMap(obj);
+  }
+
+  /**
+   * The array-of-values form of {@linkcode FrameWriter.attributes}: `false`
+   * (with garbage written after `pos`) when the keys differ. Short ASCII
+   * strings, booleans, int32s and other non-integers are written inline, into
+   * room made once for the whole array (9 bytes a value), with the position
+   * in a local: half the cost of a `value()` call per value (measured: 5
+   * values ~106 → ~84 ns). Anything else goes through `value()`.
+   */
+  #values(obj: Record<string, unknown>, count: number): boolean {
+    const keys = this.#keys;
+    this.ensure(1 + count * 9);
+    let buf = this.buf;
+    let view = this.view;
+    let at = this.pos;
+    buf[at++] = 0x90 | count;
+    let n = 0;
+    for (const key in obj) {
+      const v = obj[key];
+      // `typeof v === "…"` in place: TurboFan turns each into a type check
+      // (a `typeof` result kept in a variable is a string to compare).
+      if (typeof v === "number") {
+        if (n === count || key !== keys[n++]) return false;
+        if ((v | 0) === v) {
+          // int32: the encodings of num().
+          if (v >= 0) {
+            if (v < 128) {
+              buf[at++] = v;
+            } else if (v < 65536) {
+              buf[at] = 0xcd;
+              buf[at + 1] = v >> 8;
+              buf[at + 2] = v & 0xff;
+              at += 3;
+            } else {
+              buf[at] = 0xce;
+              view.setUint32(at + 1, v);
+              at += 5;
+            }
+          } else if (v >= -32) {
+            buf[at++] = v & 0xff;
+          } else {
+            buf[at] = 0xd2;
+            view.setInt32(at + 1, v);
+            at += 5;
+          }
+          continue;
+        }
+        if (!Number.isInteger(v)) {
+          buf[at] = 0xcb;
+          view.setFloat64(at + 1, v);
+          at += 9;
+          continue;
+        }
+      } else if (typeof v === "string") {
+        if (n === count || key !== keys[n++]) return false;
+        const len = v.length;
+        if (len < 9) {
+          // Fits the room reserved for this value (fixstr header + 8).
+          const header = at++;
+          let i = 0;
+          for (; i < len; i++) {
+            const c = v.charCodeAt(i);
+            if (c >= 0x80) break;
+            buf[at++] = c;
+          }
+          if (i === len) {
+            buf[header] = 0xa0 | len;
+            continue;
+          }
+          at = header;
+        }
+      } else if (typeof v === "boolean") {
+        if (n === count || key !== keys[n++]) return false;
+        buf[at++] = v ? 0xc3 : 0xc2;
+        continue;
+      } else if (v === undefined || typeof v === "function" || typeof v === "symbol") {
+        continue;
+      } else if (n === count || key !== keys[n++]) {
+        return false;
+      }
+      // The general path, then room again for the values still to come.
+      this.pos = at;
+      this.value(v);
+      this.ensure((count - n) * 9);
+      buf = this.buf;
+      view = this.view;
+      at = this.pos;
+    }
+    if (n !== count) return false;
+    this.pos = at;
+    return true;
   }
 
   /** {@linkcode FrameWriter.map}, remembering the keys for {@linkcode FrameWriter.attributes}. */

@@ -6,7 +6,7 @@
  */
 import type { Event } from "./event.ts";
 import { Span, type SpanOptions } from "./span.ts";
-import type { SpanStatus } from "./types.ts";
+import type { AttributeValue, SpanStatus } from "./types.ts";
 
 /** The manager side of a recording span. */
 export interface SpanOwner {
@@ -16,31 +16,103 @@ export interface SpanOwner {
   readonly maxEvents: number;
 }
 
-/** A span that reports its end to its manager. */
+/** A span that reports its end to its manager. (Fields `declare`d: see {@linkcode Span}.) */
 export class RecordingSpan extends Span {
   /** The manager that started the span. */
-  readonly owner: SpanOwner;
+  declare readonly owner: SpanOwner;
   /** Key of the span among its manager's active spans (a number: hashing a fresh string id costs more than the rest of a map insert). */
-  readonly slot: number;
+  declare readonly slot: number;
   /** Whether the span is stored (sampled, traces enabled, manager enabled). */
-  readonly recorded: boolean;
+  declare readonly recorded: boolean;
   /** Whether ending this span also ends its trace (started implicitly for it). */
-  readonly endsTrace: boolean;
+  declare readonly endsTrace: boolean;
   /** Events recorded through `recordEvent()` with this span's id (stored at once). */
-  linkedEvents = 0;
+  declare linkedEvents: number;
+  // Private, so that they add nothing to what a span shows of itself
+  // (`Object.keys`, JSON). The span id the span was created with, and where
+  // its character codes are in the id pool (see `idCodes`).
+  #idText: string;
+  #idCodes: DataView;
+  #idAt: number;
+  /** `setAttribute()` calls so far (see there). */
+  #attributeSets = 0;
 
   constructor(
-    options: SpanOptions,
+    options: SpanOptions & { spanId: string },
     owner: SpanOwner,
     slot: number,
     recorded: boolean,
     endsTrace: boolean,
+    idCodes: DataView,
+    idAt: number,
   ) {
     super(options);
     this.owner = owner;
     this.slot = slot;
     this.recorded = recorded;
     this.endsTrace = endsTrace;
+    this.linkedEvents = 0;
+    this.#idText = options.spanId;
+    this.#idCodes = idCodes;
+    this.#idAt = idAt;
+  }
+
+  /**
+   * While `spanId` is still the id the span was created with: the id pool's
+   * buffer holding its character codes (bytes {@linkcode RecordingSpan.idAt}
+   * `.. + 16`), which the encoder copies instead of reading the string (see
+   * `_id_pool.ts`). `null` once the id was replaced.
+   */
+  get idCodes(): DataView | null {
+    return this.spanId === this.#idText ? this.#idCodes : null;
+  }
+
+  /** See {@linkcode RecordingSpan.idCodes}. */
+  get idAt(): number {
+    return this.#idAt;
+  }
+
+  /**
+   * Sets one attribute. The store is made at one of several sites, by how
+   * many attributes were set before: each site then sees few shapes of the
+   * attributes object and few keys (code that sets the same keys in the
+   * same order, the common case, makes each site see one), where a single
+   * site sees them all and falls back to V8's generic store. Measured: 5
+   * attributes set in one order: ~61 ns at one site, ~5–35 ns at these (micro-benchmark).
+   *
+   * @param key The attribute key.
+   * @param value The value.
+   */
+  override setAttribute(key: string, value: AttributeValue): void {
+    const a = this.attributes;
+    switch (this.#attributeSets++) {
+      case 0:
+        a[key] = value;
+        return;
+      case 1:
+        a[key] = value;
+        return;
+      case 2:
+        a[key] = value;
+        return;
+      case 3:
+        a[key] = value;
+        return;
+      case 4:
+        a[key] = value;
+        return;
+      case 5:
+        a[key] = value;
+        return;
+      case 6:
+        a[key] = value;
+        return;
+      case 7:
+        a[key] = value;
+        return;
+      default:
+        a[key] = value;
+    }
   }
 
   /** Takes one event slot; `false` (and one more dropped event) when the span is full. */

@@ -39,20 +39,21 @@ export interface EventOptions {
  * ```
  */
 export class Event {
+  // Fields `declare`d, assigned once in the constructor (see `Span`).
   /** Unique id. */
-  eventId: string;
+  declare eventId: string;
   /** An {@linkcode EventType} value or any other string. */
-  eventType: EventType | string;
+  declare eventType: EventType | string;
   /** Event name. */
-  name: string;
+  declare name: string;
   /** Seconds since the epoch. */
-  timestamp: number;
+  declare timestamp: number;
   /** Associated trace, if any. */
-  traceId: string | null;
+  declare traceId: string | null;
   /** Associated span, if any. */
-  spanId: string | null;
+  declare spanId: string | null;
   /** Event attributes. */
-  attributes: Attributes;
+  declare attributes: Attributes;
 
   /**
    * Creates an event from its fields, each defaulting as in the seed.

@@ -19,6 +19,7 @@ import { TelemetryConfig } from "./config.ts";
 import { getCurrentContext, runWithContext, type TelemetryContext } from "./context.ts";
 import { Event } from "./event.ts";
 import { newTraceId } from "./ids.ts";
+import { idCodes, idText, takeId } from "./_id_pool.ts";
 import { Metric } from "./metric.ts";
 import { Pipeline } from "./pipeline.ts";
 import { RecordingSpan, type SpanOwner } from "./_recording_span.ts";
@@ -202,12 +203,20 @@ function newAttributes(): Attributes {
 // constructor copies its fields and keeps none but `attributes`): a fresh
 // literal per span was ~80 bytes of garbage that escape analysis did not remove.
 const SPAN_OPTIONS: {
+  spanId: string;
   traceId: string;
   parentSpanId: string | null;
   name: string;
   kind: SpanKind;
   attributes: Attributes;
-} = { traceId: "", parentSpanId: null, name: "", kind: "internal", attributes: NO_ATTRIBUTES };
+} = {
+  spanId: "",
+  traceId: "",
+  parentSpanId: null,
+  name: "",
+  kind: "internal",
+  attributes: NO_ATTRIBUTES,
+};
 
 /**
  * Central coordinator of telemetry (the seed's `TelemetryManager`). Records
@@ -459,13 +468,15 @@ export class TelemetryManager {
     const kind = options.kind ?? "internal";
     const attributes = this.#attributes(options.attributes);
     const slot = this.#recording ? this.#takeSlot() : -1;
+    const idAt = takeId(1);
     const o = SPAN_OPTIONS;
+    o.spanId = idText(idAt, 1);
     o.traceId = traceId;
     o.parentSpanId = parentSpanId;
     o.name = name;
     o.kind = kind;
     o.attributes = attributes;
-    const span = new RecordingSpan(o, this.#owner, slot, recorded, endsTrace);
+    const span = new RecordingSpan(o, this.#owner, slot, recorded, endsTrace, idCodes, idAt);
     o.attributes = NO_ATTRIBUTES;
     if (slot >= 0) {
       this.#activeSpans[slot] = span;
@@ -524,9 +535,10 @@ export class TelemetryManager {
     }
     if (span.recorded) {
       const pipeline = this.#pipeline!;
-      pipeline.pushSpan(span);
-      if (this.#events) {
-        for (const e of span.events) {
+      pipeline.pushSpan(span, span.idCodes, span.idAt);
+      const events = span.events;
+      if (events.length > 0 && this.#events) {
+        for (const e of events) {
           pipeline.pushEvent(
             e.eventId,
             e.eventType,
@@ -575,7 +587,11 @@ export class TelemetryManager {
     }
     if (owner !== undefined && owner.owner !== this.#owner) owner = undefined;
     if (traceId === undefined) traceId = owner?.traceId ?? ctx?.traceId ?? null;
+    // The id from the pool, whose bytes the encoder copies (see `_id_pool.ts`).
+    const idAt = takeId(2);
+    const codes = idCodes;
     const event = new Event({
+      eventId: idText(idAt, 2),
       eventType,
       name,
       traceId,
@@ -596,6 +612,8 @@ export class TelemetryManager {
       traceId,
       spanId,
       event.attributes,
+      codes,
+      idAt,
     );
     return event;
   }
@@ -619,7 +637,10 @@ export class TelemetryManager {
     if (traceId === undefined) {
       traceId = this.#propagate ? getCurrentContext()?.traceId ?? null : null;
     }
+    const idAt = takeId(2);
+    const codes = idCodes;
     const metric = new Metric({
+      metricId: idText(idAt, 2),
       name,
       value,
       unit: options.unit ?? "",
@@ -629,7 +650,7 @@ export class TelemetryManager {
     });
     if (!this.#recording || !this.#metrics) return metric;
     if (traceId !== null && !this.#sampled(traceId)) return metric;
-    this.#pipeline!.pushMetric(metric);
+    this.#pipeline!.pushMetric(metric, codes, idAt);
     return metric;
   }
 

@@ -41,22 +41,23 @@ export interface MetricOptions {
  * ```
  */
 export class Metric {
+  // Fields `declare`d, assigned once in the constructor (see `Span`).
   /** Unique id. */
-  metricId: string;
+  declare metricId: string;
   /** Metric name. */
-  name: string;
+  declare name: string;
   /** The measured value. */
-  value: number;
+  declare value: number;
   /** Unit of measurement. */
-  unit: string;
+  declare unit: string;
   /** How values combine when exported. */
-  kind: MetricKind;
+  declare kind: MetricKind;
   /** Seconds since the epoch. */
-  timestamp: number;
+  declare timestamp: number;
   /** Associated trace, if any. */
-  traceId: string | null;
+  declare traceId: string | null;
   /** Metric attributes. */
-  attributes: Attributes;
+  declare attributes: Attributes;
 
   /**
    * Creates a metric from its fields, each defaulting as in the seed.

@@ -227,16 +227,18 @@ export class Pipeline {
    * Records a finished span.
    *
    * @param span The span's fields.
+   * @param idCodes Where the span id's character codes are, if known (see `writeSpan`).
+   * @param idAt See `idCodes`.
    */
-  pushSpan(span: SpanFields): void {
+  pushSpan(span: SpanFields, idCodes: DataView | null = null, idAt = 0): void {
     if (!this.#accepting()) return;
     let start = this.#writer.pos;
     try {
-      writeSpan(this.#writer, span);
+      writeSpan(this.#writer, span, idCodes, idAt);
       if (this.#writer.pos > this.#maxPayload) {
         if (!this.#makeRoom(start)) return;
         start = this.#writer.pos;
-        writeSpan(this.#writer, span);
+        writeSpan(this.#writer, span, idCodes, idAt);
         if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
       }
     } catch (error) {
@@ -256,6 +258,8 @@ export class Pipeline {
    * @param traceId Its trace.
    * @param spanId Its span.
    * @param attributes Its attributes.
+   * @param idCodes Where the event id's character codes are, if known (see `writeEvent`).
+   * @param idAt See `idCodes`.
    */
   pushEvent(
     eventId: string,
@@ -265,15 +269,39 @@ export class Pipeline {
     traceId: string | null,
     spanId: string | null,
     attributes: Attributes,
+    idCodes: DataView | null = null,
+    idAt = 0,
   ): void {
     if (!this.#accepting()) return;
     let start = this.#writer.pos;
     try {
-      writeEvent(this.#writer, eventId, eventType, name, timestamp, traceId, spanId, attributes);
+      writeEvent(
+        this.#writer,
+        eventId,
+        eventType,
+        name,
+        timestamp,
+        traceId,
+        spanId,
+        attributes,
+        idCodes,
+        idAt,
+      );
       if (this.#writer.pos > this.#maxPayload) {
         if (!this.#makeRoom(start)) return;
         start = this.#writer.pos;
-        writeEvent(this.#writer, eventId, eventType, name, timestamp, traceId, spanId, attributes);
+        writeEvent(
+          this.#writer,
+          eventId,
+          eventType,
+          name,
+          timestamp,
+          traceId,
+          spanId,
+          attributes,
+          idCodes,
+          idAt,
+        );
         if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
       }
     } catch (error) {
@@ -287,16 +315,18 @@ export class Pipeline {
    * Records a metric point.
    *
    * @param metric The point's fields.
+   * @param idCodes Where the metric id's character codes are, if known (see `writeMetric`).
+   * @param idAt See `idCodes`.
    */
-  pushMetric(metric: MetricFields): void {
+  pushMetric(metric: MetricFields, idCodes: DataView | null = null, idAt = 0): void {
     if (!this.#accepting()) return;
     let start = this.#writer.pos;
     try {
-      writeMetric(this.#writer, metric);
+      writeMetric(this.#writer, metric, idCodes, idAt);
       if (this.#writer.pos > this.#maxPayload) {
         if (!this.#makeRoom(start)) return;
         start = this.#writer.pos;
-        writeMetric(this.#writer, metric);
+        writeMetric(this.#writer, metric, idCodes, idAt);
         if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
       }
     } catch (error) {

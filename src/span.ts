@@ -98,30 +98,33 @@ export function toSpanError(error: unknown): SpanError {
  * ```
  */
 export class Span {
+  // Fields are `declare`d and assigned in the constructor only: a plain
+  // field declaration is also a [[Define]] of `undefined` before the
+  // constructor runs, i.e. every field written twice per span.
   /** 16 lowercase hex characters. */
-  spanId: string;
+  declare spanId: string;
   /** The trace the span belongs to. */
-  traceId: string;
+  declare traceId: string;
   /** Parent span, or `null` for a root span. */
-  parentSpanId: string | null;
+  declare parentSpanId: string | null;
   /** Operation name. */
-  name: string;
+  declare name: string;
   /** Span kind. */
-  kind: SpanKind;
+  declare kind: SpanKind;
   /** Seconds since the epoch. */
-  startTime: number;
+  declare startTime: number;
   /** Seconds since the epoch; `null` while active. */
-  endTime: number | null;
+  declare endTime: number | null;
   /** Status. */
-  status: SpanStatus;
+  declare status: SpanStatus;
   /** Key-value metadata. */
-  attributes: Attributes;
+  declare attributes: Attributes;
   /** Events that occurred during the span. */
-  events: Event[];
+  declare events: Event[];
   /** The error that failed the span, if any. */
-  error: SpanError | null;
+  declare error: SpanError | null;
   /** Events refused by the `maxEventsPerSpan` limit. */
-  droppedEvents: number;
+  declare droppedEvents: number;
 
   /**
    * Creates a span from its fields, each defaulting as in the seed.

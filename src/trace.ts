@@ -45,20 +45,21 @@ export interface TraceOptions {
  * ```
  */
 export class Trace {
+  // Fields `declare`d, assigned once in the constructor (see `Span`).
   /** 32 lowercase hex characters. */
-  traceId: string;
+  declare traceId: string;
   /** Human-readable name. */
-  name: string;
+  declare name: string;
   /** Seconds since the epoch. */
-  startTime: number;
+  declare startTime: number;
   /** Seconds since the epoch; `null` while active. */
-  endTime: number | null;
+  declare endTime: number | null;
   /** Overall status. */
-  status: SpanStatus;
+  declare status: SpanStatus;
   /** Key-value metadata. */
-  attributes: Attributes;
+  declare attributes: Attributes;
   /** Resource attributes (service name, host, ...). */
-  resource: Attributes;
+  declare resource: Attributes;
 
   /**
    * Creates a trace from its fields, each defaulting as in the seed.

@@ -7,7 +7,7 @@ import {
   writeSpan,
   writeTrace,
 } from "../src/codec.ts";
-import { FrameWriter } from "../src/_frame_writer.ts";
+import { FrameWriter, putAscii, putIdCodes } from "../src/_frame_writer.ts";
 
 const TRACE_A = "0af7651916cd43dd8448eb211c80319c";
 const TRACE_B = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -260,4 +260,119 @@ Deno.test("metric points that share name, unit or kind with the previous point d
       {},
     ], `point ${i}`);
   });
+});
+
+Deno.test("ids copied from the pool's character codes encode to the same bytes as the strings", () => {
+  const codes = new DataView(new TextEncoder().encode("00f067aa0ba902b7" + "e".repeat(32)).buffer);
+  const bytes = (withCodes: boolean): Uint8Array => {
+    const w = new FrameWriter();
+    writeSpan(w, span(), withCodes ? codes : null, 0);
+    writeEvent(
+      w,
+      "e".repeat(32),
+      "custom",
+      "ev",
+      2.5,
+      TRACE_A,
+      null,
+      {},
+      withCodes ? codes : null,
+      16,
+    );
+    const metric = {
+      metricId: "e".repeat(32),
+      name: "m",
+      value: 1,
+      unit: "",
+      kind: "gauge" as const,
+      timestamp: 3,
+      traceId: null,
+      attributes: {},
+    };
+    writeMetric(w, metric, withCodes ? codes : null, 16);
+    return w.buf.slice(0, w.pos);
+  };
+  assert.deepEqual(bytes(true), bytes(false));
+});
+
+Deno.test("putIdCodes() copies any hex id exactly (8 bytes at a time, as float64s)", () => {
+  const hex = "0123456789abcdef";
+  const w = new FrameWriter();
+  const expected = new Uint8Array(64);
+  for (let n = 0; n < 20_000; n++) {
+    // Every hex character in every position, and runs of one character.
+    let id = "";
+    for (let i = 0; i < 32; i++) id += hex[n < 16 ? n : (n * 7 + i * (n >> 4)) % 16];
+    const codes = new DataView(new TextEncoder().encode(`xx${id}`).buffer);
+    for (const length of [16, 32] as const) {
+      const end = putIdCodes(w, 0, codes, 2, length);
+      const expectedEnd = putAscii(expected, 0, id.slice(0, length));
+      assert.equal(end, expectedEnd);
+      assert.deepEqual(w.buf.slice(0, end), expected.slice(0, end));
+    }
+  }
+});
+
+Deno.test("decodeFrame() rebuilds attributes under any keys: quotes, escapes, numbers, empty", () => {
+  const attributes = {
+    'a"b': 1,
+    "c\\d": "x",
+    "line\nbreak\u2028": true,
+    "": null,
+    "10": 1.5,
+    "2": "two",
+    "}; throw 1; ({": "inert",
+  };
+  const tuples = frame((w) => {
+    for (let i = 0; i < 3; i++) writeSpan(w, span({ attributes: { ...attributes } }));
+    return 3;
+  }) as unknown[][];
+  for (const t of tuples) assert.deepEqual(t[9], attributes);
+  assert.deepEqual(Object.keys(tuples[2]![9] as object), Object.keys(attributes));
+});
+
+Deno.test("attribute values written inline decode the same as values written in a map", () => {
+  const attributes = {
+    a: 0,
+    b: 127,
+    c: 128,
+    d: 65535,
+    e: 65536,
+    f: 2 ** 31 - 1,
+    g: -1,
+    h: -32,
+    i: -33,
+    j: -(2 ** 31),
+    k: 2 ** 31,
+    l: 2 ** 32,
+    m: 1.5,
+    n: NaN,
+    o: -Infinity,
+    p: "",
+    q: "12345678",
+    r: "123456789",
+    s: "é",
+    t: true,
+    u: false,
+    v: null,
+    w: [1, "x"],
+    x: { y: 1 },
+    z: -0,
+  };
+  const tuples = frame((w) => {
+    for (let i = 0; i < 3; i++) writeSpan(w, span({ attributes: { ...attributes } }));
+    return 3;
+  }) as unknown[][];
+  // 25 keys: written as a map each time (back-references hold up to 15 values).
+  assert.deepEqual(tuples[1]![9], tuples[0]![9]);
+  const few = frame((w) => {
+    for (const key of Object.keys(attributes)) {
+      const one = { [key]: attributes[key as keyof typeof attributes] };
+      writeSpan(w, span({ attributes: one }));
+      writeSpan(w, span({ attributes: one }));
+    }
+    return Object.keys(attributes).length * 2;
+  }) as unknown[][];
+  for (let i = 0; i < few.length; i += 2) assert.deepEqual(few[i + 1]![9], few[i]![9]);
+  assert.deepEqual(few[few.length - 1]![9], { z: 0 });
 });

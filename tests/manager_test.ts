@@ -360,6 +360,47 @@ Deno.test("a span's attributes are a plain object, however many are set", async 
     Object.fromEntries([...Array(12).keys()].map((i) => [`k${i}`, i])),
   );
   assert.equal(JSON.stringify(manager.startSpan("t").attributes), "{}");
+  const again = manager.startSpan("u", { attributes: { first: 0 } });
+  again.setAttribute("a", 1);
+  again.attributes.direct = true;
+  again.setAttribute("b", 2);
+  again.setAttribute("a", 3);
+  assert.deepEqual(Object.entries(again.attributes), [
+    ["first", 0],
+    ["a", 3],
+    ["direct", true],
+    ["b", 2],
+  ]);
+});
+
+Deno.test("ids are stored as recorded, also a span id replaced before the span ends", async () => {
+  await using manager = memory();
+  const trace = manager.startTrace("t");
+  const kept = Array.from(
+    { length: 600 },
+    () => manager.startSpan("s", { traceId: trace.traceId }),
+  );
+  const replaced = manager.startSpan("replaced", { traceId: trace.traceId });
+  replaced.spanId = "1234567890abcdef";
+  const event = manager.recordEvent("custom", "e", { traceId: trace.traceId });
+  const metric = manager.recordMetric("m", 1, { traceId: trace.traceId });
+  for (const s of kept) s.end();
+  replaced.end();
+  manager.endTrace(trace.traceId);
+  const ids = new Set(
+    (await manager.querySpans({ traceId: trace.traceId, limit: 1000 })).map((s) => s.spanId),
+  );
+  assert.equal(ids.size, 601); // more than one block of the id pool
+  for (const s of kept) assert.ok(ids.has(s.spanId), s.spanId);
+  assert.ok(ids.has("1234567890abcdef"));
+  assert.deepEqual((await manager.queryEvents({ traceId: trace.traceId })).map((e) => e.eventId), [
+    event.eventId,
+  ]);
+  assert.deepEqual(
+    (await manager.queryMetrics({ traceId: trace.traceId })).map((m) => m.metricId),
+    [metric.metricId],
+  );
+  assert.match(event.eventId, /^[0-9a-f]{32}$/);
 });
 
 Deno.test("a span started from an attribute getter of another span's options does not mix them", async () => {

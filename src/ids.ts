@@ -5,7 +5,7 @@
  * @module
  */
 
-import { idText, takeId } from "./_id_pool.ts";
+import { idText, idTextCopy, takeId } from "./_id_pool.ts";
 
 // How the ids are made (and why): see `_id_pool.ts`.
 function randomHex(groups: 1 | 2): string {
@@ -26,7 +26,8 @@ function randomHex(groups: 1 | 2): string {
  * ```
  */
 export function newTraceId(): string {
-  return randomHex(2);
+  // A copy, not a view into the pool's block: applications keep trace ids.
+  return idTextCopy(takeId(2), 2);
 }
 
 /**

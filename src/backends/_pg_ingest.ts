@@ -15,6 +15,22 @@
  * The arrays are sent as PostgreSQL array literals that we build ourselves,
  * with each parameter typed by an explicit cast: the client then passes the
  * text through untouched instead of guessing element types from JS values.
+ * Building them is the flusher worker's main cost per batch, so:
+ *
+ * - A jsonb column is not an array literal (which would backslash-escape
+ *   every `"` of every JSON text) but the JSON texts joined by U+001F and
+ *   split on the server by `string_to_array`, U+001E standing for null.
+ *   `JSON.stringify` escapes every control character, so neither can occur
+ *   inside a JSON text.
+ * - A string is quoted without a regex replace when it holds no `"`, `\`
+ *   or U+0000 (nearly all do not).
+ *
+ * Measured (`bench/postgresql_write_bench.ts`, group "ingest statement",
+ * 10 mixed batches of 1,000 spans plus traces, events and metrics, a busy
+ * 2-core machine): 121 ms before, 71 ms after. For the e2e bench's plain
+ * span rows (20 batches of 1,000) the array literals of the text and number
+ * columns went from ~35 to ~14 ms and the attributes column from ~41 to
+ * ~1 ms.
  *
  * @module
  */
@@ -30,12 +46,29 @@ export function arrayLiteral(values: readonly unknown[]): string {
     if (i > 0) out += ",";
     if (value === null || value === undefined) out += "NULL";
     else if (typeof value === "number") out += String(value);
+    else if (!NEEDS_REWRITE.test(value as string)) out += '"' + (value as string) + '"';
     else out += '"' + storable(value as string).replace(QUOTE_OR_BACKSLASH, "\\$&") + '"';
   }
   return out + "}";
 }
 
+const NEEDS_REWRITE = /["\\\0]/;
 const QUOTE_OR_BACKSLASH = /["\\]/g;
+
+/** Separates JSON texts in a jsonb column's parameter (see the module doc). */
+const JSON_SEPARATOR = "\x1f";
+/** Stands for a null in a jsonb column's parameter. */
+const JSON_NULL = "\x1e";
+
+/** The JSON texts of `values` joined by {@linkcode JSON_SEPARATOR}, for `string_to_array`. */
+export function jsonColumn(values: readonly unknown[]): string {
+  const texts = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    texts[i] = value === null || value === undefined ? JSON_NULL : jsonText(value);
+  }
+  return texts.join(JSON_SEPARATOR);
+}
 
 /**
  * PostgreSQL text cannot hold U+0000 and jsonb rejects it and lone
@@ -67,7 +100,11 @@ function jsonText(value: unknown): string {
 function upsert(table: PgTable<unknown>, firstParameter: number): string {
   const names = table.columns.map((c) => c.name).join(", ");
   const args = table.columns
-    .map((c, i) => `$${firstParameter + i}::${c.type === "jsonb" ? "text" : c.type}[]`)
+    .map((c, i) =>
+      c.type === "jsonb"
+        ? `string_to_array($${firstParameter + i}::text, E'\\x1f', E'\\x1e')`
+        : `$${firstParameter + i}::${c.type}[]`
+    )
     .join(", ");
   const select = table.columns
     .map((c) => (c.type === "jsonb" ? `${c.name}::jsonb` : c.name))
@@ -113,11 +150,8 @@ export function ingestStatement(batch: Batch): { text: string; parameters: strin
     const rows = uniqueById(table, records);
     for (const column of table.columns) {
       const values = new Array<unknown>(rows.length);
-      for (let r = 0; r < rows.length; r++) {
-        const value = column.get(rows[r]!);
-        values[r] = column.type === "jsonb" ? jsonText(value) : value;
-      }
-      parameters.push(arrayLiteral(values));
+      for (let r = 0; r < rows.length; r++) values[r] = column.get(rows[r]!);
+      parameters.push(column.type === "jsonb" ? jsonColumn(values) : arrayLiteral(values));
     }
   });
   return mask === 0 ? null : { text: statementFor(mask), parameters };

@@ -151,6 +151,44 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "PostgresqlBackend: a replayed batch is upserted — at once when alone, after the writes behind it otherwise",
+  ignore: PG_IGNORE,
+  async fn() {
+    const schema = freshSchema("replay");
+    await withAdmin(schema, async (admin) => {
+      await using backend = await PostgresqlBackend.open({ url: pgUrl(), schema });
+      const a = batch({
+        traces: [trace({ traceId: "t", endTime: null, attributes: { v: 1 } })],
+        spans: [span({ spanId: "s1", traceId: "t", attributes: { v: 1 } })],
+      });
+      const b = batch({
+        traces: [trace({ traceId: "t", attributes: { v: 2 } })],
+        spans: [span({ spanId: "s2", traceId: "t" })],
+      });
+      await backend.write(a);
+      // Alone: the plain insert of s1 fails and is repeated as an upsert.
+      await backend.write(batch({ spans: [span({ spanId: "s1", attributes: { v: 2 } })] }));
+      // With b sent behind it, repeating a at once would put the trace back to v1.
+      const [again, next] = await Promise.allSettled([backend.write(a), backend.write(b)]);
+      assert.equal(next.status, "fulfilled");
+      assert.equal(again.status, "rejected");
+      assert.equal((again.reason as BackendError).code, "WRITE_FAILED");
+      assert.match((again.reason as BackendError).message, /already stored \(a replay\)/);
+      // What the flusher does next: a, then b again, in order.
+      await backend.write(a);
+      await backend.write(b);
+      const [t] = await admin.unsafe(`select end_time, attributes from ${schema}.traces`);
+      assert.deepEqual({ ...t }, { end_time: 2, attributes: { v: 2 } });
+      const spans = await admin.unsafe(
+        `select span_id, attributes from ${schema}.spans order by span_id`,
+      );
+      assert.deepEqual(spans.map((r) => [r.span_id, r.attributes]), [["s1", { v: 1 }], ["s2", {}]]);
+    });
+  },
+});
+
+Deno.test({
   name: "PostgresqlBackend.write() round-trips quotes, backslashes, braces and control characters",
   ignore: PG_IGNORE,
   async fn() {

@@ -97,7 +97,24 @@ function jsonText(value: unknown): string {
   return text.includes("\\u") ? JSON.stringify(storableJson(value)) : text;
 }
 
-function upsert(table: PgTable<unknown>, firstParameter: number): string {
+/**
+ * How a statement treats ids already stored.
+ *
+ * - `"upsert"`: every table `on conflict do update` (last write wins).
+ * - `"insertOnce"`: traces as in `"upsert"` (the pipeline writes a trace
+ *   at start and again at end), spans, events and metrics as plain inserts:
+ *   the pipeline writes each of those once, so an id already stored means a
+ *   replay, and the statement fails with `unique_violation` (nothing
+ *   stored) for the caller to repeat as `"upsert"`. The server skips the
+ *   speculative-insertion work of `on conflict` for every row. Measured on
+ *   20 batches of 1,000 spans, pre-built statements sent one after another,
+ *   a busy 2-core machine, three runs: upsert 791 / 1122 / 1252 ms, plain
+ *   insert 929 / 953 / 1103 ms, raw COPY 757 / 1017 / 1007 ms (noisy; the
+ *   e2e bench moved from 0.85–0.88x to 0.89–1.05x of raw COPY with it).
+ */
+export type IngestMode = "upsert" | "insertOnce";
+
+function insert(table: PgTable<unknown>, firstParameter: number, mode: IngestMode): string {
   const names = table.columns.map((c) => c.name).join(", ");
   const args = table.columns
     .map((c, i) =>
@@ -109,24 +126,36 @@ function upsert(table: PgTable<unknown>, firstParameter: number): string {
   const select = table.columns
     .map((c) => (c.type === "jsonb" ? `${c.name}::jsonb` : c.name))
     .join(", ");
+  const text =
+    `insert into ${table.name} (${names}) select ${select} from unnest(${args}) as u(${names})`;
+  if (mode === "insertOnce" && table.name !== "traces") return text;
   const updates = table.columns
     .slice(1)
     .map((c) => `${c.name} = excluded.${c.name}`)
     .join(", ");
-  return `insert into ${table.name} (${names}) select ${select} from unnest(${args}) as u(${names}) on conflict (${table.id}) do update set ${updates}`;
+  return `${text} on conflict (${table.id}) do update set ${updates}`;
 }
 
-/** Statement text per bit mask of non-empty tables, built once. */
-const STATEMENTS = new Map<number, string>();
+/** Statement text per mode and bit mask of non-empty tables, built once. */
+const STATEMENTS = new Map<string, string>();
 
-function statementFor(mask: number): string {
-  let text = STATEMENTS.get(mask);
+/**
+ * The statement text for the tables in `mask` (bit i: `TABLES[i]` has rows).
+ *
+ * @param mask Which tables the parameters cover.
+ * @param mode What to do with ids already stored.
+ * @returns The text; the same for every batch of that mask and mode, so
+ *   the server plans it once per connection.
+ */
+export function ingestText(mask: number, mode: IngestMode): string {
+  const key = `${mode}:${mask}`;
+  let text = STATEMENTS.get(key);
   if (text !== undefined) return text;
   const parts: string[] = [];
   let parameter = 1;
   TABLES.forEach(({ table }, i) => {
     if ((mask & (1 << i)) === 0) return;
-    parts.push(upsert(table, parameter));
+    parts.push(insert(table, parameter, mode));
     parameter += table.columns.length;
   });
   const last = parts.pop()!;
@@ -135,12 +164,12 @@ function statementFor(mask: number): string {
   text = parts.length === 0
     ? last
     : `with ${parts.map((p, i) => `w${i} as (${p})`).join(", ")} ${last}`;
-  STATEMENTS.set(mask, text);
+  STATEMENTS.set(key, text);
   return text;
 }
 
-/** The statement text and parameters that upsert `batch`, or null when it is empty. */
-export function ingestStatement(batch: Batch): { text: string; parameters: string[] } | null {
+/** The parameters that write `batch`, and which tables they cover; null when it is empty. */
+export function ingestParameters(batch: Batch): { mask: number; parameters: string[] } | null {
   let mask = 0;
   const parameters: string[] = [];
   TABLES.forEach(({ field, table }, i) => {
@@ -154,7 +183,20 @@ export function ingestStatement(batch: Batch): { text: string; parameters: strin
       parameters.push(column.type === "jsonb" ? jsonColumn(values) : arrayLiteral(values));
     }
   });
-  return mask === 0 ? null : { text: statementFor(mask), parameters };
+  return mask === 0 ? null : { mask, parameters };
+}
+
+/** The statement text and parameters that upsert `batch`, or null when it is empty. */
+export function ingestStatement(batch: Batch): { text: string; parameters: string[] } | null {
+  const statement = ingestParameters(batch);
+  return statement === null
+    ? null
+    : { text: ingestText(statement.mask, "upsert"), parameters: statement.parameters };
+}
+
+/** A PostgreSQL `unique_violation`: a plain insert met an id already stored. */
+export function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "23505";
 }
 
 /** Upserts a batch in one round trip and one transaction. */

@@ -16,7 +16,7 @@ import {
   type PgTarget,
   toBackendError,
 } from "./_pg_errors.ts";
-import { writeBatch } from "./_pg_ingest.ts";
+import { ingestParameters, ingestText, isUniqueViolation } from "./_pg_ingest.ts";
 import { deleteOlderThan } from "./_pg_retention.ts";
 import { migrate, SCHEMA_NAME } from "./_pg_schema.ts";
 import { openSocket } from "./_pg_socket.ts";
@@ -170,6 +170,10 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
   #password: string | undefined;
   #retentionBatchSize: number;
   #closed = false;
+  /** `write()` calls so far: tells a write whether later ones were sent behind it. */
+  #writeCalls = 0;
+  /** Batches that met stored ids while later writes were in flight: upserted when re-sent. */
+  #replayed = new WeakSet<Batch>();
 
   private constructor(sql: Sql, writer: Sql, schema: string, retentionBatchSize: number) {
     this.#sql = sql;
@@ -273,6 +277,15 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
    * the write connection: calls that overlap are applied in call order, and
    * one failing does not stop the next (the flusher re-sends both).
    *
+   * Spans, events and metrics are first sent as plain inserts (see
+   * `IngestMode` in `_pg_ingest.ts`; cheaper for the server). When one of
+   * their ids is already stored (a replay, or a caller writing a record
+   * twice) the statement fails whole and is repeated as an upsert — at
+   * once, when no later write was sent behind it; otherwise the call throws
+   * `"WRITE_FAILED"` and the same batch object, written again once the
+   * writes behind it have settled, is upserted (repeating it at once would
+   * apply it after them, and an older trace could overwrite a newer one).
+   *
    * @param batch The records.
    * @throws {BackendError} `"BAD_RECORD"` for an invalid record (nothing is
    *   written); `"CONNECTION"` when the connection failed (the batch was not
@@ -281,8 +294,31 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
   async write(batch: Batch): Promise<void> {
     this.#check("write a batch");
     validateBatch(batch);
+    const call = ++this.#writeCalls;
     try {
-      await writeBatch(this.#writer, batch);
+      const statement = ingestParameters(batch);
+      if (statement === null) return;
+      const { mask, parameters } = statement;
+      if (this.#replayed.has(batch)) {
+        await this.#writer.unsafe(ingestText(mask, "upsert"), parameters, { prepare: true });
+        this.#replayed.delete(batch);
+        return;
+      }
+      try {
+        await this.#writer.unsafe(ingestText(mask, "insertOnce"), parameters, { prepare: true });
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        if (call !== this.#writeCalls) {
+          this.#replayed.add(batch);
+          throw new BackendError(
+            "WRITE_FAILED",
+            "Cannot write a batch yet: some of its records are already stored (a replay) " +
+              "and later writes are in flight; written again after them, it is upserted",
+            { cause: error },
+          );
+        }
+        await this.#writer.unsafe(ingestText(mask, "upsert"), parameters, { prepare: true });
+      }
     } catch (error) {
       throw toBackendError("write a batch", error, this.#target, this.#password, "WRITE_FAILED");
     }

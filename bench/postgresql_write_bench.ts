@@ -13,6 +13,7 @@ import type { Batch } from "../src/types.ts";
 import { nowSeconds, TelemetryConfig, TelemetryManager } from "../mod.ts";
 import { newSpanId, newTraceId } from "../src/ids.ts";
 import { PostgresqlBackend } from "../src/backends/postgresql.ts";
+import { ingestStatement } from "../src/backends/_pg_ingest.ts";
 import { makeBatch } from "./_pg_fixtures.ts";
 import {
   client,
@@ -200,6 +201,19 @@ Deno.bench({
     }
     manager.endTrace(trace.traceId);
     await manager.flush();
+    b.end();
+  },
+});
+
+Deno.bench({
+  name: "ingestStatement(): text and parameters of 10 batches (client side only, no server)",
+  group: "ingest statement",
+  n: 20,
+  warmup: 5,
+  fn(b) {
+    const work = batches();
+    b.start();
+    for (const batch of work) ingestStatement(batch);
     b.end();
   },
 });

@@ -383,3 +383,140 @@ Deno.test("a span after one dropped as too large keeps its trace id, name and at
   assert.deepEqual(spans.map((s) => [s.name, s.attributes]), [["after", { blob: "y" }]]);
   assert.equal(manager.stats().dropped, 1);
 });
+
+/** Lines `<call> <records>` a pipelined_backend fixture applied, and `max <n>` on close. */
+async function pipelineLog(logPath: string): Promise<{ applied: number[][]; maxInFlight: number }> {
+  const lines = (await Deno.readTextFile(logPath)).trim().split("\n");
+  const max = lines.find((l) => l.startsWith("max "));
+  return {
+    applied: lines.filter((l) => !l.startsWith("max ")).map((l) => l.split(" ").map(Number)),
+    maxInFlight: max === undefined ? -1 : Number(max.slice(4)),
+  };
+}
+
+/**
+ * Records batch 1 (a trace's start + metrics 0–8) and batch 2 (metrics
+ * 9–17, then the trace's end) with bufferSize 10, so both are in flight at
+ * once.
+ */
+function twoBatchesAroundATrace(manager: TelemetryManager, badInFirst = false): string {
+  const trace = manager.startTrace("run");
+  for (let i = 0; i < 9; i++) {
+    manager.recordMetric("m", i, badInFirst && i === 4 ? { attributes: { x: Infinity } } : {});
+  }
+  for (let i = 9; i < 18; i++) manager.recordMetric("m", i);
+  manager.endTrace(trace.traceId);
+  return trace.traceId;
+}
+
+Deno.test("a backend with writePipelineDepth gets writes in flight together, committed in order", async () => {
+  const logPath = await Deno.makeTempFile();
+  const manager = new TelemetryManager(
+    withModule("pipelined_backend", { depth: 2, delayMs: 20, logPath }, {
+      bufferSize: 10,
+      exportInterval: 0,
+    }),
+  );
+  const order: number[] = [];
+  for (let i = 0; i < 25; i++) manager.recordMetric("a", i);
+  const first = manager.flush().then(() => order.push(1));
+  for (let i = 25; i < 95; i++) manager.recordMetric("a", i);
+  const second = manager.flush().then(() => order.push(2));
+  await first;
+  assert.ok(manager.stats().exported >= 25);
+  await second;
+  assert.deepEqual(order, [1, 2]);
+  const rows = await manager.runPlan(selectAll("metrics"));
+  assert.deepEqual(
+    rows.map((r) => r.value as number).sort((a, b) => a - b),
+    Array.from({ length: 95 }, (_, i) => i),
+  );
+  const stats = manager.stats();
+  assert.equal(stats.exported, 95);
+  assert.equal(stats.exportErrors, 0);
+  await manager.shutdown();
+  const log = await pipelineLog(logPath);
+  assert.equal(log.maxInFlight, 2, "the flusher never had two writes in flight");
+  assert.deepEqual(log.applied.map(([call]) => call), log.applied.map((_, i) => i + 1));
+  assert.equal(log.applied.reduce((sum, [, n]) => sum + n!, 0), 95, "each record written once");
+  await Deno.remove(logPath);
+});
+
+Deno.test("a failed write in a pipeline is re-sent with every later one, in order: the last version wins", async () => {
+  const logPath = await Deno.makeTempFile();
+  const manager = new TelemetryManager(
+    withModule("pipelined_backend", { depth: 2, delayMs: 30, failWrites: [1], logPath }, {
+      bufferSize: 10,
+      exportInterval: 0,
+    }),
+  );
+  const traceId = twoBatchesAroundATrace(manager);
+  await manager.flush();
+  const [trace] = await manager.runPlan({ ...selectAll("traces"), limit: 10 });
+  assert.equal(trace?.traceId, traceId);
+  assert.notEqual(trace?.endTime, null, "the trace's start overwrote its end");
+  assert.equal((await manager.runPlan(selectAll("metrics"))).length, 18);
+  const stats = manager.stats();
+  assert.equal(stats.exported, 20);
+  assert.equal(stats.dropped, 0);
+  assert.equal(stats.exportErrors, 1);
+  assert.match(stats.lastExportError ?? "", /^CONNECTION: .*call 1/);
+  await manager.shutdown();
+  const log = await pipelineLog(logPath);
+  // Call 2 (batch 2) succeeded while call 1 failed; then batch 1 and batch 2 again.
+  assert.deepEqual(log.applied, [[2, 10], [3, 10], [4, 10]]);
+  await Deno.remove(logPath);
+});
+
+Deno.test("a BAD_RECORD in a pipelined batch leaves out only that record, later batches re-sent in order", async () => {
+  const logPath = await Deno.makeTempFile();
+  const manager = new TelemetryManager(
+    withModule("pipelined_backend", { depth: 2, delayMs: 30, logPath }, {
+      bufferSize: 10,
+      exportInterval: 0,
+    }),
+  );
+  twoBatchesAroundATrace(manager, true);
+  await manager.flush();
+  const [trace] = await manager.runPlan(selectAll("traces"));
+  assert.notEqual(trace?.endTime, null, "the trace's start overwrote its end");
+  const values = (await manager.runPlan(selectAll("metrics"))).map((r) => r.value as number);
+  assert.deepEqual(
+    values.sort((a, b) => a - b),
+    Array.from({ length: 18 }, (_, i) => i).filter((i) => i !== 4),
+  );
+  const stats = manager.stats();
+  assert.equal(stats.exported, 19);
+  assert.equal(stats.dropped, 1);
+  assert.equal(stats.exportErrors, 1);
+  assert.match(stats.lastExportError ?? "", /^BAD_RECORD: /);
+  await manager.shutdown();
+  const log = await pipelineLog(logPath);
+  assert.deepEqual(log.applied, [[2, 10], [3, 9], [4, 10]]);
+  await Deno.remove(logPath);
+});
+
+Deno.test("a worker that crashes with pipelined writes in flight is restarted and replays them", async () => {
+  const dir = await Deno.makeTempDir();
+  await using manager = new TelemetryManager(
+    withModule("crash_backend", {
+      dbPath: `${dir}/crash.db`,
+      markerPath: `${dir}/marker`,
+      crashOnWrite: 3,
+      depth: 2,
+    }, { bufferSize: 50 }),
+  );
+  for (let i = 0; i < 500; i++) manager.recordMetric("m", i);
+  await manager.flush();
+  const rows = await manager.runPlan(selectAll("metrics"));
+  assert.deepEqual(
+    rows.map((r) => r.value as number).sort((a, b) => a - b),
+    Array.from({ length: 500 }, (_, i) => i),
+  );
+  const stats = manager.stats();
+  assert.equal(stats.workerRestarts, 1);
+  assert.equal(stats.exported, 500);
+  assert.equal(stats.dropped, 0);
+  await manager.shutdown();
+  await Deno.remove(dir, { recursive: true });
+});

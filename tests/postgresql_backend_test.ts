@@ -109,6 +109,125 @@ Deno.test({
 });
 
 Deno.test({
+  name: "PostgresqlBackend: writes that overlap are applied in call order (the last version wins)",
+  ignore: PG_IGNORE,
+  async fn() {
+    const schema = freshSchema("order");
+    await withAdmin(schema, async () => {
+      await using backend = await PostgresqlBackend.open({ url: pgUrl(), schema });
+      assert.equal(backend.writePipelineDepth, 2);
+      // Each trace's start rides in a heavy batch, its end in a light one
+      // right behind it: on a pool of connections the end could land first.
+      const writes: Promise<void>[] = [];
+      for (let t = 0; t < 20; t++) {
+        const traceId = `trace-${t}`;
+        const spans = Array.from(
+          { length: 300 },
+          (_, i) => span({ spanId: `s-${t}-${i}`, traceId }),
+        );
+        writes.push(backend.write(batch({
+          traces: [
+            trace({ traceId, endTime: null, status: "running" as "ok", attributes: { v: 1 } }),
+          ],
+          spans,
+        })));
+        writes.push(backend.write(batch({ traces: [trace({ traceId, attributes: { v: 2 } })] })));
+      }
+      await Promise.all(writes);
+      const rows = await backend.query({
+        type: "select",
+        entity: "traces",
+        where: null,
+        orderBy: [],
+        limit: 100,
+        offset: 0,
+      });
+      assert.equal(rows.length, 20);
+      for (const row of rows) {
+        assert.deepEqual([row.endTime, row.attributes], [2, { v: 2 }], String(row.traceId));
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "PostgresqlBackend: a replayed batch is upserted — at once when alone, after the writes behind it otherwise",
+  ignore: PG_IGNORE,
+  async fn() {
+    const schema = freshSchema("replay");
+    await withAdmin(schema, async (admin) => {
+      await using backend = await PostgresqlBackend.open({ url: pgUrl(), schema });
+      const a = batch({
+        traces: [trace({ traceId: "t", endTime: null, attributes: { v: 1 } })],
+        spans: [span({ spanId: "s1", traceId: "t", attributes: { v: 1 } })],
+      });
+      const b = batch({
+        traces: [trace({ traceId: "t", attributes: { v: 2 } })],
+        spans: [span({ spanId: "s2", traceId: "t" })],
+      });
+      await backend.write(a);
+      // Alone: the plain insert of s1 fails and is repeated as an upsert.
+      await backend.write(batch({ spans: [span({ spanId: "s1", attributes: { v: 2 } })] }));
+      // With b sent behind it, repeating a at once would put the trace back to v1.
+      const [again, next] = await Promise.allSettled([backend.write(a), backend.write(b)]);
+      assert.equal(next.status, "fulfilled");
+      assert.equal(again.status, "rejected");
+      assert.equal((again.reason as BackendError).code, "WRITE_FAILED");
+      assert.match((again.reason as BackendError).message, /already stored \(a replay\)/);
+      // What the flusher does next: a, then b again, in order.
+      await backend.write(a);
+      await backend.write(b);
+      const [t] = await admin.unsafe(`select end_time, attributes from ${schema}.traces`);
+      assert.deepEqual({ ...t }, { end_time: 2, attributes: { v: 2 } });
+      const spans = await admin.unsafe(
+        `select span_id, attributes from ${schema}.spans order by span_id`,
+      );
+      assert.deepEqual(spans.map((r) => [r.span_id, r.attributes]), [["s1", { v: 1 }], ["s2", {}]]);
+    });
+  },
+});
+
+Deno.test({
+  name: "PostgresqlBackend.write() round-trips quotes, backslashes, braces and control characters",
+  ignore: PG_IGNORE,
+  async fn() {
+    const schema = freshSchema("chars");
+    await withAdmin(schema, async () => {
+      await using backend = await PostgresqlBackend.open({ url: pgUrl(), schema });
+      const nasty = 'a"b\\c{d},e NULL\x1ef\x1fg\th\ni';
+      const names = [nasty, "NULL", "", " ", "\x1f", "\x1e", '"', "\\"];
+      await backend.write(batch({
+        spans: names.map((name, i) =>
+          span({
+            spanId: `s${i}`,
+            name,
+            parentSpanId: i % 2 === 0 ? null : name,
+            attributes: { [name]: name, list: [name, null, 1.5], nested: { [nasty]: { x: name } } },
+          })
+        ),
+      }));
+      const rows = await backend.query({
+        type: "select",
+        entity: "spans",
+        where: null,
+        orderBy: [{ field: { kind: "column", name: "span_id" }, direction: "asc" }],
+        limit: 100,
+        offset: 0,
+      });
+      assert.deepEqual(
+        rows.map((r) => [r.name, r.parentSpanId, r.attributes]),
+        names.map((name, i) => [
+          name,
+          i % 2 === 0 ? null : name,
+          { [name]: name, list: [name, null, 1.5], nested: { [nasty]: { x: name } } },
+        ]),
+      );
+    });
+  },
+});
+
+Deno.test({
   name:
     "PostgresqlBackend.write() stores U+0000 and lone surrogates as U+FFFD instead of failing forever",
   ignore: PG_IGNORE,

@@ -89,6 +89,40 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "PostgresqlBackend: connections terminated with two pipelined writes in flight fail cleanly; a retry in order stores all",
+  ignore: PG_IGNORE,
+  async fn() {
+    const schema = freshSchema("pipekill");
+    await withAdmin(schema, async (admin) => {
+      const backend = await PostgresqlBackend.open({ url: pgUrl(), schema });
+      const batches = Array.from({ length: 40 }, (_, i) => makeBatch(300, 1_700_000_000 + i));
+      let failures = 0;
+      for (let i = 0; i < batches.length; i += 2) {
+        const pair = [batches[i]!, batches[i + 1]!];
+        // Two writes in flight on the write connection, as the flusher keeps them.
+        const outcomes = Promise.allSettled(pair.map((b) => backend.write(b)));
+        await new Promise((r) => setTimeout(r, Math.random() * 15));
+        await admin`
+          select pg_terminate_backend(pid) from pg_stat_activity
+          where application_name = ${"spark_telemetry:" + schema}`;
+        for (const outcome of await outcomes) {
+          if (outcome.status === "fulfilled") continue;
+          failures++;
+          assert.ok(outcome.reason instanceof BackendError, String(outcome.reason));
+          assert.equal(outcome.reason.code, "CONNECTION", outcome.reason.message);
+        }
+        // What the flusher does after a failure: everything again, in order.
+        for (const b of pair) await writeWithRetry(backend, b);
+      }
+      await assertExactlyOnce(admin, schema, batches);
+      assert.ok(failures > 0, "no pipelined write failed");
+      await backend.close();
+    });
+  },
+});
+
 const RESTART = Deno.env.get("TELEMETRY_TEST_PG_RESTART");
 
 Deno.test({

@@ -10,6 +10,21 @@
  * are stored, so a worker that dies is replaced by one that replays them
  * (backends upsert by id, so a replay stores no duplicates).
  *
+ * Pipelining: a backend that sets {@linkcode Backend.writePipelineDepth}
+ * (PostgreSQL) gets up to that many writes in flight at once, so the worker
+ * decodes and builds the next batch while the server stores the previous
+ * one. Batches still complete strictly in order: a batch is committed (ring
+ * space freed, `durable` advanced, `progress` posted) only once it and every
+ * earlier batch are stored. When an in-flight write fails, the worker waits
+ * for every write in flight to settle, then stores the failed batch and all
+ * later ones again one at a time, in order, with the usual retries and
+ * `BAD_RECORD` handling — re-sending later batches even if they succeeded,
+ * so a record written twice (a trace at start and at end) ends with its
+ * last version. Only the first failure of such a group is reported as a
+ * `backendError`; the later in-flight results are discarded unseen, and
+ * the re-sends report their own failures, so `exportErrors` counts the same
+ * as without pipelining.
+ *
  * How it waits for frames: polling with a short, adaptive interval (1 ms
  * after finding work, doubling to 16 ms while idle), not `Atomics.waitAsync`.
  * Measured on this machine class (Deno 2.9.6, a burst of 2M spans in chunks
@@ -29,6 +44,7 @@ import { parentPort } from "node:worker_threads";
 import type { QueryPlan } from "../query/plan.ts";
 import { type PipelineMessage, toWireError, type WakeMode } from "../src/_messages.ts";
 import type { Backend } from "../src/backends/backend.ts";
+import type { Batch } from "../src/types.ts";
 import { splitInvalidRecords } from "../src/backends/_validate_batch.ts";
 import { openBackend } from "../src/backends/open_backend.ts";
 import { appendToBatch, decodeFrame, emptyBatch, type RecordTuple } from "../src/codec.ts";
@@ -53,6 +69,16 @@ interface FrameMark {
   remaining: number;
 }
 
+/** A batch handed to `backend.write()` and not yet committed. */
+interface InFlight {
+  /** Records of `#pending` it covers (before `BAD_RECORD` removals). */
+  count: number;
+  batch: Batch;
+  started: number;
+  /** Settles with the write: null when stored, else what it threw. Never rejects. */
+  outcome: Promise<{ error: unknown } | null>;
+}
+
 interface PendingQuery {
   id: number;
   seq: number;
@@ -75,7 +101,11 @@ class Flusher {
   #retentionDays: number;
   #wake: WakeMode;
   #cursor: number;
+  /** Decoded records not yet committed; the first `#sent` are in `#inFlight`. */
   #pending: RecordTuple[] = [];
+  #sent = 0;
+  #inFlight: InFlight[] = [];
+  #depth = 1;
   #marks: FrameMark[] = [];
   #durable: number;
   #flushTarget = 0;
@@ -141,6 +171,8 @@ class Flusher {
       post({ type: "fatal", error: toWireError(error, "CONNECTION") });
       return;
     }
+    const depth = this.#backend.writePipelineDepth ?? 1;
+    this.#depth = Number.isInteger(depth) && depth >= 1 ? depth : 1;
     await this.#retention();
     let nextRetention = performance.now() + RETENTION_EVERY_MS;
     post({ type: "ready" });
@@ -150,11 +182,21 @@ class Flusher {
       const now = performance.now();
       const urgent = this.#flushTarget > this.#durable || this.#ring.drainRequested ||
         this.#shutdownSeq !== null || this.#queries.some((q) => q.seq > this.#durable);
+      const unsent = this.#pending.length - this.#sent;
       if (
-        this.#pending.length >= this.#bufferSize ||
-        (this.#pending.length > 0 && (urgent || now >= this.#deadline))
+        this.#inFlight.length < this.#depth && (
+          unsent >= this.#bufferSize ||
+          (unsent > 0 && (urgent || now >= this.#deadline))
+        )
       ) {
-        await this.#writeBatch(Math.min(this.#pending.length, this.#bufferSize));
+        this.#send(Math.min(unsent, this.#bufferSize));
+        this.#pollMs = POLL_MIN_MS;
+        continue;
+      }
+      if (this.#inFlight.length > 0) {
+        // Nothing more to send now (or the pipeline is full): wait for the
+        // oldest write; the next pass decodes and sends what came meanwhile.
+        await this.#settleOldest();
         this.#pollMs = POLL_MIN_MS;
         continue;
       }
@@ -183,10 +225,10 @@ class Flusher {
     }
   }
 
-  /** Decodes frames until a full batch is waiting or the ring has no more; returns how many. */
+  /** Decodes frames until a full unsent batch is waiting or the ring has no more; returns how many. */
   #readAhead(): number {
     let frames = 0;
-    while (this.#pending.length < this.#bufferSize) {
+    while (this.#pending.length - this.#sent < this.#bufferSize) {
       const frame = this.#ring.read(this.#cursor);
       if (frame === null) return frames;
       frames++;
@@ -198,41 +240,98 @@ class Flusher {
     return frames;
   }
 
-  async #writeBatch(count: number): Promise<void> {
-    let batch = emptyBatch();
-    appendToBatch(batch, this.#pending, 0, count);
+  /** Starts writing the next `count` unsent records; the loop collects the outcome. */
+  #send(count: number): void {
+    const batch = emptyBatch();
+    appendToBatch(batch, this.#pending, this.#sent, this.#sent + count);
+    this.#sent += count;
+    let outcome: Promise<{ error: unknown } | null>;
+    try {
+      outcome = this.#backend!.write(batch).then(() => null, (error: unknown) => ({ error }));
+    } catch (error) {
+      // A write that throws before returning its promise.
+      outcome = Promise.resolve({ error });
+    }
+    this.#inFlight.push({ count, batch, started: performance.now(), outcome });
+  }
+
+  /**
+   * Waits for the oldest write in flight. Stored: commits it. Failed: lets
+   * every later write settle, then stores the failed batch and each later
+   * one again, one at a time, in order (see the module doc).
+   */
+  async #settleOldest(): Promise<void> {
+    const oldest = this.#inFlight[0]!;
+    const outcome = await oldest.outcome;
+    if (outcome === null) {
+      this.#inFlight.shift();
+      this.#done(oldest.count, 0, performance.now() - oldest.started);
+      return;
+    }
+    await Promise.all(this.#inFlight.map((w) => w.outcome));
+    const again = this.#inFlight;
+    this.#inFlight = [];
+    for (let i = 0; i < again.length; i++) {
+      const w = again[i]!;
+      await this.#writeSerially(w.batch, w.count, i === 0 ? outcome : null);
+    }
+  }
+
+  /**
+   * Stores `batch` (the first `count` records of `#pending`), retrying with
+   * backoff until it is, then commits it. `failed`: what its last attempt
+   * threw, when it has already been tried once.
+   */
+  async #writeSerially(
+    batch: Batch,
+    count: number,
+    failed: { error: unknown } | null,
+  ): Promise<void> {
     let latencyMs = 0;
     let rejected = 0;
     for (let attempt = 1;; attempt++) {
-      const started = performance.now();
-      try {
-        await this.#backend!.write(batch);
-        latencyMs = performance.now() - started;
-        break;
-      } catch (error) {
-        post({
-          type: "backendError",
-          op: "write",
-          error: toWireError(error, "WRITE_FAILED"),
-          exportStats: this.#backend!.stats?.() ?? null,
-        });
-        if ((error as { code?: unknown }).code === "BAD_RECORD") {
-          // Retrying cannot fix a record the backend refuses (a NaN, say):
-          // store the rest of the batch now and leave the bad ones out.
-          // (When the shared checks find nothing, back off as for any error.)
-          const split = splitInvalidRecords(batch);
-          if (split.rejected > 0) {
-            rejected += split.rejected;
-            batch = split.valid;
-            continue;
-          }
+      let error: unknown;
+      if (failed !== null) {
+        error = failed.error;
+        failed = null;
+      } else {
+        const started = performance.now();
+        try {
+          await this.#backend!.write(batch);
+          latencyMs = performance.now() - started;
+          break;
+        } catch (thrown) {
+          error = thrown;
         }
-        // Keep the batch and try again: it is stored whole or not at all,
-        // and upserts make a repeat harmless.
-        await sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (attempt - 1)));
       }
+      post({
+        type: "backendError",
+        op: "write",
+        error: toWireError(error, "WRITE_FAILED"),
+        exportStats: this.#backend!.stats?.() ?? null,
+      });
+      if ((error as { code?: unknown }).code === "BAD_RECORD") {
+        // Retrying cannot fix a record the backend refuses (a NaN, say):
+        // store the rest of the batch now and leave the bad ones out.
+        // (When the shared checks find nothing, back off as for any error.)
+        const split = splitInvalidRecords(batch);
+        if (split.rejected > 0) {
+          rejected += split.rejected;
+          batch = split.valid;
+          continue;
+        }
+      }
+      // Keep the batch and try again: it is stored whole or not at all,
+      // and upserts make a repeat harmless.
+      await sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (attempt - 1)));
     }
+    this.#done(count, rejected, latencyMs);
+  }
+
+  /** The oldest `count` pending records are stored: commit them and report. */
+  #done(count: number, rejected: number, latencyMs: number): void {
     this.#pending = this.#pending.slice(count);
+    this.#sent -= count;
     this.#durable += count;
     this.#commit(count);
     post({

@@ -10,6 +10,15 @@
  *   its listeners; on a plain socket that late `error` event has no listener
  *   and crashes the process. The connection's queries have already failed
  *   by then, so the late event carries no news and is dropped.
+ * - postgres.js fails the queries of a connection when its socket reports
+ *   `error`, but keeps the connection in its pool until `close`; a query
+ *   sent in between (a retry right after the failure, or the next
+ *   pipelined write) goes to the dead socket, and a `close` flagged
+ *   `hadError` does not fail it: it would wait forever. Reported as a clean
+ *   close, `close` makes postgres.js fail every query still on the
+ *   connection with `CONNECTION_CLOSED` (seen with two pipelined writes and
+ *   `pg_terminate_backend`, `tests/postgresql_reconnect_test.ts`). The flag
+ *   only raised postgres.js's reconnect backoff.
  *
  * @module
  */
@@ -27,6 +36,7 @@ class QuietSocket extends net.Socket {
   // deno-lint-ignore no-explicit-any
   override emit(event: string | symbol, ...args: any[]): boolean {
     if (event === "error" && this.listenerCount("error") === 0) return false;
+    if (event === "close") return super.emit("close", false);
     return super.emit(event, ...args);
   }
 }

@@ -21,6 +21,18 @@ export interface Backend {
    */
   write(batch: Batch): Promise<void>;
   /**
+   * How many `write()` calls the flusher may have in flight at once
+   * (default 1: it awaits each write before starting the next). A backend
+   * that sets more must apply concurrent writes in call order — each still
+   * atomic, none applied before a write that started earlier (PostgreSQL:
+   * one connection, pipelined statements) — so that a record written twice
+   * (a trace at start and at end) ends with its last version. A failing
+   * write need not stop later ones: the flusher lets all in-flight writes
+   * settle and then re-sends, one at a time, the failed batch and every
+   * later one.
+   */
+  readonly writePipelineDepth?: number;
+  /**
    * Runs a query plan. Throws a {@linkcode BackendError} with code
    * `"EXPORT_ONLY"` for backends that store nothing queryable.
    */

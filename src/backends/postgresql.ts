@@ -16,7 +16,7 @@ import {
   type PgTarget,
   toBackendError,
 } from "./_pg_errors.ts";
-import { writeBatch } from "./_pg_ingest.ts";
+import { ingestParameters, ingestText, isUniqueViolation } from "./_pg_ingest.ts";
 import { deleteOlderThan } from "./_pg_retention.ts";
 import { migrate, SCHEMA_NAME } from "./_pg_schema.ts";
 import { openSocket } from "./_pg_socket.ts";
@@ -47,7 +47,11 @@ export interface PostgresqlBackendOptions {
    * @default {"public"}
    */
   schema?: string;
-  /** Connections in the pool (writes use one at a time; queries may run beside them). @default {4} */
+  /**
+   * Connections in all: one carries every write (pipelined, in order), the
+   * rest serve queries and retention. With 1, writes and queries share it.
+   * @default {4}
+   */
   maxConnections?: number;
   /** Seconds to wait for a connection to be established. @default {10} */
   connectTimeoutSeconds?: number;
@@ -116,6 +120,10 @@ function redactUrl(url: string): string {
  * call in flight throws a `BackendError` with code `"CONNECTION"` and the
  * next call connects again.
  *
+ * Every write goes over one connection of its own, so writes that overlap
+ * ({@linkcode PostgresqlBackend.writePipelineDepth}) are pipelined: sent
+ * back to back, and applied by the server in the order they were called.
+ *
  * @example Settings are checked before anything connects
  * ```ts
  * import { PostgresqlBackend } from "@spark/telemetry/postgresql";
@@ -148,14 +156,28 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
   readonly name: string = "postgresql";
   /** The schema holding the tables. */
   readonly schema: string;
+  /**
+   * Writes in flight the flusher may keep (see {@linkcode Backend}): while
+   * the server stores one batch the worker builds the next. Both are
+   * pipelined on the one write connection, so they apply in call order.
+   */
+  readonly writePipelineDepth: number = 2;
+  /** Queries, retention and migrations. */
   #sql: Sql;
+  /** Writes only: a pool of one connection, so its statements run in call order. */
+  #writer: Sql;
   #target: PgTarget;
   #password: string | undefined;
   #retentionBatchSize: number;
   #closed = false;
+  /** `write()` calls so far: tells a write whether later ones were sent behind it. */
+  #writeCalls = 0;
+  /** Batches that met stored ids while later writes were in flight: upserted when re-sent. */
+  #replayed = new WeakSet<Batch>();
 
-  private constructor(sql: Sql, schema: string, retentionBatchSize: number) {
+  private constructor(sql: Sql, writer: Sql, schema: string, retentionBatchSize: number) {
     this.#sql = sql;
+    this.#writer = writer;
     this.schema = schema;
     this.#retentionBatchSize = retentionBatchSize;
     const o = sql.options as unknown as {
@@ -187,8 +209,8 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
   static async open(options: PostgresqlBackendOptions = {}): Promise<PostgresqlBackend> {
     checkOptions(options);
     const schema = options.schema ?? "public";
+    const maxConnections = options.maxConnections ?? 4;
     const settings = {
-      max: options.maxConnections ?? 4,
       connect_timeout: options.connectTimeoutSeconds ?? 10,
       // "relation already exists, skipping" and the like are expected here.
       onnotice: () => {},
@@ -199,16 +221,22 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
       fetch_types: false,
       connection: { application_name: `spark_telemetry:${schema}`, search_path: schema },
     };
-    let sql: Sql;
-    try {
-      sql = options.url !== undefined ? postgres(options.url, settings) : postgres({
+    const connect = (max: number): Sql =>
+      options.url !== undefined ? postgres(options.url, { ...settings, max }) : postgres({
         ...settings,
+        max,
         host: options.host ?? "localhost",
         port: options.port ?? 5432,
         database: options.database ?? "spark_telemetry",
         user: options.user ?? "postgres",
         ...(options.password !== undefined ? { password: options.password } : {}),
       });
+    let sql: Sql;
+    let writer: Sql;
+    try {
+      // Connections open on first use, so the write pool costs nothing until a write.
+      writer = connect(1);
+      sql = maxConnections === 1 ? writer : connect(maxConnections - 1);
     } catch (error) {
       // postgres.js throws synchronously only for a malformed URL or option;
       // URL errors quote the URL, password and all.
@@ -217,11 +245,12 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
         : (error as Error).message.replaceAll(options.url, redactUrl(options.url));
       throw badConfig(`invalid connection settings: ${message}`);
     }
-    const backend = new PostgresqlBackend(sql, schema, options.retentionBatchSize ?? 5000);
+    const backend = new PostgresqlBackend(sql, writer, schema, options.retentionBatchSize ?? 5000);
     try {
       await migrate(sql, schema);
     } catch (error) {
       await sql.end({ timeout: 0 }).catch(() => {});
+      await writer.end({ timeout: 0 }).catch(() => {});
       const where = describeTarget(backend.#target);
       const why = describeError(error, backend.#password);
       if (isConnectionError(error)) {
@@ -244,7 +273,18 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
   }
 
   /**
-   * Upserts a batch in one statement (one round trip, one transaction).
+   * Upserts a batch in one statement (one round trip, one transaction), on
+   * the write connection: calls that overlap are applied in call order, and
+   * one failing does not stop the next (the flusher re-sends both).
+   *
+   * Spans, events and metrics are first sent as plain inserts (see
+   * `IngestMode` in `_pg_ingest.ts`; cheaper for the server). When one of
+   * their ids is already stored (a replay, or a caller writing a record
+   * twice) the statement fails whole and is repeated as an upsert — at
+   * once, when no later write was sent behind it; otherwise the call throws
+   * `"WRITE_FAILED"` and the same batch object, written again once the
+   * writes behind it have settled, is upserted (repeating it at once would
+   * apply it after them, and an older trace could overwrite a newer one).
    *
    * @param batch The records.
    * @throws {BackendError} `"BAD_RECORD"` for an invalid record (nothing is
@@ -254,8 +294,31 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
   async write(batch: Batch): Promise<void> {
     this.#check("write a batch");
     validateBatch(batch);
+    const call = ++this.#writeCalls;
     try {
-      await writeBatch(this.#sql, batch);
+      const statement = ingestParameters(batch);
+      if (statement === null) return;
+      const { mask, parameters } = statement;
+      if (this.#replayed.has(batch)) {
+        await this.#writer.unsafe(ingestText(mask, "upsert"), parameters, { prepare: true });
+        this.#replayed.delete(batch);
+        return;
+      }
+      try {
+        await this.#writer.unsafe(ingestText(mask, "insertOnce"), parameters, { prepare: true });
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        if (call !== this.#writeCalls) {
+          this.#replayed.add(batch);
+          throw new BackendError(
+            "WRITE_FAILED",
+            "Cannot write a batch yet: some of its records are already stored (a replay) " +
+              "and later writes are in flight; written again after them, it is upserted",
+            { cause: error },
+          );
+        }
+        await this.#writer.unsafe(ingestText(mask, "upsert"), parameters, { prepare: true });
+      }
     } catch (error) {
       throw toBackendError("write a batch", error, this.#target, this.#password, "WRITE_FAILED");
     }
@@ -309,7 +372,10 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#sql.end({ timeout: 5 });
+    await Promise.all([
+      this.#writer.end({ timeout: 5 }),
+      this.#sql === this.#writer ? undefined : this.#sql.end({ timeout: 5 }),
+    ]);
   }
 
   /** Same as {@linkcode PostgresqlBackend.close}, for `await using`. */

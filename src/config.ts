@@ -57,8 +57,13 @@ export interface TelemetryConfigOptions {
   maxSpillRecords?: number;
   /**
    * Milliseconds the application thread may wait for ring space before it
-   * spills; 0 never waits.
-   * @default {200}
+   * spills; 0 never waits. After a wait that ran out, it does not wait again
+   * until the worker has stored something, so a stuck worker costs one wait.
+   * The default outlasts SQLite's WAL checkpoints: on a slow disk they held
+   * the worker 200–290 ms every ~10 batches, and with a 200 ms default a
+   * burst of 1M spans spilled and then dropped a third of them (0 with
+   * 1000 ms, `bench/burst.ts`).
+   * @default {1000}
    */
   maxBlockMs?: number;
   /** Milliseconds `shutdown()` and process exit may spend draining. @default {5000} */
@@ -389,7 +394,7 @@ const DEFAULTS: TelemetryConfigDict = {
   customAttributes: {},
   ringBufferBytes: 8 * 1024 * 1024,
   maxSpillRecords: 100_000,
-  maxBlockMs: 200,
+  maxBlockMs: 1000,
   shutdownTimeoutMs: 5000,
 };
 

@@ -120,12 +120,14 @@ export interface SqlDialect {
    */
   numberParam?(placeholder: string): string;
   /**
-   * Optional. Wraps the placeholder of the row limit (SQLite: `?n + 0`,
-   * so that the planner does not read the bound value, which would make the
-   * engine prepare the statement again every time the limit is bound).
-   * Defaults to the bare placeholder.
+   * Optional. Writes the row limit into the statement text as a number
+   * instead of binding it (SQLite: the planner reads a bound LIMIT when a
+   * filter cannot use an index, and then prepares the statement again every
+   * time the limit is bound). The limit is a whole number checked by the
+   * plan validation and clamped to `MAX_LIMIT`, so the text stays free of
+   * anything a caller wrote. Defaults to binding it.
    */
-  limitParam?(placeholder: string): string;
+  readonly inlineLimit?: boolean;
   /** Sum of a numeric expression, NULL when it has no non-NULL value. */
   sum(value: string): string;
   /** Mean of a numeric expression, NULL when it has no non-NULL value. */
@@ -410,8 +412,9 @@ class Compiler {
   }
 
   window(limit: number, offset: number): string {
-    const placeholder = this.bind(effectiveLimit(limit));
-    const bound = this.#d.limitParam ? this.#d.limitParam(placeholder) : placeholder;
+    const n = effectiveLimit(limit);
+    // checkPlan made it a whole number >= 0: digits only.
+    const bound = this.#d.inlineLimit ? String(n) : this.bind(n);
     return `limit ${bound} offset ${this.bind(offset)}`;
   }
 }
@@ -583,7 +586,7 @@ function sqlOperator(op: string): string {
  *   offset: 0,
  * }, sqliteDialect);
  * assert.ok(!text.includes("node.id")); // keys are bound, never spliced
- * assert.deepEqual(params, ['$."node.id"', "a", 20, 0]);
+ * assert.deepEqual(params, ['$."node.id"', "a", 0]); // the limit, 20, is in the text
  * ```
  */
 export function compileSql(plan: QueryPlan, dialect: SqlDialect): CompiledSql {

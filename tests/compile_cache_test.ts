@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compileSql, parseQuery, type QueryPlan, sqliteDialect } from "../mod.ts";
+import { compileSql, MAX_LIMIT, parseQuery, type QueryPlan, sqliteDialect } from "../mod.ts";
 import { postgresqlDialect } from "../query/postgresql_dialect.ts";
 
 Deno.test("compileSql() compiles a plan from parseQuery once per dialect", () => {
@@ -29,9 +29,15 @@ Deno.test("compileSql() compiles a caller's own plan every time, so changes to i
     limit: 5,
     offset: 0,
   };
-  assert.deepEqual(compileSql(plan, sqliteDialect).params, ["ok", 5, 0]);
+  assert.match(compileSql(plan, sqliteDialect).text, / limit 5 offset \?2$/);
+  assert.deepEqual(compileSql(plan, postgresqlDialect).params, ["ok", 5, 0]);
   plan.limit = 9;
-  assert.deepEqual(compileSql(plan, sqliteDialect).params, ["ok", 9, 0]);
+  assert.match(compileSql(plan, sqliteDialect).text, / limit 9 offset \?2$/);
+  assert.deepEqual(compileSql(plan, postgresqlDialect).params, ["ok", 9, 0]);
+  plan.limit = 10 ** 9;
+  assert.match(compileSql(plan, sqliteDialect).text, new RegExp(` limit ${MAX_LIMIT} offset`));
+  plan.limit = 2.5;
+  assert.throws(() => compileSql(plan, sqliteDialect), /limit must be a whole number/);
   (plan as { entity: string }).entity = "spanz";
   assert.throws(() => compileSql(plan, sqliteDialect), /unknown entity 'spanz'/);
   assert.throws(() => compileSql(plan, sqliteDialect), /unknown entity 'spanz'/);

@@ -35,7 +35,7 @@ const JSON_TYPES: Readonly<Record<Exclude<JsonTest, "present">, string>> = {
  * }, postgresqlDialect);
  * assert.ok(!text.includes("node.id")); // keys are bound, never spliced
  * assert.match(text, /t\.attributes @> \$1::text::jsonb/); // answered by the GIN index
- * assert.deepEqual(params, ['{"node.id":"a"}', 20, 0]);
+ * assert.deepEqual(params, ['{"node.id":"a"}', 20]);
  * ```
  */
 export const postgresqlDialect: SqlDialect = {

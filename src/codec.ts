@@ -278,6 +278,40 @@ const TRACE_ID_AT: readonly number[] = [1, 2, 5, 7];
 /** Index of the attributes in each kind of tuple. */
 const ATTRIBUTES_AT: readonly number[] = [6, 9, 7, 8];
 
+/**
+ * Writes `s` as {@linkcode putAscii} does, or the one byte
+ * `SAME_AS_PREVIOUS` when it equals `previous` (the same field of the
+ * previous record of its kind in the frame).
+ *
+ * @returns The position after it, or -1 when `s` does not qualify.
+ */
+function putAsciiOrSame(buf: Uint8Array, at: number, s: string, previous: string | null): number {
+  if (s === previous) {
+    buf[at] = SAME_AS_PREVIOUS;
+    return at + 1;
+  }
+  return putAscii(buf, at, s);
+}
+
+/**
+ * Writes an id of `length` characters: copied from the id pool's codes when
+ * the caller knows where it lies there (`idCodes`), else as
+ * {@linkcode putAscii} does.
+ *
+ * @returns The position after it, or -1 when it does not qualify.
+ */
+function putId(
+  w: FrameWriter,
+  at: number,
+  id: string,
+  idCodes: DataView | null,
+  idAt: number,
+  length: 16 | 32,
+): number {
+  if (idCodes !== null && id.length === length) return putIdCodes(w, at, idCodes, idAt, length);
+  return putAscii(w.buf, at, id);
+}
+
 /** The fields of a trace that are encoded. */
 export type TraceFields = Pick<
   TraceRecord,
@@ -394,12 +428,8 @@ function writeSpanHeadAscii(
   let at = w.pos;
   buf[at++] = 0x9c;
   buf[at++] = SPAN;
-  if (idCodes !== null && spanId.length === 16) {
-    at = putIdCodes(w, at, idCodes, idAt, 16);
-  } else {
-    at = putAscii(buf, at, spanId);
-    if (at < 0) return false;
-  }
+  at = putId(w, at, spanId, idCodes, idAt, 16);
+  if (at < 0) return false;
   const sameTrace = traceId === w.lastTraceId;
   if (sameTrace) {
     buf[at++] = SAME_TRACE_ID;
@@ -411,24 +441,14 @@ function writeSpanHeadAscii(
   // kind and status: refer back to the previous span's (SAME_AS_PREVIOUS).
   if (parent === null) {
     buf[at++] = 0xc0;
-  } else if (parent === w.spanParent) {
-    buf[at++] = SAME_AS_PREVIOUS;
   } else {
-    at = putAscii(buf, at, parent);
+    at = putAsciiOrSame(buf, at, parent, w.spanParent);
     if (at < 0) return false;
   }
-  if (name === w.spanName) {
-    buf[at++] = SAME_AS_PREVIOUS;
-  } else {
-    at = putAscii(buf, at, name);
-    if (at < 0) return false;
-  }
-  if (kind === w.spanKind) {
-    buf[at++] = SAME_AS_PREVIOUS;
-  } else {
-    at = putAscii(buf, at, kind);
-    if (at < 0) return false;
-  }
+  at = putAsciiOrSame(buf, at, name, w.spanName);
+  if (at < 0) return false;
+  at = putAsciiOrSame(buf, at, kind, w.spanKind);
+  if (at < 0) return false;
   buf[at] = 0xcb;
   view.setFloat64(at + 1, s.startTime);
   at += 9;
@@ -439,12 +459,8 @@ function writeSpanHeadAscii(
     view.setFloat64(at + 1, endTime);
     at += 9;
   }
-  if (status === w.spanStatus) {
-    buf[at++] = SAME_AS_PREVIOUS;
-  } else {
-    at = putAscii(buf, at, status);
-    if (at < 0) return false;
-  }
+  at = putAsciiOrSame(buf, at, status, w.spanStatus);
+  if (at < 0) return false;
   w.pos = at;
   if (!sameTrace) w.lastTraceId = traceId;
   w.spanParent = parent;
@@ -515,24 +531,12 @@ function writeEventHeadAscii(
   let at = w.pos;
   buf[at++] = 0x98;
   buf[at++] = EVENT;
-  if (idCodes !== null && eventId.length === 32) {
-    at = putIdCodes(w, at, idCodes, idAt, 32);
-  } else {
-    at = putAscii(buf, at, eventId);
-    if (at < 0) return false;
-  }
-  if (eventType === w.eventType) {
-    buf[at++] = SAME_AS_PREVIOUS;
-  } else {
-    at = putAscii(buf, at, eventType);
-    if (at < 0) return false;
-  }
-  if (name === w.eventName) {
-    buf[at++] = SAME_AS_PREVIOUS;
-  } else {
-    at = putAscii(buf, at, name);
-    if (at < 0) return false;
-  }
+  at = putId(w, at, eventId, idCodes, idAt, 32);
+  if (at < 0) return false;
+  at = putAsciiOrSame(buf, at, eventType, w.eventType);
+  if (at < 0) return false;
+  at = putAsciiOrSame(buf, at, name, w.eventName);
+  if (at < 0) return false;
   buf[at] = 0xcb;
   w.view.setFloat64(at + 1, timestamp);
   at += 9;
@@ -547,10 +551,8 @@ function writeEventHeadAscii(
   }
   if (spanId === null) {
     buf[at++] = 0xc0;
-  } else if (spanId === w.eventSpanId) {
-    buf[at++] = SAME_AS_PREVIOUS;
   } else {
-    at = putAscii(buf, at, spanId);
+    at = putAsciiOrSame(buf, at, spanId, w.eventSpanId);
     if (at < 0) return false;
   }
   w.pos = at;
@@ -622,34 +624,18 @@ function writeMetricHeadAscii(
   let at = w.pos;
   buf[at++] = 0x99;
   buf[at++] = METRIC;
-  if (idCodes !== null && metricId.length === 32) {
-    at = putIdCodes(w, at, idCodes, idAt, 32);
-  } else {
-    at = putAscii(buf, at, metricId);
-    if (at < 0) return false;
-  }
-  if (name === w.metricName) {
-    buf[at++] = SAME_AS_PREVIOUS;
-  } else {
-    at = putAscii(buf, at, name);
-    if (at < 0) return false;
-  }
+  at = putId(w, at, metricId, idCodes, idAt, 32);
+  if (at < 0) return false;
+  at = putAsciiOrSame(buf, at, name, w.metricName);
+  if (at < 0) return false;
   // The value as float64 whatever it is: it decodes to the same number.
   buf[at] = 0xcb;
   view.setFloat64(at + 1, m.value);
   at += 9;
-  if (unit === w.metricUnit) {
-    buf[at++] = SAME_AS_PREVIOUS;
-  } else {
-    at = putAscii(buf, at, unit);
-    if (at < 0) return false;
-  }
-  if (kind === w.metricKind) {
-    buf[at++] = SAME_AS_PREVIOUS;
-  } else {
-    at = putAscii(buf, at, kind);
-    if (at < 0) return false;
-  }
+  at = putAsciiOrSame(buf, at, unit, w.metricUnit);
+  if (at < 0) return false;
+  at = putAsciiOrSame(buf, at, kind, w.metricKind);
+  if (at < 0) return false;
   buf[at] = 0xcb;
   view.setFloat64(at + 1, m.timestamp);
   at += 9;

@@ -6,6 +6,7 @@
  * @module
  */
 import { newSpanId } from "../src/ids.ts";
+import { TABLE_COLUMNS } from "../src/backends/_sqlite_schema.ts";
 import type { StatementSync } from "node:sqlite";
 import type { TelemetryManager } from "../src/manager.ts";
 import type { Attributes, SpanRecord } from "../src/types.ts";
@@ -47,21 +48,7 @@ export function spanRows(traceId: string, n: number): SpanRecord[] {
 }
 
 /** The span columns of the SQLite/PostgreSQL schema, in the order the baselines bind them. */
-export const SPAN_COLUMNS: readonly string[] = [
-  "span_id",
-  "trace_id",
-  "parent_span_id",
-  "name",
-  "kind",
-  "start_time",
-  "end_time",
-  "status",
-  "dropped_events",
-  "error_type",
-  "error_message",
-  "error_stack",
-  "attributes",
-];
+export const SPAN_COLUMNS: readonly string[] = TABLE_COLUMNS.spans;
 
 /**
  * The raw SQLite baselines' statement text: one row into `spans`, an upsert

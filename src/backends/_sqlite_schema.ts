@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { Entity } from "../../query/plan.ts";
 
 /** One schema step; applied once, in order, inside a transaction. */
 export interface Migration {
@@ -89,6 +90,32 @@ export const MIGRATIONS: readonly Migration[] = [
 
 /** The schema version this library writes. */
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/**
+ * Columns written per table, in statement order (the first is the id);
+ * `SqliteBackend` checks at start that the tables have exactly these, in
+ * this order. The raw baselines of `bench/` bind the same list.
+ */
+export const TABLE_COLUMNS: Readonly<Record<Entity, readonly string[]>> = {
+  traces: ["trace_id", "name", "start_time", "end_time", "status", "attributes", "resource"],
+  spans: [
+    "span_id",
+    "trace_id",
+    "parent_span_id",
+    "name",
+    "kind",
+    "start_time",
+    "end_time",
+    "status",
+    "dropped_events",
+    "error_type",
+    "error_message",
+    "error_stack",
+    "attributes",
+  ],
+  events: ["event_id", "event_type", "name", "timestamp", "trace_id", "span_id", "attributes"],
+  metrics: ["metric_id", "name", "value", "unit", "kind", "timestamp", "trace_id", "attributes"],
+};
 
 /**
  * The pragmas a writing connection runs before anything else, in order

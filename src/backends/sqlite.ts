@@ -25,7 +25,12 @@ import type {
   TraceRecord,
 } from "../types.ts";
 import { type Backend, BackendError } from "./backend.ts";
-import { LATEST_SCHEMA_VERSION, MIGRATIONS, WRITER_PRAGMAS } from "./_sqlite_schema.ts";
+import {
+  LATEST_SCHEMA_VERSION,
+  MIGRATIONS,
+  TABLE_COLUMNS,
+  WRITER_PRAGMAS,
+} from "./_sqlite_schema.ts";
 import { validateBatch } from "./_validate_batch.ts";
 
 /** Options of {@linkcode SqliteBackend}. */
@@ -55,28 +60,6 @@ export interface SqliteBackendOptions {
 }
 
 type Row = Record<string, unknown>;
-
-/** Columns written per table, in statement order (the first is the id). */
-const TABLE_COLUMNS: Readonly<Record<Entity, readonly string[]>> = {
-  traces: ["trace_id", "name", "start_time", "end_time", "status", "attributes", "resource"],
-  spans: [
-    "span_id",
-    "trace_id",
-    "parent_span_id",
-    "name",
-    "kind",
-    "start_time",
-    "end_time",
-    "status",
-    "dropped_events",
-    "error_type",
-    "error_message",
-    "error_stack",
-    "attributes",
-  ],
-  events: ["event_id", "event_type", "name", "timestamp", "trace_id", "span_id", "attributes"],
-  metrics: ["metric_id", "name", "value", "unit", "kind", "timestamp", "trace_id", "attributes"],
-};
 
 const ENTITY_ORDER: readonly Entity[] = ["traces", "spans", "events", "metrics"];
 

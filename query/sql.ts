@@ -602,7 +602,8 @@ export function compileSql(plan: QueryPlan, dialect: SqlDialect): CompiledSql {
   if (compiled === undefined) {
     compiled = compile(plan, dialect);
     Object.freeze(compiled.params);
-    Object.freeze(compiled.columns.map(Object.freeze));
+    for (const column of compiled.columns) Object.freeze(column);
+    Object.freeze(compiled.columns);
     Object.freeze(compiled);
     byDialect.set(dialect, compiled);
   }

@@ -15,6 +15,12 @@ Deno.test("compileSql() compiles a plan from parseQuery once per dialect", () =>
   assert.equal(compileSql(plan, postgresqlDialect), pg);
 });
 
+Deno.test("compileSql() freezes what it keeps, the output columns of an aggregate too", () => {
+  const compiled = compileSql(parseQuery("spans | count() by name"), sqliteDialect);
+  assert.ok(Object.isFrozen(compiled.columns));
+  assert.ok(compiled.columns.length > 0 && compiled.columns.every((c) => Object.isFrozen(c)));
+});
+
 Deno.test("compileSql() compiles a caller's own plan every time, so changes to it count", () => {
   const plan: QueryPlan = {
     type: "select",

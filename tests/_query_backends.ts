@@ -18,6 +18,8 @@ export interface BackendUnderTest {
 }
 
 const PG_URL = Deno.env.get("TELEMETRY_TEST_PG_URL");
+/** Several checkouts testing against one server at once each name their own schema. */
+const PG_SCHEMA = Deno.env.get("TELEMETRY_TEST_QUERY_SCHEMA") || "spark_query_tests";
 
 if (!PG_URL) {
   if (Deno.env.get("CI") === "true") {
@@ -42,7 +44,7 @@ export const QUERY_BACKENDS: readonly BackendUnderTest[] = [
       open: () =>
         openBackend({
           backend: "postgresql",
-          backendConfig: { url: PG_URL, schema: "spark_query_tests" },
+          backendConfig: { url: PG_URL, schema: PG_SCHEMA },
         }),
     }]
     : []),

@@ -6,7 +6,8 @@
  */
 import type { Event } from "./event.ts";
 import { Span, type SpanOptions } from "./span.ts";
-import type { AttributeValue, SpanStatus } from "./types.ts";
+import type { Attributes, AttributeValue, SpanStatus } from "./types.ts";
+import { readableCopy } from "./_sanitize.ts";
 
 /** The manager side of a recording span. */
 export interface SpanOwner {
@@ -14,6 +15,8 @@ export interface SpanOwner {
   spanEnded(span: RecordingSpan): void;
   /** `maxEventsPerSpan`. */
   readonly maxEvents: number;
+  /** Counts values replaced because they could not be read (`stats().sanitizedValues`). */
+  countSanitized(n: number): void;
 }
 
 /** A span that reports its end to its manager. (Fields `declare`d: see {@linkcode Span}.) */
@@ -85,6 +88,16 @@ export class RecordingSpan extends Span {
    */
   override setAttribute(key: string, value: AttributeValue): void {
     const a = this.attributes;
+    if (key === "__proto__") {
+      // An own key, as any other (an assignment would set the prototype).
+      Object.defineProperty(a, key, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+      return;
+    }
     switch (this.#attributeSets++) {
       case 0:
         a[key] = value;
@@ -113,6 +126,35 @@ export class RecordingSpan extends Span {
       default:
         a[key] = value;
     }
+  }
+
+  /**
+   * Sets several attributes at once. Never throws: a value whose getter
+   * throws is stored as `"[Unreadable: <message>]"` (counted in
+   * `stats().sanitizedValues`), and a `"__proto__"` key is kept as an own key.
+   *
+   * @param attributes The attributes to set.
+   */
+  override setAttributes(attributes: Attributes): void {
+    try {
+      if (!Object.hasOwn(attributes, "__proto__")) {
+        Object.assign(this.attributes, attributes);
+        return;
+      }
+    } catch {
+      // A getter or a Proxy trap threw: below, key by key.
+    }
+    const copy = readableCopy(attributes);
+    const a = this.attributes;
+    for (const key in copy.value) {
+      Object.defineProperty(a, key, {
+        value: copy.value[key],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    if (copy.replaced > 0) this.owner.countSanitized(copy.replaced);
   }
 
   /** Takes one event slot; `false` (and one more dropped event) when the span is full. */

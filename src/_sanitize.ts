@@ -170,3 +170,17 @@ export function mergeReadable(
   if (replaced > 0) count(replaced);
   return out;
 }
+
+/**
+ * A copy of user-given attributes that never throws, for the
+ * instrumentation helpers to spread: `{ ...attributes }`, or, when a getter
+ * or Proxy trap throws, {@linkcode readableCopy}'s value.
+ */
+export function readableAttributes(attributes: unknown): Record<string, unknown> {
+  if (attributes === undefined || attributes === null) return {};
+  try {
+    return { ...attributes };
+  } catch {
+    return readableCopy(attributes).value;
+  }
+}

@@ -347,7 +347,8 @@ export class TelemetryManager {
 
   /**
    * Starts a trace. It is written at once (so a running trace is visible to
-   * queries) and again when it ends.
+   * queries) and again when it ends. Never throws: a value that cannot be stored as given is converted (see
+   * `docs/values.md`, counted in `stats().sanitizedValues`) and the record kept.
    *
    * @param name Trace name, e.g. `"graph_run"`.
    * @param options Trace id and attributes.
@@ -368,7 +369,8 @@ export class TelemetryManager {
   }
 
   /**
-   * Ends an active trace and records it.
+   * Ends an active trace and records it. Never throws: a value that cannot be stored as given is converted (see
+   * `docs/values.md`, counted in `stats().sanitizedValues`) and the record kept.
    *
    * @param traceId The trace.
    * @param status The final status.
@@ -396,7 +398,9 @@ export class TelemetryManager {
   /**
    * Runs `fn` inside a new trace, which is the current trace for everything
    * `fn` starts (also across `await`). The trace ends `"ok"`, or `"error"`
-   * when `fn` throws (the error is rethrown).
+   * when `fn` throws (the error is rethrown unchanged). A telemetry failure
+   * never throws from here nor replaces what `fn` returns; the trace is
+   * always ended.
    *
    * @param name Trace name.
    * @param options Trace id and attributes.
@@ -438,7 +442,9 @@ export class TelemetryManager {
    * automatically with `await using`. Omitted `traceId` and `parentSpanId`
    * come from the async context (the innermost `withTrace`/`withSpan`); with
    * no trace at all, a trace named after the span is started implicitly and
-   * ends with it.
+   * ends with it. Never throws: a value that cannot be stored as given is converted (see
+   * `docs/values.md`, counted in `stats().sanitizedValues`) and the record kept. The span's `end()`,
+   * `setAttribute()`, `setAttributes()` and `addEvent()` never throw either.
    *
    * @param name Span name, e.g. `"ProcessNode.do"`.
    * @param options Trace, kind, parent and attributes.
@@ -513,7 +519,9 @@ export class TelemetryManager {
    * Runs `fn` inside a new span, which is the current span for everything
    * `fn` starts (also across `await`). The span ends `"ok"` (or with the
    * status `fn` set); when `fn` throws it ends `"error"` with the error, and
-   * the error is rethrown.
+   * the error is rethrown unchanged. A telemetry failure never throws from
+   * here nor replaces what `fn` returns, and a trace started implicitly for
+   * the span is always ended.
    *
    * @param name Span name.
    * @param options Trace, kind, parent and attributes.
@@ -595,7 +603,8 @@ export class TelemetryManager {
   /**
    * Records a discrete event. It counts toward the `maxEventsPerSpan` of the
    * active span it names (beyond the limit it is not stored and the span's
-   * `droppedEvents` grows).
+   * `droppedEvents` grows). Never throws: a value that cannot be stored as given is converted (see
+   * `docs/values.md`, counted in `stats().sanitizedValues`) and the record kept.
    *
    * @param eventType An {@linkcode EventType} value or any string.
    * @param name Event name.
@@ -655,7 +664,10 @@ export class TelemetryManager {
   }
 
   /**
-   * Records a numerical measurement.
+   * Records a numerical measurement. Never throws: `NaN` and `±Infinity`
+   * are recorded as they are (SQLite cannot store `NaN`: there the point is
+   * dropped and counted in `stats().dropped`); attributes are converted as
+   * `docs/values.md` lists.
    *
    * @param name Metric name.
    * @param value The value.

@@ -6,7 +6,14 @@
  * count the values it replaced.
  */
 import assert from "node:assert/strict";
-import { TelemetryConfig, TelemetryManager } from "../mod.ts";
+import {
+  instrumentGraphRun,
+  instrumentNode,
+  TelemetryConfig,
+  TelemetryManager,
+  withLlmCall,
+  withToolCall,
+} from "../mod.ts";
 import { freshSchema, PG_IGNORE, pgUrl, withAdmin } from "./_pg_test_env.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -61,6 +68,20 @@ const CASES: Case[] = [
   },
   { name: "deep10000", value: () => nested(10_000), stored: nestedStored(), sanitized: 1 },
   { name: "deep65", value: () => nested(65), stored: nestedStored(), sanitized: 1 },
+  {
+    name: "deepArray",
+    value: () => {
+      let a: Any = [];
+      for (let i = 0; i < 10_000; i++) a = [a];
+      return a;
+    },
+    stored: (() => {
+      let a: Any = "[MaxDepth]";
+      for (let i = 0; i < 64; i++) a = [a];
+      return a;
+    })(),
+    sanitized: 1,
+  },
   { name: "nan", value: () => NaN, stored: "NaN", sanitized: 1 },
   { name: "inf", value: () => Infinity, stored: "Infinity", sanitized: 1 },
   { name: "-inf", value: () => -Infinity, stored: "-Infinity", sanitized: 1 },
@@ -157,9 +178,11 @@ async function recordAndCheck(manager: TelemetryManager, nanMetricStored: boolea
     manager.startSpan(`after:${c.name}`, { traceId, attributes: { n: 1 } }).end();
     expectedSanitized += 4 * c.sanitized;
   }
-  // Names with a NUL and a lone surrogate.
-  manager.startSpan("name\0with nul \uD800", { traceId }).end();
-  expectedSanitized += 1;
+  // Names and keys with a NUL and a lone surrogate.
+  manager.startSpan("name\0with nul \uD800", { traceId, attributes: { "k\0ey": 1 } }).end();
+  manager.recordEvent("custom", "event\0name", { traceId });
+  manager.recordMetric("metric\uDC00name", 1, { traceId, unit: "u\0nit" });
+  expectedSanitized += 5;
   // Throwing getters and Proxies at the top level of attributes.
   const span = manager.startSpan("getters", { traceId, attributes: throwingGetter() });
   span.setAttributes({
@@ -217,7 +240,13 @@ async function recordAndCheck(manager: TelemetryManager, nanMetricStored: boolea
     assertStored(metrics.get(`case:${c.name}`)?.attributes, expected, `metric of ${c.name}`);
     assert.ok(spans.get(`after:${c.name}`), `span after ${c.name} stored`);
   }
-  assert.ok(spans.get("name\uFFFDwith nul \uFFFD"), "the name's NUL and lone surrogate replaced");
+  assertStored(
+    spans.get("name\uFFFDwith nul \uFFFD")?.attributes,
+    { "k\uFFFDey": 1 },
+    "the name's and the key's NUL and lone surrogate replaced",
+  );
+  assert.ok(events.get("event\uFFFDname"), "event name");
+  assert.equal(metrics.get("metric\uFFFDname")?.unit, "u\uFFFDnit", "metric name and unit");
   assertStored(
     spans.get("getters")?.attributes,
     { x: "[Unreadable: getter says no]", ok: 1, bad: "[Unreadable: setAttributes getter]" },
@@ -322,6 +351,54 @@ Deno.test("recordMetric(NaN) and non-number values record a point, never throw",
     assert.ok(Number.isNaN(points.get("symbol")));
     assert.equal(manager.stats().dropped, 0);
     assert.equal(manager.stats().sanitizedValues, 2);
+  } finally {
+    await manager.shutdown();
+  }
+});
+
+Deno.test("the instrumentation helpers never throw for hostile attributes; results kept, records stored", async () => {
+  const manager = new TelemetryManager(TelemetryConfig.createMemory());
+  try {
+    // `bad`: a getter that throws, on the attributes object itself.
+    const attributes = (): Any => {
+      const o: Any = { ok: 1, cycle: cyclic(), n: NaN };
+      Object.defineProperty(o, "bad", {
+        enumerable: true,
+        get() {
+          throw new Error("helper getter");
+        },
+      });
+      return o;
+    };
+    const answer = await instrumentGraphRun(
+      manager,
+      { type: "G", nodesCount: 1, attributes: attributes() },
+      () => instrumentNode(manager, { id: "n", type: "N", attributes: attributes() }, () => 42),
+    );
+    assert.equal(answer, 42);
+    const llm = await withLlmCall(
+      manager,
+      { model: "m", attributes: attributes() },
+      () => Promise.resolve("text"),
+    );
+    assert.equal(llm, "text");
+    const tool = await withToolCall(
+      manager,
+      { name: "t", attributes: attributes() },
+      () => Promise.resolve(7),
+    );
+    assert.equal(tool, 7);
+    await manager.flush();
+    const spans = new Map((await manager.querySpans({ limit: 100 })).map((s) => [s.name, s]));
+    for (const name of ["G.run", "N.do", "chat m", "tool t"]) {
+      const a = spans.get(name)?.attributes;
+      assert.ok(a, `span ${name} stored`);
+      assert.equal(a.ok, 1);
+      assert.equal(a.bad, "[Unreadable: helper getter]");
+      assert.equal(a.n, "NaN");
+      assert.deepEqual(a.cycle, { x: 1, list: ["[Circular]", 2], self: "[Circular]" });
+    }
+    assert.equal(manager.stats().dropped, 0);
   } finally {
     await manager.shutdown();
   }

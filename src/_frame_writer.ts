@@ -9,7 +9,28 @@
  * @module
  */
 
+import {
+  CIRCULAR_MARKER,
+  cleanString,
+  MAX_DEPTH,
+  MAX_DEPTH_MARKER,
+  needsCleaning,
+  NO_CONVERSION,
+  nonFiniteText,
+  plainValueOf,
+  textOf,
+  unreadable,
+} from "./_sanitize.ts";
+
 const encoder = new TextEncoder();
+
+/**
+ * What a map key `"__proto__"` is written as: msgpackr decodes that key as
+ * `"__proto_"` (so that decoding never sets a prototype), so the writer
+ * escapes it with a NUL, which no other key holds (NULs are replaced), and
+ * flags the record for `decodeFrame` to restore it as an own key.
+ */
+export const PROTO_KEY_ESCAPED = "\0__proto__";
 
 /**
  * What a record carries in place of its trace id when the id equals the
@@ -39,7 +60,8 @@ export function putAscii(buf: Uint8Array, at: number, s: string): number {
   }
   for (let i = 0; i < len; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 0x80) return -1;
+    // Not 1..0x7f (a NUL, or not ASCII): one unsigned comparison.
+    if ((c - 1) >>> 0 >= 0x7f) return -1;
     buf[at++] = c;
   }
   return at;
@@ -122,6 +144,17 @@ export class FrameWriter {
   // order (`#keyCount` of them; -1: none to refer back to).
   #keys: string[] = [];
   #keyCount = -1;
+  /**
+   * Values replaced or converted so far because they could not be stored
+   * as given (see `docs/values.md`): `stats().sanitizedValues`.
+   */
+  sanitized = 0;
+  /** Whether the record being written holds a `"__proto__"` key (see {@linkcode PROTO_KEY_ESCAPED}). */
+  protoKeys = false;
+  // The objects being written, outermost first (`#height` of them): a
+  // value among them is a cycle.
+  #stack: unknown[] = [];
+  #height = 0;
 
   constructor(initialBytes = 64 * 1024) {
     this.buf = new Uint8Array(initialBytes);
@@ -202,8 +235,12 @@ export class FrameWriter {
     const count = this.#keyCount;
     if (count >= 0) {
       const start = this.pos;
+      const sanitized = this.sanitized;
+      const protoKeys = this.protoKeys;
       if (this.#values(obj, count)) return;
       this.pos = start;
+      this.sanitized = sanitized;
+      this.protoKeys = protoKeys;
     }
     this.#attributesMap(obj);
   }
@@ -254,7 +291,8 @@ export class FrameWriter {
           }
           continue;
         }
-        if (!Number.isInteger(v)) {
+        // Finite non-integers (NaN and ±Infinity take the general path).
+        if (v - v === 0 && !Number.isInteger(v)) {
           buf[at] = 0xcb;
           view.setFloat64(at + 1, v);
           at += 9;
@@ -269,7 +307,7 @@ export class FrameWriter {
           let i = 0;
           for (; i < len; i++) {
             const c = v.charCodeAt(i);
-            if (c >= 0x80) break;
+            if ((c - 1) >>> 0 >= 0x7f) break;
             buf[at++] = c;
           }
           if (i === len) {
@@ -311,10 +349,14 @@ export class FrameWriter {
     for (const key in obj) {
       const v = obj[key];
       if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
-      this.str(key);
-      this.value(v);
-      // Assigning "__proto__" while rebuilding an object would set its prototype.
-      if (key === "__proto__") referable = false;
+      if (key === "__proto__") {
+        // Assigning "__proto__" while rebuilding an object would set its prototype.
+        referable = false;
+        this.#protoKey();
+      } else {
+        this.str(key);
+      }
+      this.value(v, 1);
       keys[n++] = key;
     }
     if (n >= 65536) {
@@ -381,7 +423,7 @@ export class FrameWriter {
       let i = 0;
       for (; i < len; i++) {
         const c = s.charCodeAt(i);
-        if (c >= 0x80) break;
+        if ((c - 1) >>> 0 >= 0x7f) break;
         buf[at++] = c;
       }
       if (i === len) {
@@ -399,6 +441,15 @@ export class FrameWriter {
   }
 
   #strUtf8(s: string): void {
+    if (typeof s !== "string") {
+      // A name given as something else (from JavaScript): its text.
+      s = textOf(s);
+      this.sanitized++;
+    }
+    if (needsCleaning(s)) {
+      s = cleanString(s);
+      this.sanitized++;
+    }
     const len = s.length;
     // Header sized for the worst case (3 bytes per UTF-16 unit), patched
     // with the real length; MessagePack accepts non-minimal headers.
@@ -482,10 +533,13 @@ export class FrameWriter {
   }
 
   /**
-   * Writes a plain object as a map, skipping `undefined` and function values
-   * (as JSON does).
+   * Writes a plain object as a map, skipping `undefined`, function and
+   * symbol values (as JSON does).
+   *
+   * @param depth How deep `obj` is nested in a record's attributes (0: the
+   * attributes object itself).
    */
-  map(obj: Record<string, unknown>): void {
+  map(obj: Record<string, unknown>, depth = 0): void {
     // Reserve a map16 header and patch the count: one pass over the keys.
     this.ensure(3);
     const header = this.pos;
@@ -494,8 +548,9 @@ export class FrameWriter {
     for (const key in obj) {
       const v = obj[key];
       if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
-      this.str(key);
-      this.value(v);
+      if (key === "__proto__") this.#protoKey();
+      else this.str(key);
+      this.value(v, depth + 1);
       n++;
     }
     // Always a map16 header: two spare bytes cost less than moving the
@@ -509,39 +564,120 @@ export class FrameWriter {
     }
   }
 
-  /** Writes any attribute value (JSON-like; dates become ISO strings, bigints strings). */
-  value(v: unknown): void {
+  /** Writes the key `"__proto__"` as {@linkcode PROTO_KEY_ESCAPED} and flags the record. */
+  #protoKey(): void {
+    this.ensure(11);
+    const buf = this.buf;
+    buf[this.pos++] = 0xa0 | PROTO_KEY_ESCAPED.length;
+    for (let i = 0; i < PROTO_KEY_ESCAPED.length; i++) {
+      buf[this.pos++] = PROTO_KEY_ESCAPED.charCodeAt(i);
+    }
+    this.protoKeys = true;
+  }
+
+  /**
+   * Writes any attribute value, made storable: JSON-like values as they
+   * are, anything else converted as `docs/values.md` lists (dates as ISO
+   * strings, non-finite numbers as `"NaN"`/`"Infinity"`/`"-Infinity"`,
+   * cycles and values nested too deep as markers, …). Never throws because
+   * of the value.
+   *
+   * @param depth How deep `v` is nested (1: a value of the attributes object).
+   */
+  value(v: unknown, depth = 1): void {
     switch (typeof v) {
       case "string":
         this.str(v);
         return;
       case "number":
-        this.num(v);
+        if (v - v === 0) {
+          this.num(v);
+        } else {
+          this.str(nonFiniteText(v));
+          this.sanitized++;
+        }
         return;
       case "boolean":
         this.bool(v);
         return;
       case "bigint":
-        this.str(v.toString());
+        // A number when exact, else its decimal text.
+        if (v >= -9007199254740991n && v <= 9007199254740991n) this.num(Number(v));
+        else this.str(v.toString());
         return;
       case "object":
-        if (v === null) {
-          this.nil();
-        } else if (Array.isArray(v)) {
-          this.arrayHeader(v.length);
-          for (let i = 0; i < v.length; i++) {
-            const item = v[i];
-            if (item === undefined || typeof item === "function") this.nil();
-            else this.value(item);
-          }
-        } else if (v instanceof Date) {
-          this.str(v.toISOString());
-        } else {
-          this.map(v as Record<string, unknown>);
-        }
+        if (v === null) this.nil();
+        else this.#object(v, depth);
         return;
       default:
         this.nil();
+    }
+  }
+
+  /**
+   * Writes an object: an array as an array, a plain object as a map, an
+   * object of a built-in class converted (`plainValueOf`), any other as a
+   * map of its enumerable properties. Replaces by a marker a cycle, an
+   * object nested deeper than `MAX_DEPTH`, and an object whose reading
+   * threw (a getter, a Proxy trap).
+   */
+  #object(v: object, depth: number): void {
+    if (depth > MAX_DEPTH) {
+      this.str(MAX_DEPTH_MARKER);
+      this.sanitized++;
+      return;
+    }
+    const stack = this.#stack;
+    const height = this.#height;
+    for (let i = 0; i < height; i++) {
+      if (stack[i] === v) {
+        this.str(CIRCULAR_MARKER);
+        this.sanitized++;
+        return;
+      }
+    }
+    const start = this.pos;
+    const sanitized = this.sanitized;
+    const protoKeys = this.protoKeys;
+    stack[height] = v;
+    this.#height = height + 1;
+    try {
+      if (Array.isArray(v)) {
+        const length = v.length;
+        this.arrayHeader(length);
+        for (let i = 0; i < length; i++) {
+          const item = v[i];
+          if (item === undefined || typeof item === "function") this.nil();
+          else this.value(item, depth + 1);
+        }
+        return;
+      }
+      const proto = Object.getPrototypeOf(v);
+      if (proto === Object.prototype || proto === null) {
+        this.map(v as Record<string, unknown>, depth);
+      } else if (v instanceof Date) {
+        const time = v.getTime();
+        if (time - time === 0) {
+          this.str(v.toISOString());
+        } else {
+          // An invalid date.
+          this.nil();
+          this.sanitized++;
+        }
+      } else {
+        const plain = plainValueOf(v);
+        if (plain === NO_CONVERSION) this.map(v as Record<string, unknown>, depth);
+        else this.value(plain, depth);
+      }
+    } catch (error) {
+      // Reading the object threw: the marker in its place, nothing of it.
+      this.pos = start;
+      this.protoKeys = protoKeys;
+      this.sanitized = sanitized + 1;
+      this.str(unreadable(error));
+    } finally {
+      stack[height] = undefined;
+      this.#height = height;
     }
   }
 }

@@ -50,7 +50,13 @@
  * @module
  */
 import { Packr, Unpackr } from "msgpackr";
-import { type FrameWriter, putAscii, putIdCodes, SAME_TRACE_ID } from "./_frame_writer.ts";
+import {
+  type FrameWriter,
+  PROTO_KEY_ESCAPED,
+  putAscii,
+  putIdCodes,
+  SAME_TRACE_ID,
+} from "./_frame_writer.ts";
 import type {
   Attributes,
   Batch,
@@ -202,8 +208,45 @@ export function decodeFrame(payload: Uint8Array): RecordTuple[] {
     } else {
       build = builderFor(Object.keys(attributes));
     }
+    if (t.length > TUPLE_LENGTH[kind]!) {
+      // Flagged: holds "__proto__" keys, escaped (see `flagProtoKeys`).
+      t.length--;
+      t[attributesAt] = restoreProtoKeys(t[attributesAt]) as never;
+      if (kind === TRACE) t[7] = restoreProtoKeys(t[7]) as Attributes;
+    }
   }
   return tuples;
+}
+
+/** Elements of each kind of tuple. */
+const TUPLE_LENGTH: readonly number[] = [8, 12, 8, 9];
+
+/**
+ * `value` with every key {@linkcode PROTO_KEY_ESCAPED} turned back into an
+ * own `"__proto__"` key (objects holding one are rebuilt, in key order).
+ */
+function restoreProtoKeys(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = restoreProtoKeys(value[i]);
+    return value;
+  }
+  const o = value as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (!keys.includes(PROTO_KEY_ESCAPED)) {
+    for (const key of keys) o[key] = restoreProtoKeys(o[key]);
+    return o;
+  }
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    Object.defineProperty(out, key === PROTO_KEY_ESCAPED ? "__proto__" : key, {
+      value: restoreProtoKeys(o[key]),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
 }
 
 /** Builds an attributes object from the values of a record that referred back to a map's keys. */
@@ -320,6 +363,8 @@ export type TraceFields = Pick<
 
 /** Appends a trace tuple. */
 export function writeTrace(w: FrameWriter, t: TraceFields): void {
+  const start = w.pos;
+  w.protoKeys = false;
   w.arrayHeader(8);
   w.num(TRACE);
   w.traceId(t.traceId);
@@ -329,6 +374,18 @@ export function writeTrace(w: FrameWriter, t: TraceFields): void {
   w.str(t.status);
   w.attributes(t.attributes);
   w.map(t.resource);
+  if (w.protoKeys) flagProtoKeys(w, start);
+}
+
+/**
+ * Marks the record written from `start` as holding escaped `"__proto__"`
+ * keys (see `PROTO_KEY_ESCAPED`): one more element, `true`, at its end
+ * (every record's array header is a fixarray, so it is one byte to bump).
+ * Rare, so the common record pays one flag test.
+ */
+function flagProtoKeys(w: FrameWriter, start: number): void {
+  w.buf[start]!++;
+  w.bool(true);
 }
 
 /** The fields of a span that are encoded. */
@@ -363,6 +420,8 @@ export function writeSpan(
   idCodes: DataView | null = null,
   idAt = 0,
 ): void {
+  const start = w.pos;
+  w.protoKeys = false;
   if (!writeSpanHeadAscii(w, s, idCodes, idAt)) {
     w.arrayHeader(12);
     w.num(SPAN);
@@ -389,14 +448,15 @@ export function writeSpan(
     w.buf[w.pos] = 0xc0;
     w.buf[w.pos + 1] = dropped;
     w.pos += 2;
-    return;
-  }
-  if (e === null) {
-    w.nil();
   } else {
-    w.map({ type: e.type, message: e.message, stack: e.stack });
+    if (e === null) {
+      w.nil();
+    } else {
+      w.map({ type: e.type, message: e.message, stack: e.stack });
+    }
+    w.num(dropped);
   }
-  w.num(dropped);
+  if (w.protoKeys) flagProtoKeys(w, start);
 }
 
 /**
@@ -488,6 +548,8 @@ export function writeEvent(
   idCodes: DataView | null = null,
   idAt = 0,
 ): void {
+  const start = w.pos;
+  w.protoKeys = false;
   if (
     !writeEventHeadAscii(w, eventId, eventType, name, timestamp, traceId, spanId, idCodes, idAt)
   ) {
@@ -504,6 +566,7 @@ export function writeEvent(
     w.eventSpanId = spanId;
   }
   w.attributes(attributes);
+  if (w.protoKeys) flagProtoKeys(w, start);
 }
 
 /**
@@ -581,6 +644,8 @@ export function writeMetric(
   idCodes: DataView | null = null,
   idAt = 0,
 ): void {
+  const start = w.pos;
+  w.protoKeys = false;
   if (!writeMetricHeadAscii(w, m, idCodes, idAt)) {
     w.arrayHeader(9);
     w.num(METRIC);
@@ -596,6 +661,7 @@ export function writeMetric(
     w.metricKind = m.kind;
   }
   w.attributes(m.attributes);
+  if (w.protoKeys) flagProtoKeys(w, start);
 }
 
 /**

@@ -31,6 +31,7 @@ import { TelemetryManager } from "./manager.ts";
 import { toSpanError } from "./span.ts";
 import { type Attributes, EventType, MetricKind, SpanKind, SpanStatus } from "./types.ts";
 import { currentIds } from "./_current.ts";
+import { readableAttributes } from "./_sanitize.ts";
 
 /** What {@linkcode instrumentGraphRun} records about a graph. */
 export interface GraphInfo {
@@ -129,7 +130,7 @@ export function instrumentGraphRun<T>(
     ...identity,
     "graph.nodes_count": graph.nodesCount,
     "task.type": graph.taskType ?? "default",
-    ...graph.attributes,
+    ...readableAttributes(graph.attributes) as Attributes,
   };
   const run = (traceId: string): Promise<T> =>
     manager.withSpan(
@@ -213,13 +214,25 @@ export function instrumentNode<T>(
   if (!config.enabled || !config.autoInstrumentNodes) return Promise.resolve().then(fn);
   const name = node.name ?? node.type;
   const graph = graphAttributes();
-  const spanAttributes: Attributes = {
-    "node.id": node.id,
-    "node.name": name,
-    "node.type": node.type,
-    ...graph,
-    ...node.attributes,
-  };
+  let spanAttributes: Attributes;
+  try {
+    spanAttributes = {
+      "node.id": node.id,
+      "node.name": name,
+      "node.type": node.type,
+      ...graph,
+      ...node.attributes,
+    };
+  } catch {
+    // A getter or Proxy trap of node.attributes threw: a marker in its place.
+    spanAttributes = {
+      "node.id": node.id,
+      "node.name": name,
+      "node.type": node.type,
+      ...graph,
+      ...readableAttributes(node.attributes) as Attributes,
+    };
+  }
   const eventAttributes: Attributes = {
     node_id: node.id,
     node_name: name,

@@ -9,6 +9,7 @@ import { nowSeconds } from "./clock.ts";
 import type { TelemetryManager } from "./manager.ts";
 import type { Span } from "./span.ts";
 import { toSpanError } from "./span.ts";
+import { readableAttributes } from "./_sanitize.ts";
 import { type Attributes, EventType, MetricKind, SpanKind } from "./types.ts";
 
 /** What {@linkcode withLlmCall} records about a request. */
@@ -101,16 +102,18 @@ export function withLlmCall<T>(
     "llm.operation": operation,
     ...(info.provider !== undefined ? { "llm.provider": info.provider } : {}),
   };
+  // Read once, never throwing (a getter that throws becomes a marker).
+  const extra = readableAttributes(info.attributes) as Attributes;
   return manager.withSpan(
     `${operation} ${info.model}`,
-    { kind: SpanKind.LLM_CALL, attributes: { ...request, ...info.attributes } },
+    { kind: SpanKind.LLM_CALL, attributes: { ...request, ...extra } },
     async (span) => {
       const ids = { traceId: span.traceId, spanId: span.spanId };
       let usage: LlmUsage = {};
       const start = nowSeconds();
       manager.recordEvent(EventType.LLM_REQUEST, `${operation} ${info.model} request`, {
         ...ids,
-        attributes: { ...request, ...info.attributes },
+        attributes: { ...request, ...extra },
       });
       let failed = false;
       try {
@@ -209,7 +212,10 @@ export function withToolCall<T>(
   const identity: Attributes = { "tool.name": tool.name };
   return manager.withSpan(
     `tool ${tool.name}`,
-    { kind: SpanKind.TOOL_CALL, attributes: { ...identity, ...tool.attributes } },
+    {
+      kind: SpanKind.TOOL_CALL,
+      attributes: { ...identity, ...readableAttributes(tool.attributes) as Attributes },
+    },
     async (span) => {
       const start = nowSeconds();
       let outcome: Attributes = { success: true };

@@ -22,6 +22,7 @@ import { newTraceId } from "./ids.ts";
 import { idCodes, idText, takeId } from "./_id_pool.ts";
 import { Metric } from "./metric.ts";
 import { Pipeline } from "./pipeline.ts";
+import { mergeReadable } from "./_sanitize.ts";
 import { RecordingSpan, type SpanOwner } from "./_recording_span.ts";
 import { Span } from "./span.ts";
 import type { TelemetryStats } from "./telemetry_stats.ts";
@@ -154,12 +155,22 @@ const ZERO_STATS: TelemetryStats = {
   batches: 0,
   exportErrors: 0,
   lastExportError: null,
+  sanitizedValues: 0,
   lastExportLatencyMs: null,
   avgExportLatencyMs: null,
   ringUsage: 0,
   workerRestarts: 0,
   export: null,
 };
+
+/** A metric value given as something else than a number, as a number (NaN when it is none). */
+function metricNumber(value: unknown): number {
+  try {
+    return Number(value);
+  } catch {
+    return NaN; // a symbol
+  }
+}
 
 function equals(column: string, value: Literal): Condition {
   return { type: "compare", field: { kind: "column", name: column }, operator: "=", value };
@@ -288,7 +299,11 @@ export class TelemetryManager {
     this.#resource = config.resourceAttributes;
     this.#pipeline = config.enabled ? new Pipeline(config) : null;
     const spanEnded = (span: RecordingSpan): void => this.#spanEnded(span);
-    this.#owner = { spanEnded, maxEvents: config.maxEventsPerSpan };
+    this.#owner = {
+      spanEnded,
+      maxEvents: config.maxEventsPerSpan,
+      countSanitized: (n) => this.#countSanitized(n),
+    };
   }
 
   /**
@@ -332,7 +347,8 @@ export class TelemetryManager {
 
   /**
    * Starts a trace. It is written at once (so a running trace is visible to
-   * queries) and again when it ends.
+   * queries) and again when it ends. Never throws: a value that cannot be stored as given is converted (see
+   * `docs/values.md`, counted in `stats().sanitizedValues`) and the record kept.
    *
    * @param name Trace name, e.g. `"graph_run"`.
    * @param options Trace id and attributes.
@@ -353,7 +369,8 @@ export class TelemetryManager {
   }
 
   /**
-   * Ends an active trace and records it.
+   * Ends an active trace and records it. Never throws: a value that cannot be stored as given is converted (see
+   * `docs/values.md`, counted in `stats().sanitizedValues`) and the record kept.
    *
    * @param traceId The trace.
    * @param status The final status.
@@ -381,7 +398,9 @@ export class TelemetryManager {
   /**
    * Runs `fn` inside a new trace, which is the current trace for everything
    * `fn` starts (also across `await`). The trace ends `"ok"`, or `"error"`
-   * when `fn` throws (the error is rethrown).
+   * when `fn` throws (the error is rethrown unchanged). A telemetry failure
+   * never throws from here nor replaces what `fn` returns; the trace is
+   * always ended.
    *
    * @param name Trace name.
    * @param options Trace id and attributes.
@@ -395,15 +414,24 @@ export class TelemetryManager {
   ): Promise<T> {
     const trace = this.startTrace(name, options);
     const context: SpanContext = { traceId: trace.traceId, spanId: null, span: null };
+    let result: T;
     try {
-      const result = this.#propagate
-        ? await runWithContext(context, () => fn(trace))
-        : await fn(trace);
-      this.endTrace(trace.traceId, "ok");
-      return result;
+      result = this.#propagate ? await runWithContext(context, () => fn(trace)) : await fn(trace);
     } catch (error) {
-      this.endTrace(trace.traceId, "error");
+      this.#endTraceQuietly(trace.traceId, "error");
       throw error;
+    }
+    this.#endTraceQuietly(trace.traceId, "ok");
+    return result;
+  }
+
+  /** `endTrace()` for `withTrace`/`withSpan`: a telemetry failure never replaces what `fn` returned or threw. */
+  #endTraceQuietly(traceId: string, status: SpanStatus): void {
+    try {
+      this.endTrace(traceId, status);
+    } catch {
+      // Recording does not throw (see `Pipeline`); this is the last guard.
+      this.#activeTraces.delete(traceId);
     }
   }
 
@@ -414,7 +442,9 @@ export class TelemetryManager {
    * automatically with `await using`. Omitted `traceId` and `parentSpanId`
    * come from the async context (the innermost `withTrace`/`withSpan`); with
    * no trace at all, a trace named after the span is started implicitly and
-   * ends with it.
+   * ends with it. Never throws: a value that cannot be stored as given is converted (see
+   * `docs/values.md`, counted in `stats().sanitizedValues`) and the record kept. The span's `end()`,
+   * `setAttribute()`, `setAttributes()` and `addEvent()` never throw either.
    *
    * @param name Span name, e.g. `"ProcessNode.do"`.
    * @param options Trace, kind, parent and attributes.
@@ -489,7 +519,9 @@ export class TelemetryManager {
    * Runs `fn` inside a new span, which is the current span for everything
    * `fn` starts (also across `await`). The span ends `"ok"` (or with the
    * status `fn` set); when `fn` throws it ends `"error"` with the error, and
-   * the error is rethrown.
+   * the error is rethrown unchanged. A telemetry failure never throws from
+   * here nor replaces what `fn` returns, and a trace started implicitly for
+   * the span is always ended.
    *
    * @param name Span name.
    * @param options Trace, kind, parent and attributes.
@@ -503,15 +535,27 @@ export class TelemetryManager {
   ): Promise<T> {
     const span = this.startSpan(name, options) as RecordingSpan;
     const context: SpanContext = { traceId: span.traceId, spanId: span.spanId, span };
+    let result: T;
     try {
-      const result = this.#propagate ? await runWithContext(context, () => fn(span)) : await fn(
-        span,
-      );
-      span.end(span.status === "unset" ? "ok" : span.status);
-      return result;
+      result = this.#propagate ? await runWithContext(context, () => fn(span)) : await fn(span);
     } catch (error) {
-      span.end("error", error);
+      this.#endSpanQuietly(span, "error", error);
       throw error;
+    }
+    this.#endSpanQuietly(span, span.status === "unset" ? "ok" : span.status);
+    return result;
+  }
+
+  /**
+   * `span.end()` for `withSpan`: a telemetry failure never replaces what
+   * `fn` returned or threw, and a trace started for the span is ended.
+   */
+  #endSpanQuietly(span: RecordingSpan, status: SpanStatus, error?: unknown): void {
+    try {
+      span.end(status, error);
+    } catch {
+      // Recording does not throw (see `Pipeline`); this is the last guard.
+      if (span.endsTrace) this.#endTraceQuietly(span.traceId, status === "error" ? "error" : "ok");
     }
   }
 
@@ -559,7 +603,8 @@ export class TelemetryManager {
   /**
    * Records a discrete event. It counts toward the `maxEventsPerSpan` of the
    * active span it names (beyond the limit it is not stored and the span's
-   * `droppedEvents` grows).
+   * `droppedEvents` grows). Never throws: a value that cannot be stored as given is converted (see
+   * `docs/values.md`, counted in `stats().sanitizedValues`) and the record kept.
    *
    * @param eventType An {@linkcode EventType} value or any string.
    * @param name Event name.
@@ -619,19 +664,21 @@ export class TelemetryManager {
   }
 
   /**
-   * Records a numerical measurement.
+   * Records a numerical measurement. Never throws: `NaN` and `±Infinity`
+   * are recorded as they are (SQLite cannot store `NaN`: there the point is
+   * dropped and counted in `stats().dropped`); attributes are converted as
+   * `docs/values.md` lists.
    *
    * @param name Metric name.
    * @param value The value.
    * @param options Unit, attributes, trace (default: the current trace) and kind.
    * @returns The metric point.
-   * @throws {RangeError} When the value is not a finite number; nothing is recorded.
    */
   recordMetric(name: string, value: number, options: RecordMetricOptions = {}): Metric {
-    if (typeof value !== "number" || !Number.isFinite(value)) {
-      throw new RangeError(
-        `Cannot record metric '${name}': value must be a finite number, got ${String(value)}`,
-      );
+    if (typeof value !== "number") {
+      // From JavaScript, a bigint or a numeric string: its number (else NaN).
+      value = metricNumber(value);
+      this.#countSanitized(1);
     }
     let traceId = options.traceId;
     if (traceId === undefined) {
@@ -859,11 +906,29 @@ export class TelemetryManager {
 
   /** Copies attributes (the caller may reuse its object) with the custom ones merged under them. */
   #attributes(attributes: Attributes | undefined): Attributes {
-    if (this.#custom === null) {
-      return attributes === undefined ? newAttributes() : { ...attributes };
+    try {
+      if (this.#custom === null) {
+        return attributes === undefined ? newAttributes() : { ...attributes };
+      }
+      return attributes === undefined ? { ...this.#custom } : { ...this.#custom, ...attributes };
+    } catch {
+      // A getter or a Proxy trap threw: copy what can be read.
+      return this.#readable(attributes) as Attributes;
     }
-    return attributes === undefined ? { ...this.#custom } : { ...this.#custom, ...attributes };
   }
+
+  /**
+   * The custom attributes merged under `attributes` without ever throwing:
+   * a value whose getter throws becomes a marker (see `readableCopy`),
+   * counted in `stats().sanitizedValues`.
+   */
+  #readable(attributes: unknown): Record<string, unknown> {
+    return mergeReadable(this.#countSanitized, this.#custom ?? undefined, attributes);
+  }
+
+  #countSanitized = (n: number): void => {
+    this.#pipeline?.countSanitized(n);
+  };
 
   /**
    * The custom attributes merged under `attributes`, without a copy when
@@ -872,7 +937,11 @@ export class TelemetryManager {
    */
   #merged(attributes: Attributes | undefined): Attributes {
     if (this.#custom === null) return attributes ?? {};
-    return attributes === undefined ? { ...this.#custom } : { ...this.#custom, ...attributes };
+    try {
+      return attributes === undefined ? { ...this.#custom } : { ...this.#custom, ...attributes };
+    } catch {
+      return this.#readable(attributes) as Attributes;
+    }
   }
 
   #pushTrace(trace: Trace): void {

@@ -27,6 +27,7 @@ import {
   writeTrace,
 } from "./codec.ts";
 import { FrameWriter } from "./_frame_writer.ts";
+import { readableCopy } from "./_sanitize.ts";
 import type { Attributes } from "./types.ts";
 import { RingBuffer } from "./ring_buffer.ts";
 import type { TelemetryStats } from "./telemetry_stats.ts";
@@ -133,6 +134,8 @@ export class Pipeline {
   #durable = 0;
   #recorded = 0;
   #dropped = 0;
+  /** Whether a record is being written again after its first attempt threw (see `#retryable`). */
+  #retrying = false;
   #spilled = 0;
   #sinceWake = 0;
   #blocked = false;
@@ -208,17 +211,28 @@ export class Pipeline {
   pushTrace(trace: TraceFields): void {
     if (!this.#accepting()) return;
     let start = this.#writer.pos;
+    const sanitized = this.#writer.sanitized;
     try {
       writeTrace(this.#writer, trace);
       if (this.#writer.pos > this.#maxPayload) {
         if (!this.#makeRoom(start)) return;
         start = this.#writer.pos;
+        this.#writer.sanitized = sanitized;
         writeTrace(this.#writer, trace);
         if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
       }
     } catch (error) {
-      this.#rollBack(start);
-      throw error;
+      this.#rollBack(start, sanitized);
+      const attributes = this.#retryable("trace", error, trace.attributes);
+      if (attributes !== null) {
+        this.#retrying = true;
+        try {
+          this.pushTrace({ ...trace, attributes });
+        } finally {
+          this.#retrying = false;
+        }
+      }
+      return;
     }
     this.#added();
   }
@@ -233,17 +247,28 @@ export class Pipeline {
   pushSpan(span: SpanFields, idCodes: DataView | null = null, idAt = 0): void {
     if (!this.#accepting()) return;
     let start = this.#writer.pos;
+    const sanitized = this.#writer.sanitized;
     try {
       writeSpan(this.#writer, span, idCodes, idAt);
       if (this.#writer.pos > this.#maxPayload) {
         if (!this.#makeRoom(start)) return;
         start = this.#writer.pos;
+        this.#writer.sanitized = sanitized;
         writeSpan(this.#writer, span, idCodes, idAt);
         if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
       }
     } catch (error) {
-      this.#rollBack(start);
-      throw error;
+      this.#rollBack(start, sanitized);
+      const attributes = this.#retryable("span", error, span.attributes);
+      if (attributes !== null) {
+        this.#retrying = true;
+        try {
+          this.pushSpan({ ...span, attributes }, idCodes, idAt);
+        } finally {
+          this.#retrying = false;
+        }
+      }
+      return;
     }
     this.#added();
   }
@@ -274,6 +299,7 @@ export class Pipeline {
   ): void {
     if (!this.#accepting()) return;
     let start = this.#writer.pos;
+    const sanitized = this.#writer.sanitized;
     try {
       writeEvent(
         this.#writer,
@@ -290,6 +316,7 @@ export class Pipeline {
       if (this.#writer.pos > this.#maxPayload) {
         if (!this.#makeRoom(start)) return;
         start = this.#writer.pos;
+        this.#writer.sanitized = sanitized;
         writeEvent(
           this.#writer,
           eventId,
@@ -305,8 +332,17 @@ export class Pipeline {
         if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
       }
     } catch (error) {
-      this.#rollBack(start);
-      throw error;
+      this.#rollBack(start, sanitized);
+      const copy = this.#retryable("event", error, attributes);
+      if (copy !== null) {
+        this.#retrying = true;
+        try {
+          this.pushEvent(eventId, eventType, name, timestamp, traceId, spanId, copy, idCodes, idAt);
+        } finally {
+          this.#retrying = false;
+        }
+      }
+      return;
     }
     this.#added();
   }
@@ -321,17 +357,28 @@ export class Pipeline {
   pushMetric(metric: MetricFields, idCodes: DataView | null = null, idAt = 0): void {
     if (!this.#accepting()) return;
     let start = this.#writer.pos;
+    const sanitized = this.#writer.sanitized;
     try {
       writeMetric(this.#writer, metric, idCodes, idAt);
       if (this.#writer.pos > this.#maxPayload) {
         if (!this.#makeRoom(start)) return;
         start = this.#writer.pos;
+        this.#writer.sanitized = sanitized;
         writeMetric(this.#writer, metric, idCodes, idAt);
         if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
       }
     } catch (error) {
-      this.#rollBack(start);
-      throw error;
+      this.#rollBack(start, sanitized);
+      const attributes = this.#retryable("metric", error, metric.attributes);
+      if (attributes !== null) {
+        this.#retrying = true;
+        try {
+          this.pushMetric({ ...metric, attributes }, idCodes, idAt);
+        } finally {
+          this.#retrying = false;
+        }
+      }
+      return;
     }
     this.#added();
   }
@@ -361,12 +408,43 @@ export class Pipeline {
 
   /**
    * Takes a record that failed to encode (e.g. an attribute getter threw)
-   * back out of the frame, which stays decodable, and counts it as dropped.
+   * back out of the frame, which stays decodable.
    */
-  #rollBack(start: number): void {
+  #rollBack(start: number, sanitized: number): void {
     this.#writer.pos = start;
+    this.#writer.sanitized = sanitized;
     this.#writer.forgetReferences();
-    this.#dropped++;
+  }
+
+  /**
+   * After a record failed to encode: the attributes to write it again with
+   * (a copy in which every value that cannot be read is a marker, see
+   * `readableCopy`), uncounting it as recorded since the retry counts it
+   * again; or, when the retry failed too, `null`, the record counted as
+   * dropped and the reason kept in `lastExportError`. Recording never
+   * throws into the application.
+   */
+  #retryable(kind: string, error: unknown, attributes: unknown): Attributes | null {
+    if (this.#retrying) {
+      this.#dropped++;
+      let why: string;
+      try {
+        why = error instanceof Error ? error.message : String(error);
+      } catch {
+        why = "unknown error";
+      }
+      this.#lastExportError = `ENCODE_FAILED: Cannot record ${kind}: ${why}`;
+      return null;
+    }
+    this.#recorded--;
+    const copy = readableCopy(attributes);
+    this.#writer.sanitized += copy.replaced;
+    return copy.value as Attributes;
+  }
+
+  /** Counts values the manager replaced before they reached the encoder (see `stats().sanitizedValues`). */
+  countSanitized(n: number): void {
+    this.#writer.sanitized += n;
   }
 
   /** Counts the record just written; publishes the frame when full, else at the end of the microtask. */
@@ -497,6 +575,7 @@ export class Pipeline {
       batches: this.#batches,
       exportErrors: this.#exportErrors,
       lastExportError: this.#lastExportError,
+      sanitizedValues: this.#writer.sanitized,
       lastExportLatencyMs: this.#lastLatencyMs,
       avgExportLatencyMs: this.#batches > 0 ? this.#latencySumMs / this.#batches : null,
       ringUsage: this.#ring.usedBytes() / this.#ring.capacity,

@@ -6,6 +6,7 @@
 import { nowSeconds } from "./clock.ts";
 import { Event } from "./event.ts";
 import { newSpanId } from "./ids.ts";
+import { textOf, unreadable } from "./_sanitize.ts";
 import type {
   Attributes,
   AttributeValue,
@@ -61,22 +62,28 @@ export interface SpanOptions {
  * ```
  */
 export function toSpanError(error: unknown): SpanError {
-  if (error instanceof Error) {
-    return {
-      type: error.name || error.constructor.name,
-      message: error.message,
-      stack: error.stack ?? null,
-    };
+  try {
+    if (error instanceof Error) {
+      const stack = error.stack;
+      return {
+        type: textOf(error.name || error.constructor?.name || "Error"),
+        message: textOf(error.message),
+        stack: typeof stack === "string" ? stack : null,
+      };
+    }
+    if (error !== null && typeof error === "object") {
+      const e = error as { name?: unknown; message?: unknown; stack?: unknown };
+      return {
+        type: typeof e.name === "string" ? e.name : "object",
+        message: typeof e.message === "string" ? e.message : textOf(error),
+        stack: typeof e.stack === "string" ? e.stack : null,
+      };
+    }
+    return { type: typeof error, message: textOf(error), stack: null };
+  } catch (thrown) {
+    // Reading the error threw (a getter, a Proxy): never from recording.
+    return { type: typeof error, message: unreadable(thrown), stack: null };
   }
-  if (error !== null && typeof error === "object") {
-    const e = error as { name?: unknown; message?: unknown; stack?: unknown };
-    return {
-      type: typeof e.name === "string" ? e.name : "object",
-      message: typeof e.message === "string" ? e.message : String(error),
-      stack: typeof e.stack === "string" ? e.stack : null,
-    };
-  }
-  return { type: typeof error, message: String(error), stack: null };
 }
 
 /**

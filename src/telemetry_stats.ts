@@ -28,6 +28,14 @@ export interface TelemetryStats {
   exportErrors: number;
   /** `"<code>: <message>"` of the latest error, or `null`. */
   lastExportError: string | null;
+  /**
+   * Attribute values (and names) made storable at record time rather than
+   * stored as given: a cycle, an object nested too deep, a non-finite
+   * number, an invalid date, a value whose getter threw, a string with a
+   * NUL or a lone surrogate (see `docs/values.md` for every conversion).
+   * Their records are kept, with the value replaced; a count, not a loss.
+   */
+  sanitizedValues: number;
   /** Duration of the latest batch write, in milliseconds. */
   lastExportLatencyMs: number | null;
   /** Mean duration of batch writes, in milliseconds. */

@@ -3,6 +3,11 @@
  * whole write (nothing half-written) with a message naming the record and
  * field, and so that every backend refuses exactly the same input.
  *
+ * The last line of defence: the encoder makes every value storable at
+ * record time (`src/_sanitize.ts`, `docs/values.md`), so records from a
+ * `TelemetryManager` pass; these checks catch records written to a backend
+ * directly and anything the encoder missed.
+ *
  * @module
  */
 import type { Batch } from "../types.ts";
@@ -118,12 +123,31 @@ function checkAttributes(what: string, id: unknown, field: string, value: unknow
   if (!isJsonSafe(value, 0)) checkJson(what, id, field, value, 0);
 }
 
+/** What {@linkcode validateBatch} accepts beyond what every backend stores. */
+export interface ValidateOptions {
+  /**
+   * Whether a metric value may be NaN (memory and PostgreSQL's double
+   * precision store it; SQLite's REAL turns it into NULL, which its
+   * `not null` column refuses). ±Infinity is accepted everywhere.
+   * @default {false}
+   */
+  metricNaN?: boolean;
+}
+
+function checkMetricValue(id: unknown, value: unknown, nan: boolean): void {
+  if (typeof value !== "number" || (value !== value && !nan)) {
+    fail("metric", id, `value must be a number (NaN is not stored here), got ${describe(value)}`);
+  }
+}
+
 /**
  * Throws a {@linkcode BackendError} with code `"BAD_RECORD"` when any record
- * of the batch has a missing or mistyped field, a non-finite number, or an
+ * of the batch has a missing or mistyped field, a non-finite number (a
+ * metric value may be ±Infinity, and NaN where `options` says so), or an
  * attribute JSON cannot represent.
  */
-export function validateBatch(batch: Batch): void {
+export function validateBatch(batch: Batch, options: ValidateOptions = {}): void {
+  const metricNaN = options.metricNaN ?? false;
   for (const t of batch.traces) {
     const id = t.traceId;
     checkString("trace", id, "traceId", id);
@@ -173,7 +197,7 @@ export function validateBatch(batch: Batch): void {
     const id = m.metricId;
     checkString("metric", id, "metricId", id);
     checkString("metric", id, "name", m.name);
-    checkTime("metric", id, "value", m.value);
+    checkMetricValue(id, m.value, metricNaN);
     checkString("metric", id, "unit", m.unit);
     checkString("metric", id, "kind", m.kind);
     checkTime("metric", id, "timestamp", m.timestamp);

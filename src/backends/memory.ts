@@ -98,7 +98,7 @@ export class MemoryBackend implements Backend, AsyncDisposable {
   write(batch: Batch): Promise<void> {
     try {
       this.#checkOpen("write");
-      validateBatch(batch);
+      validateBatch(batch, { metricNaN: true });
     } catch (e) {
       return Promise.reject(e);
     }

@@ -66,8 +66,28 @@ export interface TelemetryConfigOptions {
    * @default {1000}
    */
   maxBlockMs?: number;
-  /** Milliseconds `shutdown()` and process exit may spend draining. @default {5000} */
+  /**
+   * Milliseconds `shutdown()` and process exit may spend draining. Process
+   * exit includes an uncaught exception or unhandled rejection: the
+   * application's records up to the crash are stored before the process
+   * dies (its error is still printed and its exit code kept). What cannot
+   * be stored in time is counted and said in one line on stderr.
+   * @default {5000}
+   */
   shutdownTimeoutMs?: number;
+  /**
+   * Whether SIGINT (Ctrl-C) and SIGTERM drain the pipeline (within
+   * `shutdownTimeoutMs`) and then exit with the conventional code, 130 or
+   * 143. Off by default because installing a signal listener replaces the
+   * process's default signal behaviour for the whole application: another
+   * library's or the application's own SIGINT handling would then race with
+   * this exit, and with it on, the process no longer dies at once on
+   * Ctrl-C. Without it, a signal kills the process and the records not yet
+   * stored are lost (an application that handles signals itself can call
+   * `await manager.shutdown()` in its handler instead).
+   * @default {false}
+   */
+  drainOnSignal?: boolean;
 }
 
 /** The plain-object form of a {@linkcode TelemetryConfig}, as returned by `toDict()`. */
@@ -178,6 +198,8 @@ export class TelemetryConfig {
   readonly maxBlockMs: number;
   /** Milliseconds shutdown may spend draining. */
   readonly shutdownTimeoutMs: number;
+  /** Whether SIGINT and SIGTERM drain and exit with 130 or 143. */
+  readonly drainOnSignal: boolean;
 
   /**
    * Creates a configuration; omitted fields take the seed's defaults.
@@ -236,6 +258,7 @@ export class TelemetryConfig {
       Infinity,
       false,
     );
+    this.drainOnSignal = checkBoolean("drainOnSignal", o.drainOnSignal);
   }
 
   /**
@@ -355,6 +378,7 @@ export class TelemetryConfig {
       maxSpillRecords: this.maxSpillRecords,
       maxBlockMs: this.maxBlockMs,
       shutdownTimeoutMs: this.shutdownTimeoutMs,
+      drainOnSignal: this.drainOnSignal,
     };
   }
 }
@@ -396,6 +420,7 @@ const DEFAULTS: TelemetryConfigDict = {
   maxSpillRecords: 100_000,
   maxBlockMs: 1000,
   shutdownTimeoutMs: 5000,
+  drainOnSignal: false,
 };
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

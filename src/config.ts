@@ -5,6 +5,7 @@
  * @module
  */
 import { suggest } from "./_suggest.ts";
+import { checkBackendConfigKeys } from "./backends/_config_keys.ts";
 import type { Attributes } from "./types.ts";
 
 /** The storage or export backends a configuration can name. */
@@ -205,7 +206,9 @@ export class TelemetryConfig {
    * Creates a configuration; omitted fields take the seed's defaults.
    *
    * @param options The fields to set.
-   * @throws {TypeError} When a field has the wrong type or an unknown name.
+   * @throws {TypeError} When a field has the wrong type or an unknown name,
+   * or `backendConfig` has a key its backend does not know (a Python name
+   * such as `db_path` is answered with ours, `dbPath`).
    * @throws {RangeError} When a number is out of range or the backend is unknown.
    */
   constructor(options: TelemetryConfigOptions = {}) {
@@ -233,6 +236,7 @@ export class TelemetryConfig {
     this.backendConfig = {
       ...checkObject<Record<string, unknown>>("backendConfig", o.backendConfig),
     };
+    checkBackendConfigKeys(this.backend, this.backendConfig);
     this.samplingRate = checkNumber("samplingRate", o.samplingRate, 0, 1, false);
     this.exportInterval = checkNumber("exportInterval", o.exportInterval, 0, Infinity, false);
     this.bufferSize = checkNumber("bufferSize", o.bufferSize, 1, Infinity, true);

@@ -213,6 +213,7 @@ export class Pipeline {
   #resolveClosed: (() => void) | null = null;
   #drainOnExit: boolean;
   #exitDrained = false;
+  #warnedClosed = false;
   #onUnload = (): void => this.#exitDrain("exit");
   // Deno delivers an uncaught exception as "error" and an unhandled
   // rejection (also a throw at a module's top level) as
@@ -276,9 +277,20 @@ export class Pipeline {
     this.#recorded++;
     if (this.#closed || this.#fatal !== null) {
       this.#dropped++;
+      if (this.#closed) this.#droppedAfterShutdown();
       return false;
     }
     return true;
+  }
+
+  /** A record made after `shutdown()`: counted, said once on stderr, and reported again at exit. */
+  #droppedAfterShutdown(): void {
+    noteClosedLosses(1);
+    if (this.#warnedClosed) return;
+    this.#warnedClosed = true;
+    console.error(
+      "@spark/telemetry: a record was made after shutdown(); it and any later ones are dropped and counted in stats().dropped",
+    );
   }
 
   /**

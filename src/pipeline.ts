@@ -567,6 +567,16 @@ export class Pipeline {
     this.#closed = true;
     const lost = this.#accepted - this.#durable;
     if (lost > 0) this.#dropped += lost;
+    const exported = this.#exportStats;
+    if (exported !== null) {
+      // Records the collector never got: not stored in time (so never
+      // handed to the exporter), or still queued when the worker was stopped.
+      this.#exportStats = {
+        ...exported,
+        dropped: exported.dropped + Math.max(0, lost) + exported.queued,
+        queued: 0,
+      };
+    }
     this.#accepted = this.#durable;
     this.#clearSpill();
     noteClosedLosses(this.#dropped + this.#rejected);
@@ -775,8 +785,12 @@ export class Pipeline {
         else q.reject(fromWire(message.error));
         break;
       }
+      case "exportStats":
+        this.#exportStats = message.exportStats;
+        break;
       case "closed":
         if (message.durable > this.#durable) this.#durable = message.durable;
+        this.#exportStats = message.exportStats ?? this.#exportStats;
         this.#settleFlushes();
         this.#resolveClosed?.();
         break;

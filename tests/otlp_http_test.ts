@@ -759,6 +759,40 @@ Deno.test("OtlpHttpBackend drops a batch the collector refuses with 400, countin
   });
 });
 
+Deno.test("OtlpHttpBackend reads at most 4 MiB of a response: a larger body is a final failure, counted", async () => {
+  await withReceiver(async (receiver) => {
+    const chunk = new Uint8Array(64 * 1024).fill(0x20);
+    // A 5 MiB body without content-length (streamed), then one that announces its length.
+    const streamed = () => {
+      let sent = 0;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (sent >= 5 * 1024 * 1024) return controller.close();
+            sent += chunk.length;
+            controller.enqueue(chunk);
+          },
+        }),
+        { headers: { "content-type": "application/json" } },
+      );
+    };
+    receiver.replies.push(streamed, () => Response.json({ pad: " ".repeat(5 * 1024 * 1024) }));
+    await using backend = new OtlpHttpBackend({
+      ...FAST,
+      endpoint: receiver.url,
+      protocol: "http/json",
+    });
+    const batch = fixtureBatch();
+    await backend.write({ ...batch, events: [], metrics: [] });
+    await backend.write({ ...batch, events: [], metrics: [] });
+    assert.equal(receiver.requests.length, 2, "an oversized response is not retried");
+    const stats = backend.stats();
+    assert.equal(stats.exported, 0);
+    assert.equal(stats.dropped, 6);
+    assert.match(stats.lastError!, /the response body exceeds 4194304 bytes/);
+  });
+});
+
 Deno.test("OtlpHttpBackend reads the message of a protobuf google.rpc.Status error body", async () => {
   const Status = protobuf.parse(
     'syntax = "proto3"; package google.rpc; message Status { int32 code = 1; string message = 2; }',

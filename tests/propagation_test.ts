@@ -383,11 +383,18 @@ for (const protocol of ["http/protobuf", "http/json"] as const) {
       assert.equal(stored?.attributes["w3c.tracestate"], tracestate);
       assert.equal(stored?.attributes["spark.parent.remote"], true);
       const deadline = Date.now() + 5000;
-      const spans = () =>
+      type OtlpSpan = {
+        name: string;
+        parentSpanId?: string;
+        flags?: number;
+        traceState?: string;
+        attributes: { key: string }[];
+      };
+      type Scoped = { scopeSpans: { spans: OtlpSpan[] }[] };
+      const spans = (): OtlpSpan[] =>
         receiver.requests.filter((r) => r.path === "/v1/traces").flatMap((r) =>
-          // deno-lint-ignore no-explicit-any
-          (r.body.resourceSpans as any[]).flatMap((rs) =>
-            rs.scopeSpans.flatMap((ss: any) => ss.spans)
+          (r.body.resourceSpans as Scoped[]).flatMap((rs) =>
+            rs.scopeSpans.flatMap((ss) => ss.spans)
           )
         );
       while (spans().length < 2 && Date.now() < deadline) {

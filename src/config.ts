@@ -72,7 +72,12 @@ export interface TelemetryConfigOptions {
    * exit includes an uncaught exception or unhandled rejection: the
    * application's records up to the crash are stored before the process
    * dies (its error is still printed and its exit code kept). What cannot
-   * be stored in time is counted and said in one line on stderr.
+   * be stored in time is counted and said in one line on stderr. (An
+   * application that keeps the process alive from its own "error" or
+   * "unhandledrejection" listener by calling `preventDefault()` should add
+   * that listener before creating the manager: the manager then skips the
+   * drain; with the listener added later it drains, and may print the
+   * line, but counts nothing as lost.)
    * @default {5000}
    */
   shutdownTimeoutMs?: number;

@@ -849,10 +849,18 @@ export class Pipeline {
    */
   #exitDrain(reason: "exit" | "crash" | "signal"): void {
     if (this.#exitDrained || this.#closing !== null) return;
-    this.#exitDrained = true;
-    this.#removeExitListeners();
-    const lost = this.#drainSync();
-    const dropped = this.#dropped + this.#rejected;
+    // After "error"/"unhandledrejection" the process normally dies, but a
+    // listener added after ours may still call preventDefault() and keep it
+    // alive: then this drain must leave the pipeline as it was (records not
+    // yet stored are still on their way, not lost), and the real exit
+    // drains again.
+    const final = reason !== "crash";
+    if (final) {
+      this.#exitDrained = true;
+      this.#removeExitListeners();
+    }
+    const lost = this.#drainSync(final);
+    const dropped = this.#dropped + this.#rejected + (final ? 0 : lost);
     if (dropped === 0) return;
     const when = reason === "exit"
       ? "at exit"
@@ -869,8 +877,11 @@ export class Pipeline {
     console.error(`@spark/telemetry: ${dropped} records lost ${when}: ${parts.join(", ")}`);
   }
 
-  /** Drains synchronously (see `#exitDrain`); returns the records it could not store in time. */
-  #drainSync(): number {
+  /**
+   * Drains synchronously (see `#exitDrain`); returns the records it could
+   * not store in time, counted as dropped when `final`.
+   */
+  #drainSync(final: boolean): number {
     if (this.#fatal !== null || this.#worker === null) return 0;
     const deadline = performance.now() + this.#config.shutdownTimeoutMs;
     this.#blocked = false;
@@ -884,7 +895,9 @@ export class Pipeline {
       this.#ring.waitForSpace(Math.min(left, 50));
     }
     const lost = this.#accepted - this.#durable;
-    if (lost > 0) this.#dropped += lost;
+    if (final && lost > 0) this.#dropped += lost;
+    // The worker goes back to batching as usual if the process lives on.
+    if (!final) this.#ring.cancelDrain();
     return Math.max(0, lost);
   }
 }

@@ -60,7 +60,8 @@ export type PipelineMessage =
   | { type: "fatal"; error: WireError }
   | { type: "queryResult"; id: number; rows: QueryRow[] }
   | { type: "queryFailed"; id: number; error: WireError }
-  | { type: "closed"; durable: number };
+  | { type: "exportStats"; exportStats: ExportStats }
+  | { type: "closed"; durable: number; exportStats: ExportStats | null };
 
 /**
  * Converts anything thrown into a {@linkcode WireError}.

@@ -10,6 +10,18 @@
  * @module
  */
 
+/**
+ * Span attribute that marks a span whose parent came from another process
+ * (a `traceparent` header); OTLP export turns it into the span's
+ * `SPAN_FLAGS_CONTEXT_IS_REMOTE` flag.
+ */
+export const PARENT_REMOTE_ATTRIBUTE = "spark.parent.remote";
+/**
+ * Span attribute holding the `tracestate` received with the remote parent;
+ * OTLP export sends it as the span's `traceState`.
+ */
+export const TRACESTATE_ATTRIBUTE = "w3c.tracestate";
+
 /** The remote parent carried by a `traceparent` header. */
 export interface TraceParent {
   /** Version, two lowercase hex digits; `"00"` is the one this library writes. */

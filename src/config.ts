@@ -5,6 +5,7 @@
  * @module
  */
 import { suggest } from "./_suggest.ts";
+import { checkBackendConfigKeys } from "./backends/_config_keys.ts";
 import type { Attributes } from "./types.ts";
 
 /** The storage or export backends a configuration can name. */
@@ -66,8 +67,33 @@ export interface TelemetryConfigOptions {
    * @default {1000}
    */
   maxBlockMs?: number;
-  /** Milliseconds `shutdown()` and process exit may spend draining. @default {5000} */
+  /**
+   * Milliseconds `shutdown()` and process exit may spend draining. Process
+   * exit includes an uncaught exception or unhandled rejection: the
+   * application's records up to the crash are stored before the process
+   * dies (its error is still printed and its exit code kept). What cannot
+   * be stored in time is counted and said in one line on stderr. (An
+   * application that keeps the process alive from its own "error" or
+   * "unhandledrejection" listener by calling `preventDefault()` should add
+   * that listener before creating the manager: the manager then skips the
+   * drain; with the listener added later it drains, and may print the
+   * line, but counts nothing as lost.)
+   * @default {5000}
+   */
   shutdownTimeoutMs?: number;
+  /**
+   * Whether SIGINT (Ctrl-C) and SIGTERM drain the pipeline (within
+   * `shutdownTimeoutMs`) and then exit with the conventional code, 130 or
+   * 143. Off by default because installing a signal listener replaces the
+   * process's default signal behaviour for the whole application: another
+   * library's or the application's own SIGINT handling would then race with
+   * this exit, and with it on, the process no longer dies at once on
+   * Ctrl-C. Without it, a signal kills the process and the records not yet
+   * stored are lost (an application that handles signals itself can call
+   * `await manager.shutdown()` in its handler instead).
+   * @default {false}
+   */
+  drainOnSignal?: boolean;
 }
 
 /** The plain-object form of a {@linkcode TelemetryConfig}, as returned by `toDict()`. */
@@ -178,12 +204,16 @@ export class TelemetryConfig {
   readonly maxBlockMs: number;
   /** Milliseconds shutdown may spend draining. */
   readonly shutdownTimeoutMs: number;
+  /** Whether SIGINT and SIGTERM drain and exit with 130 or 143. */
+  readonly drainOnSignal: boolean;
 
   /**
    * Creates a configuration; omitted fields take the seed's defaults.
    *
    * @param options The fields to set.
-   * @throws {TypeError} When a field has the wrong type or an unknown name.
+   * @throws {TypeError} When a field has the wrong type or an unknown name,
+   * or `backendConfig` has a key its backend does not know (a Python name
+   * such as `db_path` is answered with ours, `dbPath`).
    * @throws {RangeError} When a number is out of range or the backend is unknown.
    */
   constructor(options: TelemetryConfigOptions = {}) {
@@ -211,6 +241,7 @@ export class TelemetryConfig {
     this.backendConfig = {
       ...checkObject<Record<string, unknown>>("backendConfig", o.backendConfig),
     };
+    checkBackendConfigKeys(this.backend, this.backendConfig);
     this.samplingRate = checkNumber("samplingRate", o.samplingRate, 0, 1, false);
     this.exportInterval = checkNumber("exportInterval", o.exportInterval, 0, Infinity, false);
     this.bufferSize = checkNumber("bufferSize", o.bufferSize, 1, Infinity, true);
@@ -236,6 +267,7 @@ export class TelemetryConfig {
       Infinity,
       false,
     );
+    this.drainOnSignal = checkBoolean("drainOnSignal", o.drainOnSignal);
   }
 
   /**
@@ -355,6 +387,7 @@ export class TelemetryConfig {
       maxSpillRecords: this.maxSpillRecords,
       maxBlockMs: this.maxBlockMs,
       shutdownTimeoutMs: this.shutdownTimeoutMs,
+      drainOnSignal: this.drainOnSignal,
     };
   }
 }
@@ -396,6 +429,7 @@ const DEFAULTS: TelemetryConfigDict = {
   maxSpillRecords: 100_000,
   maxBlockMs: 1000,
   shutdownTimeoutMs: 5000,
+  drainOnSignal: false,
 };
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -16,6 +16,7 @@ import {
 } from "../query/plan.ts";
 import { parseQuery, type ParseQueryOptions } from "../query/parse_query.ts";
 import { TelemetryConfig } from "./config.ts";
+import { checkKeys } from "./backends/_config_keys.ts";
 import { getCurrentContext, runWithContext, type TelemetryContext } from "./context.ts";
 import { Event } from "./event.ts";
 import { newTraceId } from "./ids.ts";
@@ -27,16 +28,16 @@ import { RecordingSpan, type SpanOwner } from "./_recording_span.ts";
 import { Span } from "./span.ts";
 import type { TelemetryStats } from "./telemetry_stats.ts";
 import { Trace } from "./trace.ts";
-import type {
-  Attributes,
-  EventRecord,
-  EventType,
-  MetricKind,
-  MetricRecord,
+import {
+  type Attributes,
+  type EventRecord,
+  type EventType,
+  type MetricKind,
+  type MetricRecord,
   SpanKind,
   SpanStatus,
-  SpanWithEvents,
-  TraceRecord,
+  type SpanWithEvents,
+  type TraceRecord,
 } from "./types.ts";
 
 /** Options of {@linkcode TelemetryManager.startTrace}. */
@@ -176,6 +177,53 @@ function equals(column: string, value: Literal): Condition {
   return { type: "compare", field: { kind: "column", name: column }, operator: "=", value };
 }
 
+/** The option keys of each query method, checked so that a misspelt filter is not silently ignored. */
+const PAGE_KEYS = ["limit", "offset"] as const;
+const QUERY_OPTION_KEYS = {
+  queryTraces: ["traceName", "status", "startTime", "endTime", ...PAGE_KEYS],
+  querySpans: ["traceId", "spanName", "kind", "status", ...PAGE_KEYS],
+  queryEvents: ["traceId", "eventType", ...PAGE_KEYS],
+  queryMetrics: ["metricName", "traceId", ...PAGE_KEYS],
+} as const;
+
+/**
+ * Refuses unknown option keys (`trace_name` would otherwise return every
+ * trace) and enum values outside their set (`status: "ERROR"` would
+ * otherwise match nothing).
+ */
+function checkQueryOptions(method: keyof typeof QUERY_OPTION_KEYS, options: object): void {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`Cannot ${method}: options must be an object, got ${options}`);
+  }
+  try {
+    checkKeys("the options", options as Record<string, unknown>, QUERY_OPTION_KEYS[method]);
+  } catch (error) {
+    throw new TypeError(
+      (error as Error).message.replace(
+        "Cannot configure telemetry: unknown key",
+        `Cannot ${method}: unknown option`,
+      ),
+    );
+  }
+  const o = options as { status?: unknown; kind?: unknown };
+  checkEnum(method, "status", o.status, Object.values(SpanStatus));
+  if (method === "querySpans") checkEnum(method, "kind", o.kind, Object.values(SpanKind));
+}
+
+function checkEnum(method: string, name: string, value: unknown, allowed: readonly string[]): void {
+  if (value === undefined || allowed.includes(value as string)) return;
+  const lower = typeof value === "string" ? value.toLowerCase() : undefined;
+  const hint = lower !== undefined && allowed.includes(lower) ? ` — did you mean '${lower}'?` : "";
+  throw new RangeError(
+    `Cannot ${method}: ${name} must be one of ${allowed.map((v) => `'${v}'`).join(", ")}, got ${
+      JSON.stringify(value)
+    }${hint}`,
+  );
+}
+
+/** Ended traces {@linkcode TelemetryManager.getTrace} still finds, newest kept. */
+const RECENT_TRACES = 1000;
+
 function selectPlan(entity: Entity, conditions: Condition[], page: PageOptions): SelectPlan {
   const offset = page.offset ?? 0;
   if (!Number.isInteger(offset) || offset < 0) {
@@ -274,6 +322,8 @@ export class TelemetryManager {
   #custom: Attributes | null;
   #resource: Attributes;
   #activeTraces = new Map<string, ActiveTrace>();
+  /** The last {@linkcode RECENT_TRACES} ended traces, oldest first, for `getTrace`. */
+  #recentTraces = new Map<string, Trace>();
   // Active spans by slot, with a free list of slots: a Map<number> cost ~30
   // ns and ~150 bytes of garbage per span for its set + delete.
   #activeSpans: (RecordingSpan | undefined)[] = [];
@@ -382,17 +432,34 @@ export class TelemetryManager {
     this.#activeTraces.delete(traceId);
     active.trace.end(status);
     if (active.recorded) this.#pushTrace(active.trace);
+    const recent = this.#recentTraces;
+    recent.set(traceId, active.trace);
+    if (recent.size > RECENT_TRACES) recent.delete(recent.keys().next().value!);
     return active.trace;
   }
 
   /**
-   * Returns an active (started, not yet ended) trace.
+   * Returns a trace this manager started: an active one, or one of the
+   * last 1,000 it ended (kept in memory, oldest forgotten first). For any
+   * other stored trace, ask the store: `queryTraces()` or
+   * `query("traces where trace_id = '…'")`.
    *
    * @param traceId The trace.
-   * @returns The trace, or `null`.
+   * @returns The trace, or `null` when it is neither active nor recently ended.
+   *
+   * @example
+   * ```ts
+   * import { TelemetryConfig, TelemetryManager } from "@spark/telemetry";
+   * import assert from "node:assert/strict";
+   *
+   * await using manager = new TelemetryManager(TelemetryConfig.createMemory());
+   * const trace = manager.startTrace("graph_run");
+   * manager.endTrace(trace.traceId, "error");
+   * assert.equal(manager.getTrace(trace.traceId)?.status, "error");
+   * ```
    */
   getTrace(traceId: string): Trace | null {
-    return this.#activeTraces.get(traceId)?.trace ?? null;
+    return this.#activeTraces.get(traceId)?.trace ?? this.#recentTraces.get(traceId) ?? null;
   }
 
   /**
@@ -733,14 +800,13 @@ export class TelemetryManager {
   /**
    * Stores everything recorded, closes the backend and stops the worker,
    * within `config.shutdownTimeoutMs` (what cannot be stored in time is
-   * counted in `stats().dropped`). Records made afterwards are dropped.
-   * Spans and traces still active are not ended.
+   * counted in `stats().dropped`). Records made afterwards are dropped,
+   * counted in `stats().dropped` and said once on stderr (recording never
+   * throws). Spans and traces still active are not ended.
    *
    * @returns Resolves when closed.
    */
   async shutdown(): Promise<void> {
-    this.#recording = false;
-    this.#activeTraces.clear();
     this.#activeSpans = [];
     this.#freeSlots = [];
     this.#activeSpanCount = 0;
@@ -816,6 +882,7 @@ export class TelemetryManager {
    * @returns The traces.
    */
   async queryTraces(options: QueryTracesOptions = {}): Promise<Trace[]> {
+    checkQueryOptions("queryTraces", options);
     const where: Condition[] = [];
     if (options.traceName !== undefined) where.push(equals("name", options.traceName));
     if (options.status !== undefined) where.push(equals("status", options.status));
@@ -846,6 +913,7 @@ export class TelemetryManager {
    * @returns The spans.
    */
   async querySpans(options: QuerySpansOptions = {}): Promise<Span[]> {
+    checkQueryOptions("querySpans", options);
     const where: Condition[] = [];
     if (options.traceId !== undefined) where.push(equals("trace_id", options.traceId));
     if (options.spanName !== undefined) where.push(equals("name", options.spanName));
@@ -862,6 +930,7 @@ export class TelemetryManager {
    * @returns The events.
    */
   async queryEvents(options: QueryEventsOptions = {}): Promise<Event[]> {
+    checkQueryOptions("queryEvents", options);
     const where: Condition[] = [];
     if (options.traceId !== undefined) where.push(equals("trace_id", options.traceId));
     if (options.eventType !== undefined) where.push(equals("event_type", options.eventType));
@@ -876,6 +945,7 @@ export class TelemetryManager {
    * @returns The metric points.
    */
   async queryMetrics(options: QueryMetricsOptions = {}): Promise<Metric[]> {
+    checkQueryOptions("queryMetrics", options);
     const where: Condition[] = [];
     if (options.metricName !== undefined) where.push(equals("name", options.metricName));
     if (options.traceId !== undefined) where.push(equals("trace_id", options.traceId));

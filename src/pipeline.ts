@@ -77,8 +77,66 @@ export class PipelineError extends Error {
 export interface PipelineOptions {
   /** How the worker waits for frames. @default {"poll"} */
   wake?: WakeMode;
-  /** Whether to drain on the `unload` event. @default {true} */
+  /**
+   * Whether to drain on the `unload` event and on an uncaught exception or
+   * unhandled rejection. @default {true}
+   */
   drainOnUnload?: boolean;
+}
+
+/** Conventional exit codes after a signal: 128 + its number. */
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+type DrainSignal = keyof typeof SIGNAL_EXIT_CODES;
+
+/** Exit drains of every pipeline configured with `drainOnSignal`. */
+const signalDrains = new Set<() => void>();
+const signalHandlers = new Map<DrainSignal, () => void>();
+
+/**
+ * One listener per signal for all pipelines: each drains, then the process
+ * exits with the conventional code (a listener replaces the default action,
+ * which would have been to terminate at once).
+ */
+function addSignalDrain(drain: () => void): void {
+  signalDrains.add(drain);
+  if (signalHandlers.size > 0) return;
+  for (const signal of Object.keys(SIGNAL_EXIT_CODES) as DrainSignal[]) {
+    const handler = (): void => {
+      for (const d of [...signalDrains]) d();
+      Deno.exit(SIGNAL_EXIT_CODES[signal]);
+    };
+    try {
+      Deno.addSignalListener(signal, handler);
+      signalHandlers.set(signal, handler);
+    } catch {
+      // A platform without this signal (SIGTERM on Windows): nothing to drain on.
+    }
+  }
+}
+
+/** Removes a pipeline's signal drain; with none left, the default signal behaviour returns. */
+function removeSignalDrain(drain: () => void): void {
+  if (!signalDrains.delete(drain) || signalDrains.size > 0) return;
+  for (const [signal, handler] of signalHandlers) Deno.removeSignalListener(signal, handler);
+  signalHandlers.clear();
+}
+
+/** Losses of pipelines already shut down, said once on stderr when the process exits. */
+let closedLosses = 0;
+let closedLossesReported = false;
+
+function reportClosedLosses(): void {
+  if (closedLossesReported || closedLosses === 0) return;
+  closedLossesReported = true;
+  console.error(
+    `@spark/telemetry: ${closedLosses} records were lost (counted in stats().dropped of managers already shut down)`,
+  );
+}
+
+function noteClosedLosses(count: number): void {
+  if (count <= 0) return;
+  if (closedLosses === 0) globalThis.addEventListener("unload", reportClosedLosses);
+  closedLosses += count;
 }
 
 interface Waiter {
@@ -156,7 +214,19 @@ export class Pipeline {
   #closing: Promise<void> | null = null;
   #closed = false;
   #resolveClosed: (() => void) | null = null;
-  #onUnload = (): void => this.#drainSync();
+  #drainOnExit: boolean;
+  #exitDrained = false;
+  #warnedClosed = false;
+  #onUnload = (): void => this.#exitDrain("exit");
+  // Deno delivers an uncaught exception as "error" and an unhandled
+  // rejection (also a throw at a module's top level) as
+  // "unhandledrejection", then prints it and exits with code 1 — unless a
+  // listener calls preventDefault(), which this one never does. "unload"
+  // does not fire on that path, so this is the only chance to drain.
+  #onCrash = (event: Event): void => {
+    if (!event.defaultPrevented) this.#exitDrain("crash");
+  };
+  #onSignal = (): void => this.#exitDrain("signal");
   #publishTask = (): void => {
     this.#publishScheduled = false;
     this.#publish(true);
@@ -183,7 +253,21 @@ export class Pipeline {
     // next flush or query instead.
     this.#ready.catch(() => {});
     this.#startWorker();
-    if (options.drainOnUnload ?? true) globalThis.addEventListener("unload", this.#onUnload);
+    this.#drainOnExit = options.drainOnUnload ?? true;
+    if (this.#drainOnExit) {
+      globalThis.addEventListener("unload", this.#onUnload);
+      globalThis.addEventListener("error", this.#onCrash);
+      globalThis.addEventListener("unhandledrejection", this.#onCrash);
+      if (config.drainOnSignal) addSignalDrain(this.#onSignal);
+    }
+  }
+
+  #removeExitListeners(): void {
+    if (!this.#drainOnExit) return;
+    globalThis.removeEventListener("unload", this.#onUnload);
+    globalThis.removeEventListener("error", this.#onCrash);
+    globalThis.removeEventListener("unhandledrejection", this.#onCrash);
+    removeSignalDrain(this.#onSignal);
   }
 
   /** Resolves once the worker has opened the backend; rejects when it cannot. */
@@ -196,9 +280,20 @@ export class Pipeline {
     this.#recorded++;
     if (this.#closed || this.#fatal !== null) {
       this.#dropped++;
+      if (this.#closed) this.#droppedAfterShutdown();
       return false;
     }
     return true;
+  }
+
+  /** A record made after `shutdown()`: counted, said once on stderr, and reported again at exit. */
+  #droppedAfterShutdown(): void {
+    noteClosedLosses(1);
+    if (this.#warnedClosed) return;
+    this.#warnedClosed = true;
+    console.error(
+      "@spark/telemetry: a record was made after shutdown(); it and any later ones are dropped and counted in stats().dropped",
+    );
   }
 
   /**
@@ -534,7 +629,7 @@ export class Pipeline {
   async #shutdown(): Promise<void> {
     this.#publish(false);
     const seq = this.#accepted;
-    globalThis.removeEventListener("unload", this.#onUnload);
+    this.#removeExitListeners();
     if (this.#fatal === null && this.#worker !== null) {
       this.#ref();
       const closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
@@ -550,8 +645,19 @@ export class Pipeline {
     this.#closed = true;
     const lost = this.#accepted - this.#durable;
     if (lost > 0) this.#dropped += lost;
+    const exported = this.#exportStats;
+    if (exported !== null) {
+      // Records the collector never got: not stored in time (so never
+      // handed to the exporter), or still queued when the worker was stopped.
+      this.#exportStats = {
+        ...exported,
+        dropped: exported.dropped + Math.max(0, lost) + exported.queued,
+        queued: 0,
+      };
+    }
     this.#accepted = this.#durable;
     this.#clearSpill();
+    noteClosedLosses(this.#dropped + this.#rejected);
     const worker = this.#worker;
     this.#worker = null;
     await worker?.terminate();
@@ -758,8 +864,12 @@ export class Pipeline {
         else q.reject(fromWire(message.error));
         break;
       }
+      case "exportStats":
+        this.#exportStats = message.exportStats;
+        break;
       case "closed":
         if (message.durable > this.#durable) this.#durable = message.durable;
+        this.#exportStats = message.exportStats ?? this.#exportStats;
         this.#settleFlushes();
         this.#resolveClosed?.();
         break;
@@ -810,12 +920,48 @@ export class Pipeline {
   }
 
   /**
-   * The `unload` path: the event loop is gone, so drain synchronously —
-   * publish everything, ask the worker to write it all, and wait (bounded by
-   * `shutdownTimeoutMs`) until the ring is empty.
+   * The exit path (`unload`, an uncaught error, a signal with
+   * `drainOnSignal`): the event loop is gone or about to be, so drain
+   * synchronously — publish everything, ask the worker to write it all, and
+   * wait (bounded by `shutdownTimeoutMs`) until the ring is empty. Then say
+   * on stderr, in one line, how many records were lost, if any.
    */
-  #drainSync(): void {
-    if (this.#closing !== null || this.#fatal !== null || this.#worker === null) return;
+  #exitDrain(reason: "exit" | "crash" | "signal"): void {
+    if (this.#exitDrained || this.#closing !== null) return;
+    // After "error"/"unhandledrejection" the process normally dies, but a
+    // listener added after ours may still call preventDefault() and keep it
+    // alive: then this drain must leave the pipeline as it was (records not
+    // yet stored are still on their way, not lost), and the real exit
+    // drains again.
+    const final = reason !== "crash";
+    if (final) {
+      this.#exitDrained = true;
+      this.#removeExitListeners();
+    }
+    const lost = this.#drainSync(final);
+    const dropped = this.#dropped + this.#rejected + (final ? 0 : lost);
+    if (dropped === 0) return;
+    const when = reason === "exit"
+      ? "at exit"
+      : reason === "crash"
+      ? "at exit after an uncaught error"
+      : "at exit on a signal";
+    const parts: string[] = [];
+    if (lost > 0) {
+      parts.push(
+        `${lost} not stored within shutdownTimeoutMs (${this.#config.shutdownTimeoutMs} ms)`,
+      );
+    }
+    if (dropped > lost) parts.push(`${dropped - lost} dropped before (stats().dropped)`);
+    console.error(`@spark/telemetry: ${dropped} records lost ${when}: ${parts.join(", ")}`);
+  }
+
+  /**
+   * Drains synchronously (see `#exitDrain`); returns the records it could
+   * not store in time, counted as dropped when `final`.
+   */
+  #drainSync(final: boolean): number {
+    if (this.#fatal !== null || this.#worker === null) return 0;
     const deadline = performance.now() + this.#config.shutdownTimeoutMs;
     this.#blocked = false;
     this.#publish(false);
@@ -828,6 +974,9 @@ export class Pipeline {
       this.#ring.waitForSpace(Math.min(left, 50));
     }
     const lost = this.#accepted - this.#durable;
-    if (lost > 0) this.#dropped += lost;
+    if (final && lost > 0) this.#dropped += lost;
+    // The worker goes back to batching as usual if the process lives on.
+    if (!final) this.#ring.cancelDrain();
+    return Math.max(0, lost);
   }
 }

@@ -17,15 +17,17 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { runWithContext } from "./context.ts";
 import type { TelemetryManager } from "./manager.ts";
-import { SpanKind, SpanStatus } from "./types.ts";
+import { type Attributes, SpanKind, SpanStatus } from "./types.ts";
 import {
   type Baggage,
   formatBaggage,
   formatTraceparent,
+  PARENT_REMOTE_ATTRIBUTE,
   parseBaggage,
   parseTraceparent,
   parseTracestate,
   type TraceParent,
+  TRACESTATE_ATTRIBUTE,
 } from "./_w3c.ts";
 import { currentIds } from "./_current.ts";
 
@@ -261,6 +263,9 @@ export type ServeHandler = (
  * of its own. Incoming baggage and `tracestate` are current inside the
  * handler, so calls it makes with {@linkcode createTracedFetch} pass them on.
  * A handler that throws fails the span; the error propagates to `Deno.serve`.
+ * A span continuing a remote parent carries `spark.parent.remote: true` and
+ * the incoming `tracestate` as `w3c.tracestate`; OTLP export sends them as the
+ * span's IS_REMOTE flag and `traceState`.
  *
  * A continued trace has no trace record in this process: the trace belongs
  * to the process that started it, and rewriting its record here would replace
@@ -294,13 +299,19 @@ export function traceHandler(manager: TelemetryManager, handler: ServeHandler): 
     const remote: RemoteContext = manager.config.propagateContext
       ? extractContext(request.headers)
       : { parent: null, tracestate: null, baggage: {} };
+    const attributes: Attributes = {
+      "http.request.method": request.method,
+      "url.path": url.pathname,
+    };
+    if (remote.parent !== null) {
+      // Kept on the span (and sent as OTLP's IS_REMOTE flag and traceState).
+      attributes[PARENT_REMOTE_ATTRIBUTE] = true;
+      if (remote.tracestate !== null) attributes[TRACESTATE_ATTRIBUTE] = remote.tracestate;
+    }
     const serve = () =>
       manager.withSpan(
         name,
-        {
-          kind: SpanKind.INTERNAL,
-          attributes: { "http.request.method": request.method, "url.path": url.pathname },
-        },
+        { kind: SpanKind.INTERNAL, attributes },
         async (span) => {
           const response = await handler(request, info);
           span.setAttribute("http.response.status_code", response.status);

@@ -218,6 +218,11 @@ export class RingBuffer {
     Atomics.notify(this.#control, WAKE);
   }
 
+  /** Producer: withdraws a {@linkcode RingBuffer.requestDrain} (the process did not exit after all). */
+  cancelDrain(): void {
+    Atomics.store(this.#control, DRAIN, 0);
+  }
+
   /** Whether the producer asked for an immediate drain. */
   get drainRequested(): boolean {
     return Atomics.load(this.#control, DRAIN) === 1;

@@ -759,6 +759,40 @@ Deno.test("OtlpHttpBackend drops a batch the collector refuses with 400, countin
   });
 });
 
+Deno.test("OtlpHttpBackend reads at most 4 MiB of a response: a larger body is a final failure, counted", async () => {
+  await withReceiver(async (receiver) => {
+    const chunk = new Uint8Array(64 * 1024).fill(0x20);
+    // A 5 MiB body without content-length (streamed), then one that announces its length.
+    const streamed = () => {
+      let sent = 0;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (sent >= 5 * 1024 * 1024) return controller.close();
+            sent += chunk.length;
+            controller.enqueue(chunk);
+          },
+        }),
+        { headers: { "content-type": "application/json" } },
+      );
+    };
+    receiver.replies.push(streamed, () => Response.json({ pad: " ".repeat(5 * 1024 * 1024) }));
+    await using backend = new OtlpHttpBackend({
+      ...FAST,
+      endpoint: receiver.url,
+      protocol: "http/json",
+    });
+    const batch = fixtureBatch();
+    await backend.write({ ...batch, events: [], metrics: [] });
+    await backend.write({ ...batch, events: [], metrics: [] });
+    assert.equal(receiver.requests.length, 2, "an oversized response is not retried");
+    const stats = backend.stats();
+    assert.equal(stats.exported, 0);
+    assert.equal(stats.dropped, 6);
+    assert.match(stats.lastError!, /the response body exceeds 4194304 bytes/);
+  });
+});
+
 Deno.test("OtlpHttpBackend reads the message of a protobuf google.rpc.Status error body", async () => {
   const Status = protobuf.parse(
     'syntax = "proto3"; package google.rpc; message Status { int32 code = 1; string message = 2; }',
@@ -1477,4 +1511,65 @@ Deno.test("the SDK enum values our model hands the official serializers match th
 Deno.test("VERSION matches deno.json", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
   assert.equal(VERSION, config.version);
+});
+
+Deno.test("TelemetryManager.stats().export is current without another write, and after shutdown", async () => {
+  await withReceiver(async (receiver) => {
+    // The collector answers the first request late: when the store write
+    // returns, nothing has been exported yet.
+    receiver.replies.push(() =>
+      new Promise<Response>((resolve) => setTimeout(() => resolve(Response.json({})), 300))
+    );
+    const manager = new TelemetryManager(
+      TelemetryConfig.createMemory({
+        exportInterval: 0,
+        backendConfig: {
+          export: { otlp: { ...FAST, endpoint: receiver.url, signals: ["traces"] } },
+        },
+      }),
+    );
+    const trace = manager.startTrace("graph_run");
+    for (let i = 0; i < 62; i++) manager.startSpan(`s${i}`, { traceId: trace.traceId }).end();
+    await manager.flush();
+    assert.equal(manager.stats().export?.queued, 62);
+    // No further write: before, the counters stayed at exported 0 / queued 62 forever.
+    await waitFor(() => manager.stats().export?.exported === 62, 5000);
+    assert.equal(manager.stats().export?.queued, 0);
+    await manager.shutdown();
+    const after = manager.stats().export;
+    assert.equal(after?.exported, 62);
+    assert.equal(after?.queued, 0);
+    assert.equal(after?.dropped, 0);
+  });
+});
+
+Deno.test("TelemetryManager.stats().export counts as dropped what the collector never got by shutdown", async () => {
+  await withReceiver(async (receiver) => {
+    const hang = () =>
+      new Promise<Response>((resolve) => setTimeout(() => resolve(Response.json({})), 3000));
+    receiver.replies.push(hang, hang, hang);
+    const manager = new TelemetryManager(
+      TelemetryConfig.createMemory({
+        exportInterval: 0,
+        backendConfig: {
+          export: {
+            otlp: { ...FAST, endpoint: receiver.url, timeoutMs: 10_000, signals: ["traces"] },
+            closeTimeoutMs: 100,
+          },
+        },
+      }),
+    );
+    const trace = manager.startTrace("graph_run");
+    for (let i = 0; i < 40; i++) manager.startSpan(`s${i}`, { traceId: trace.traceId }).end();
+    await manager.flush();
+    await waitFor(() => receiver.requests.length === 1);
+    await manager.shutdown();
+    const stats = manager.stats();
+    // Stored locally, but the collector never answered: 40 spans it did not get.
+    assert.equal(stats.exported, 41);
+    assert.equal(stats.export?.exported, 0);
+    assert.equal(stats.export?.queued, 0);
+    assert.equal(stats.export?.dropped, 40);
+    assert.match(stats.export?.lastError ?? "", /closed before the exporter caught up/);
+  });
 });

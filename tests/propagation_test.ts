@@ -16,6 +16,7 @@ import {
   withBaggage,
 } from "../mod.ts";
 import { openBackend } from "../src/backends/open_backend.ts";
+import { startReceiver } from "./_otlp_receiver.ts";
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const SPAN = "00f067aa0ba902b7";
@@ -356,3 +357,69 @@ Deno.test("a traceparent round-trips between two Deno.serve processes on 127.0.0
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+for (const protocol of ["http/protobuf", "http/json"] as const) {
+  Deno.test(`traceHandler() spans reach OTLP (${protocol}) with IS_REMOTE (flags 0x301) and the incoming tracestate`, async () => {
+    const receiver = startReceiver();
+    try {
+      await using manager = new TelemetryManager(
+        TelemetryConfig.createMemory({
+          exportInterval: 0,
+          backendConfig: {
+            export: { otlp: { endpoint: receiver.url, protocol, signals: ["traces"] } },
+          },
+        }),
+      );
+      const handler = traceHandler(manager, () => new Response("ok"));
+      const tracestate = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
+      await handler(
+        new Request("http://x/remote", { headers: { traceparent: VALID, tracestate } }),
+        INFO,
+      );
+      await handler(new Request("http://x/local"), INFO);
+      await manager.flush();
+      // Stored locally with the span, too.
+      const [stored] = await manager.querySpans({ traceId: TRACE });
+      assert.equal(stored?.attributes["w3c.tracestate"], tracestate);
+      assert.equal(stored?.attributes["spark.parent.remote"], true);
+      const deadline = Date.now() + 5000;
+      type OtlpSpan = {
+        name: string;
+        parentSpanId?: string;
+        flags?: number;
+        traceState?: string;
+        attributes: { key: string }[];
+      };
+      type Scoped = { scopeSpans: { spans: OtlpSpan[] }[] };
+      const spans = (): OtlpSpan[] =>
+        receiver.requests.filter((r) => r.path === "/v1/traces").flatMap((r) =>
+          (r.body.resourceSpans as Scoped[]).flatMap((rs) =>
+            rs.scopeSpans.flatMap((ss) => ss.spans)
+          )
+        );
+      while (spans().length < 2 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const remote = spans().find((s) => s.name === "HTTP GET /remote");
+      const local = spans().find((s) => s.name === "HTTP GET /local");
+      assert.equal(remote?.parentSpanId, SPAN);
+      assert.equal(remote?.flags, 0x301, "parent is remote");
+      assert.equal(remote?.traceState, tracestate);
+      // The markers travel in OTLP's fields, not as attributes.
+      assert.ok(
+        // deno-lint-ignore no-explicit-any
+        !remote?.attributes.some((a: any) =>
+          a.key === "w3c.tracestate" || a.key === "spark.parent.remote"
+        ),
+      );
+      assert.equal(
+        local?.flags,
+        0x101,
+        "a root span of this process: remoteness known, not remote",
+      );
+      assert.equal(local?.traceState, undefined);
+    } finally {
+      await receiver.close();
+    }
+  });
+}

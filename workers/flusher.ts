@@ -44,6 +44,7 @@ import { parentPort } from "node:worker_threads";
 import type { QueryPlan } from "../query/plan.ts";
 import { type PipelineMessage, toWireError, type WakeMode } from "../src/_messages.ts";
 import type { Backend } from "../src/backends/backend.ts";
+import type { ExportStats } from "../src/backends/export_stats.ts";
 import type { Batch } from "../src/types.ts";
 import { splitInvalidRecords } from "../src/backends/_validate_batch.ts";
 import { openBackend } from "../src/backends/open_backend.ts";
@@ -57,6 +58,12 @@ const POLL_MIN_MS = 1;
 const POLL_MAX_MS = 16;
 const BACKOFF_FIRST_MS = 20;
 const BACKOFF_MAX_MS = 2000;
+/**
+ * How often an exporting backend's counters are compared with the last ones
+ * posted: the exporter makes progress in the background, between store
+ * writes, and `stats().export` must not wait for the next write to show it.
+ */
+const EXPORT_STATS_EVERY_MS = 20;
 
 type Init = Extract<PipelineMessage, { type: "init" }>;
 
@@ -114,6 +121,8 @@ class Flusher {
   #deadline: number;
   #pollMs = POLL_MIN_MS;
   #wakeSleep: (() => void) | null = null;
+  #postedStats = "";
+  #statsTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(init: Init) {
     this.#ring = new RingBuffer(init.buffer);
@@ -173,6 +182,9 @@ class Flusher {
     }
     const depth = this.#backend.writePipelineDepth ?? 1;
     this.#depth = Number.isInteger(depth) && depth >= 1 ? depth : 1;
+    if (this.#backend.stats !== undefined) {
+      this.#statsTimer = setInterval(() => this.#postExportStats(), EXPORT_STATS_EVERY_MS);
+    }
     await this.#retention();
     let nextRetention = performance.now() + RETENTION_EVERY_MS;
     post({ type: "ready" });
@@ -204,7 +216,9 @@ class Flusher {
       await this.#answerQueries();
       if (this.#shutdownSeq !== null && this.#durable >= this.#shutdownSeq) {
         await this.#backend.close();
-        post({ type: "closed", durable: this.#durable });
+        clearInterval(this.#statsTimer);
+        // The final counters: what close() gave up on is counted by now.
+        post({ type: "closed", durable: this.#durable, exportStats: this.#exportStats() });
         return;
       }
       if (now >= nextRetention) {
@@ -223,6 +237,24 @@ class Flusher {
         await this.#sleep(Math.min(timeout, this.#pollMs));
       }
     }
+  }
+
+  #exportStats(): ExportStats | null {
+    try {
+      return this.#backend?.stats?.() ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Posts the exporter's counters when they changed since last posted. */
+  #postExportStats(): void {
+    const stats = this.#exportStats();
+    if (stats === null) return;
+    const text = JSON.stringify(stats);
+    if (text === this.#postedStats) return;
+    this.#postedStats = text;
+    post({ type: "exportStats", exportStats: stats });
   }
 
   /** Decodes frames until a full unsent batch is waiting or the ring has no more; returns how many. */

@@ -7,6 +7,7 @@
 import { type Backend, BackendError } from "./backend.ts";
 import { FanoutBackend, type FanoutOptions } from "./fanout.ts";
 import type { BackendSpec } from "./open_backend.ts";
+import { EXPORT_SECTION_KEYS } from "./_config_keys.ts";
 
 /** The `export` section of a store's `backendConfig`. */
 export interface ExportConfig extends FanoutOptions {
@@ -36,7 +37,7 @@ export async function openFanout(
     throw why("backendConfig.export must be an object like { otlp: { endpoint } }");
   }
   const { otlp, ...options } = section as Record<string, unknown>;
-  const known = new Set(["maxQueueRecords", "retryDelayMs", "maxRetryDelayMs", "closeTimeoutMs"]);
+  const known = new Set<string>(EXPORT_SECTION_KEYS.filter((k) => k !== "otlp"));
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw why(`unknown export option ${JSON.stringify(key)}`);
     const value = options[key];

@@ -8,6 +8,7 @@
  */
 import type { Attributes } from "../types.ts";
 import { BackendError } from "./backend.ts";
+import { BACKEND_CONFIG_KEYS } from "./_config_keys.ts";
 
 /** The three OTLP signals and their URL path suffixes. */
 export const SIGNALS = ["traces", "logs", "metrics"] as const;
@@ -61,24 +62,7 @@ export function readDenoEnv(name: string): string | undefined {
 const DEFAULT_ENDPOINT = "http://localhost:4318";
 const DEFAULT_TIMEOUT_MS = 10_000;
 
-const OPTION_KEYS = new Set([
-  "endpoint",
-  "tracesEndpoint",
-  "logsEndpoint",
-  "metricsEndpoint",
-  "headers",
-  "timeoutMs",
-  "compression",
-  "protocol",
-  "serviceName",
-  "resource",
-  "maxRetryTimeMs",
-  "initialBackoffMs",
-  "maxBackoffMs",
-  "temporality",
-  "maxPendingSpanEvents",
-  "signals",
-]);
+const OPTION_KEYS: ReadonlySet<string> = new Set(BACKEND_CONFIG_KEYS.otlp_http);
 
 function bad(why: string): BackendError {
   return new BackendError("BAD_CONFIG", `Cannot configure otlp_http: ${why}`);

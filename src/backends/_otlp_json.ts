@@ -14,8 +14,10 @@ import { DATA_POINT_TYPE, SDK_TEMPORALITY } from "./_otlp_metrics.ts";
 import type { ModelLogRecord, ModelSpan, OtlpResource, OtlpScope } from "./_otlp_model.ts";
 import { hrTimeToNanos } from "./_otlp_time.ts";
 
-/** OTLP `SpanFlags`: the parent's remoteness is known (bit 8), and it is local. */
+/** OTLP `SpanFlags`: whether the parent is remote is known (bit 8). */
 const SPAN_FLAGS_HAS_IS_REMOTE = 0x100;
+/** `SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK`: the parent span is in another process. */
+const SPAN_FLAGS_IS_REMOTE = 0x200;
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
@@ -87,8 +89,10 @@ function spanJson(span: ModelSpan): Json {
   return {
     traceId: context.traceId,
     spanId: context.spanId,
+    traceState: context.traceState?.serialize() ?? "",
     parentSpanId: span.parentSpanContext?.spanId ?? "",
-    flags: (context.traceFlags & 0xff) | SPAN_FLAGS_HAS_IS_REMOTE,
+    flags: (context.traceFlags & 0xff) | SPAN_FLAGS_HAS_IS_REMOTE |
+      (span.parentSpanContext?.isRemote === true ? SPAN_FLAGS_IS_REMOTE : 0),
     name: span.name,
     // The API's kinds start at INTERNAL = 0; OTLP's at UNSPECIFIED = 0.
     kind: span.kind + 1,

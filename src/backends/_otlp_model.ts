@@ -25,6 +25,7 @@ import type {
   TraceRecord,
 } from "../types.ts";
 import { genAiAttributes } from "./_otlp_genai.ts";
+import { PARENT_REMOTE_ATTRIBUTE, TRACESTATE_ATTRIBUTE } from "../_w3c.ts";
 import { type HrTime, toHrTime } from "./_otlp_time.ts";
 
 /** A resource: the SDK `Resource` fields the serializers read. */
@@ -59,6 +60,8 @@ export interface ModelSpanContext {
   spanId: string;
   traceFlags: number;
   isRemote?: boolean;
+  /** The W3C `tracestate`, as the API's `TraceState` hands it to the serializers. */
+  traceState?: { serialize(): string };
 }
 
 /** A span event (`TimedEvent`). */
@@ -366,6 +369,11 @@ export class OtlpModel {
       const genAi = genAiAttributes(record.kind, record.attributes);
       if (genAi !== null) Object.assign(attributes, genAi);
       attributes[SPAN_KIND_ATTRIBUTE] = record.kind;
+      // What traceHandler() kept of a remote parent travels in OTLP's own fields.
+      const parentIsRemote = attributes[PARENT_REMOTE_ATTRIBUTE] === true;
+      delete attributes[PARENT_REMOTE_ATTRIBUTE];
+      const tracestate = attributes[TRACESTATE_ATTRIBUTE];
+      delete attributes[TRACESTATE_ATTRIBUTE];
       if (isRoot && info !== undefined && info.name !== "") {
         attributes["spark.trace.name"] = info.name;
       }
@@ -398,10 +406,20 @@ export class OtlpModel {
       }
       spans.push(
         new ModelSpan({
-          context: { traceId, spanId, traceFlags: TRACE_FLAGS_SAMPLED },
-          parentSpanContext: parentId === null
-            ? undefined
-            : { traceId, spanId: parentId, traceFlags: TRACE_FLAGS_SAMPLED, isRemote: false },
+          context: typeof tracestate === "string" && tracestate !== ""
+            ? {
+              traceId,
+              spanId,
+              traceFlags: TRACE_FLAGS_SAMPLED,
+              traceState: { serialize: () => tracestate },
+            }
+            : { traceId, spanId, traceFlags: TRACE_FLAGS_SAMPLED },
+          parentSpanContext: parentId === null ? undefined : {
+            traceId,
+            spanId: parentId,
+            traceFlags: TRACE_FLAGS_SAMPLED,
+            isRemote: parentIsRemote,
+          },
           name: record.name,
           kind: apiSpanKind(record.kind),
           startTime: toHrTime(record.startTime),

@@ -12,6 +12,10 @@
  *                 └──► other status ─────────► { refused, collector's message }
  * ```
  *
+ * Response bodies are read up to {@linkcode MAX_RESPONSE_BYTES} (the spec
+ * asks exporters to limit them): a larger one is a final failure, so a
+ * misbehaving endpoint cannot make the worker buffer without bound.
+ *
  * @module
  */
 import { VERSION } from "../version.ts";
@@ -40,6 +44,39 @@ export type SendOutcome =
   | { delivered: false; status: number; message: string };
 
 const MAX_MESSAGE = 1000;
+/** Most bytes of a collector's response body read (4 MiB). */
+export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+/** Reads a response body, or returns `null` (and cancels it) past `limit` bytes. */
+async function readLimited(response: Response, limit: number): Promise<Uint8Array | null> {
+  const length = Number(response.headers.get("content-length") ?? NaN);
+  if (length > limit) {
+    await response.body?.cancel();
+    return null;
+  }
+  if (response.body === null) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
 
 /**
  * Parses `Retry-After`: delay-seconds or an HTTP date. Returns milliseconds
@@ -192,7 +229,14 @@ export class OtlpSender {
           body: payload as BodyInit,
           signal: AbortSignal.any([timeout, this.#closed]),
         });
-        const bytes = new Uint8Array(await response.arrayBuffer());
+        const bytes = await readLimited(response, MAX_RESPONSE_BYTES);
+        if (bytes === null) {
+          return {
+            delivered: false,
+            status: response.status,
+            message: `the response body exceeds ${MAX_RESPONSE_BYTES} bytes (not read further)`,
+          };
+        }
         const contentType = response.headers.get("content-type") ?? "";
         if (response.ok) {
           return {

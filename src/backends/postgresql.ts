@@ -22,6 +22,7 @@ import { migrate, SCHEMA_NAME } from "./_pg_schema.ts";
 import { openSocket } from "./_pg_socket.ts";
 import { validateBatch } from "./_validate_batch.ts";
 import { runQuery } from "./_pg_query.ts";
+import { BACKEND_CONFIG_KEYS } from "./_config_keys.ts";
 
 /** Settings of a {@linkcode PostgresqlBackend} (`TelemetryConfig.backendConfig`). */
 export interface PostgresqlBackendOptions {
@@ -59,18 +60,7 @@ export interface PostgresqlBackendOptions {
   retentionBatchSize?: number;
 }
 
-const OPTION_KEYS = [
-  "url",
-  "host",
-  "port",
-  "database",
-  "user",
-  "password",
-  "schema",
-  "maxConnections",
-  "connectTimeoutSeconds",
-  "retentionBatchSize",
-] as const;
+const OPTION_KEYS = BACKEND_CONFIG_KEYS.postgresql;
 
 function badConfig(why: string): BackendError {
   return new BackendError("BAD_CONFIG", `Cannot open the PostgreSQL backend: ${why}`);

@@ -56,7 +56,8 @@ const MAX_SLEEP_MS = 1000;
 const POLL_MIN_MS = 1;
 const POLL_MAX_MS = 16;
 const BACKOFF_FIRST_MS = 20;
-const BACKOFF_MAX_MS = 2000;
+/** Keeps the next attempt within ~1 s of a server coming back. */
+const BACKOFF_MAX_MS = 1000;
 
 type Init = Extract<PipelineMessage, { type: "init" }>;
 
@@ -165,17 +166,12 @@ class Flusher {
   }
 
   async run(init: Init): Promise<void> {
-    try {
-      this.#backend = await openBackend(init.spec);
-    } catch (error) {
-      post({ type: "fatal", error: toWireError(error, "CONNECTION") });
-      return;
-    }
+    this.#backend = await this.#open(init);
+    if (this.#backend === null) return;
     const depth = this.#backend.writePipelineDepth ?? 1;
     this.#depth = Number.isInteger(depth) && depth >= 1 ? depth : 1;
     await this.#retention();
     let nextRetention = performance.now() + RETENTION_EVERY_MS;
-    post({ type: "ready" });
     for (;;) {
       const token = this.#ring.wakeToken();
       const fresh = this.#readAhead();
@@ -221,6 +217,50 @@ class Flusher {
         // Polling: the producer never pays for a notify (see the module doc).
         this.#pollMs = fresh > 0 ? POLL_MIN_MS : Math.min(POLL_MAX_MS, this.#pollMs * 2);
         await this.#sleep(Math.min(timeout, this.#pollMs));
+      }
+    }
+  }
+
+  /**
+   * Opens the backend. While it fails with `"CONNECTION"` (the server is
+   * not up yet, the network is down) it tries again with backoff, the
+   * records waiting in the ring meanwhile: each failure is a `backendError`
+   * (counted in `stats()`), `ready` is posted after the first one so the
+   * application's start-up does not wait for the server, and queries with
+   * no record to wait for fail with the error. Any other failure (a bad
+   * configuration) is `fatal`. Returns null when done: fatal, or shut down
+   * with nothing left to store.
+   */
+  async #open(init: Init): Promise<Backend | null> {
+    let ready = false;
+    for (let attempt = 1;; attempt++) {
+      let error: unknown;
+      try {
+        const backend = await openBackend(init.spec);
+        if (!ready) post({ type: "ready" });
+        return backend;
+      } catch (thrown) {
+        error = thrown;
+      }
+      if ((error as { code?: unknown } | null)?.code !== "CONNECTION") {
+        post({ type: "fatal", error: toWireError(error, "CONNECTION") });
+        return null;
+      }
+      const wire = toWireError(error, "CONNECTION");
+      post({ type: "backendError", op: "open", error: wire, exportStats: null });
+      if (!ready) post({ type: "ready" });
+      ready = true;
+      const until = performance.now() + Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt);
+      for (let now = performance.now(); now < until; now = performance.now()) {
+        for (const q of this.#queries.filter((q) => q.seq <= this.#durable)) {
+          post({ type: "queryFailed", id: q.id, error: wire });
+        }
+        this.#queries = this.#queries.filter((q) => q.seq > this.#durable);
+        if (this.#shutdownSeq !== null && this.#durable >= this.#shutdownSeq) {
+          post({ type: "closed", durable: this.#durable });
+          return null;
+        }
+        await this.#sleep(until - now);
       }
     }
   }

@@ -8,7 +8,10 @@
  * transaction). A throwing write is retried with exponential backoff with
  * the same batch; frames leave the ring (`commit`) only after their records
  * are stored, so a worker that dies is replaced by one that replays them
- * (backends upsert by id, so a replay stores no duplicates).
+ * (backends upsert by id, so a replay stores no duplicates). Opening the
+ * backend is retried the same way while it fails with `CONNECTION` (a
+ * server not up yet): records wait in the ring meanwhile; only another
+ * failure (a bad configuration) is fatal.
  *
  * Pipelining: a backend that sets {@linkcode Backend.writePipelineDepth}
  * (PostgreSQL) gets up to that many writes in flight at once, so the worker

@@ -61,6 +61,8 @@ const POLL_MAX_MS = 16;
 const BACKOFF_FIRST_MS = 20;
 /** Keeps the next attempt within ~1 s of a server coming back. */
 const BACKOFF_MAX_MS = 1000;
+/** Opening also creates or migrates the schema: try sooner, to keep within ~1 s all the same. */
+const OPEN_BACKOFF_MAX_MS = 500;
 
 type Init = Extract<PipelineMessage, { type: "init" }>;
 
@@ -245,7 +247,11 @@ class Flusher {
       } catch (thrown) {
         error = thrown;
       }
-      if ((error as { code?: unknown } | null)?.code !== "CONNECTION") {
+      // A server may come up later; a SQLite file that cannot be opened
+      // (its "CONNECTION") will not open by waiting.
+      const retry = (error as { code?: unknown } | null)?.code === "CONNECTION" &&
+        (init.spec.backend !== "sqlite" || init.spec.backendConfig.module !== undefined);
+      if (!retry) {
         post({ type: "fatal", error: toWireError(error, "CONNECTION") });
         return null;
       }
@@ -253,7 +259,8 @@ class Flusher {
       post({ type: "backendError", op: "open", error: wire, exportStats: null });
       if (!ready) post({ type: "ready" });
       ready = true;
-      const until = performance.now() + Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt);
+      const until = performance.now() +
+        Math.min(OPEN_BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt);
       for (let now = performance.now(); now < until; now = performance.now()) {
         for (const q of this.#queries.filter((q) => q.seq <= this.#durable)) {
           post({ type: "queryFailed", id: q.id, error: wire });

@@ -6,6 +6,7 @@ import { PostgresqlBackend } from "../src/backends/postgresql.ts";
 import { makeBatch } from "../bench/_pg_fixtures.ts";
 import { freshSchema, PG_IGNORE, pgUrl, withAdmin } from "./_pg_test_env.ts";
 import { TcpProxy } from "./_tcp_proxy.ts";
+import { isConnectionError } from "../src/backends/_pg_errors.ts";
 import type { QueryPlan } from "../query/plan.ts";
 
 /**
@@ -791,3 +792,26 @@ async function retry<T>(fn: () => Promise<T>): Promise<T> {
     }
   }
 }
+
+Deno.test("isConnectionError: a socket closed under the client and an idle-session timeout are connection failures, retried", () => {
+  for (
+    const code of [
+      "ECONNREFUSED",
+      "ECONNRESET",
+      "CONNECTION_CLOSED",
+      "CONNECT_TIMEOUT",
+      "ERR_STREAM_DESTROYED",
+      "ERR_STREAM_WRITE_AFTER_END",
+      "ERR_SOCKET_CLOSED",
+      "57P01",
+      "57P03",
+      "57P05",
+      "08006",
+    ]
+  ) {
+    assert.equal(isConnectionError(Object.assign(new Error("x"), { code })), true, code);
+  }
+  for (const code of ["23505", "54000", "22P02", "42P01", undefined]) {
+    assert.equal(isConnectionError(Object.assign(new Error("x"), { code })), false, String(code));
+  }
+});

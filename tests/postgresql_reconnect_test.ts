@@ -430,8 +430,8 @@ for (
   const c of [
     { during: "idle", outageMs: 300 },
     { during: "write", outageMs: 300 },
-    { during: "idle", outageMs: 4_000 },
-    { during: "write", outageMs: 4_000 },
+    { during: "idle", outageMs: 3_000 },
+    { during: "write", outageMs: 3_000 },
   ] as const
 ) {
   Deno.test({

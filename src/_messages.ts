@@ -53,7 +53,7 @@ export type PipelineMessage =
   }
   | {
     type: "backendError";
-    op: "write" | "retention";
+    op: "open" | "write" | "retention";
     error: WireError;
     exportStats: ExportStats | null;
   }

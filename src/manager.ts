@@ -787,8 +787,11 @@ export class TelemetryManager {
    * (every `exportInterval` seconds, or per full batch); this starts the
    * worker's timer if it was not running, and resolves once the backend is
    * open, so a bad configuration surfaces here rather than at the first
-   * flush. With `exportInterval: 0` batches are written only when full or
-   * on `flush()`.
+   * flush. A server that cannot be reached yet is not a bad configuration:
+   * it resolves after the first failed attempt, and the worker keeps the
+   * records and keeps trying (each failure counted in
+   * `stats().exportErrors`). With `exportInterval: 0` batches are written
+   * only when full or on `flush()`.
    *
    * @returns Resolves when the worker is ready.
    * @throws {PipelineError} When the backend could not be opened.

@@ -597,9 +597,11 @@ export class Pipeline {
 
   /**
    * Makes sure background export runs: starts the worker's export timer if
-   * it was not running, and resolves once the backend is open.
+   * it was not running, and resolves once the backend is open or its server
+   * could not be reached a first time (the worker keeps trying).
    *
-   * @returns Resolves when the worker is ready; rejects when the backend cannot open.
+   * @returns Resolves when the worker is ready; rejects when the backend cannot open
+   *   for a reason other than a connection failure.
    */
   async startBackgroundExport(): Promise<void> {
     if (!this.#timerStarted) {

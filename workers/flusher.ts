@@ -8,7 +8,10 @@
  * transaction). A throwing write is retried with exponential backoff with
  * the same batch; frames leave the ring (`commit`) only after their records
  * are stored, so a worker that dies is replaced by one that replays them
- * (backends upsert by id, so a replay stores no duplicates).
+ * (backends upsert by id, so a replay stores no duplicates). Opening the
+ * backend is retried the same way while it fails with `CONNECTION` (a
+ * server not up yet): records wait in the ring meanwhile; only another
+ * failure (a bad configuration) is fatal.
  *
  * Pipelining: a backend that sets {@linkcode Backend.writePipelineDepth}
  * (PostgreSQL) gets up to that many writes in flight at once, so the worker
@@ -57,7 +60,10 @@ const MAX_SLEEP_MS = 1000;
 const POLL_MIN_MS = 1;
 const POLL_MAX_MS = 16;
 const BACKOFF_FIRST_MS = 20;
-const BACKOFF_MAX_MS = 2000;
+/** Keeps the next attempt within ~1 s of a server coming back. */
+const BACKOFF_MAX_MS = 1000;
+/** Opening also creates or migrates the schema: try sooner, to keep within ~1 s all the same. */
+const OPEN_BACKOFF_MAX_MS = 500;
 /**
  * How often an exporting backend's counters are compared with the last ones
  * posted: the exporter makes progress in the background, between store
@@ -174,12 +180,8 @@ class Flusher {
   }
 
   async run(init: Init): Promise<void> {
-    try {
-      this.#backend = await openBackend(init.spec);
-    } catch (error) {
-      post({ type: "fatal", error: toWireError(error, "CONNECTION") });
-      return;
-    }
+    this.#backend = await this.#open(init);
+    if (this.#backend === null) return;
     const depth = this.#backend.writePipelineDepth ?? 1;
     this.#depth = Number.isInteger(depth) && depth >= 1 ? depth : 1;
     if (this.#backend.stats !== undefined) {
@@ -187,7 +189,6 @@ class Flusher {
     }
     await this.#retention();
     let nextRetention = performance.now() + RETENTION_EVERY_MS;
-    post({ type: "ready" });
     for (;;) {
       const token = this.#ring.wakeToken();
       const fresh = this.#readAhead();
@@ -255,6 +256,55 @@ class Flusher {
     if (text === this.#postedStats) return;
     this.#postedStats = text;
     post({ type: "exportStats", exportStats: stats });
+  }
+
+  /**
+   * Opens the backend. While it fails with `"CONNECTION"` (the server is
+   * not up yet, the network is down) it tries again with backoff, the
+   * records waiting in the ring meanwhile: each failure is a `backendError`
+   * (counted in `stats()`), `ready` is posted after the first one so the
+   * application's start-up does not wait for the server, and queries with
+   * no record to wait for fail with the error. Any other failure (a bad
+   * configuration) is `fatal`. Returns null when done: fatal, or shut down
+   * with nothing left to store.
+   */
+  async #open(init: Init): Promise<Backend | null> {
+    let ready = false;
+    for (let attempt = 1;; attempt++) {
+      let error: unknown;
+      try {
+        const backend = await openBackend(init.spec);
+        if (!ready) post({ type: "ready" });
+        return backend;
+      } catch (thrown) {
+        error = thrown;
+      }
+      // A server may come up later; a SQLite file that cannot be opened
+      // (its "CONNECTION") will not open by waiting.
+      const retry = (error as { code?: unknown } | null)?.code === "CONNECTION" &&
+        (init.spec.backend !== "sqlite" || init.spec.backendConfig.module !== undefined);
+      if (!retry) {
+        post({ type: "fatal", error: toWireError(error, "CONNECTION") });
+        return null;
+      }
+      const wire = toWireError(error, "CONNECTION");
+      post({ type: "backendError", op: "open", error: wire, exportStats: null });
+      if (!ready) post({ type: "ready" });
+      ready = true;
+      const until = performance.now() +
+        Math.min(OPEN_BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt);
+      for (let now = performance.now(); now < until; now = performance.now()) {
+        for (const q of this.#queries.filter((q) => q.seq <= this.#durable)) {
+          post({ type: "queryFailed", id: q.id, error: wire });
+        }
+        this.#queries = this.#queries.filter((q) => q.seq > this.#durable);
+        if (this.#shutdownSeq !== null && this.#durable >= this.#shutdownSeq) {
+          post({ type: "closed", durable: this.#durable, exportStats: null });
+          return null;
+        }
+        await this.#sleep(until - now);
+      }
+    }
   }
 
   /** Decodes frames until a full unsent batch is waiting or the ring has no more; returns how many. */

@@ -38,16 +38,23 @@ const CLIENT_CONNECTION_CODES = new Set([
   "ENETUNREACH",
   "ENETDOWN",
   "EADDRNOTAVAIL",
+  "EHOSTDOWN",
+  "ENETRESET",
+  // A write to a socket that has just been closed under postgres.js.
+  "ERR_STREAM_DESTROYED",
+  "ERR_STREAM_WRITE_AFTER_END",
+  "ERR_SOCKET_CLOSED",
+  "ERR_SOCKET_CLOSED_BEFORE_CONNECTION",
 ]);
 
 /**
  * SQLSTATEs meaning the session is gone or cannot start yet: class 08
  * (connection exception), 57P01-57P03 (admin/crash shutdown, cannot connect
- * now), 53300 (too many connections).
+ * now), 57P05 (idle session timeout), 53300 (too many connections).
  */
 function isConnectionState(state: string): boolean {
   return state.startsWith("08") || state === "57P01" || state === "57P02" ||
-    state === "57P03" || state === "53300";
+    state === "57P03" || state === "57P05" || state === "53300";
 }
 
 /** Whether `error` means the connection, not the statement, failed. */

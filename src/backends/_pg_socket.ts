@@ -1,5 +1,5 @@
 /**
- * The socket postgres.js talks through (its `socket` option), for two
+ * The socket postgres.js talks through (its `socket` option), for three
  * reasons:
  *
  * - TCP noDelay, as libpq sets it: without it a client that sends two small
@@ -18,7 +18,19 @@
  *   close, `close` makes postgres.js fail every query still on the
  *   connection with `CONNECTION_CLOSED` (seen with two pipelined writes and
  *   `pg_terminate_backend`, `tests/postgresql_reconnect_test.ts`). The flag
- *   only raised postgres.js's reconnect backoff.
+ *   only raised postgres.js's reconnect backoff (up to 20 s between
+ *   attempts after a long outage); without it a lost connection is retried
+ *   after 5-10 ms, as soon as a query asks for it.
+ *
+ * The socket is returned while it is still connecting, never a promise that
+ * rejects: postgres.js 3.4.9 handles a failed connection only through the
+ * socket's `error` and `close` events. When the `socket` function's promise
+ * rejects it fails the query that asked, but leaves the connection in its
+ * `connecting` state for good: no `close` ever moves it back to the pool, so
+ * every later query on that pool waits forever. With one write connection,
+ * one refused connect during an outage stopped all writing until the
+ * process restarted. postgres.js buffers the startup message in the
+ * connecting socket and applies its `connect_timeout` itself.
  *
  * @module
  */
@@ -29,7 +41,6 @@ interface SocketOptions {
   host: string[];
   port: number[];
   path?: string | false;
-  connect_timeout?: number | null;
 }
 
 class QuietSocket extends net.Socket {
@@ -41,55 +52,36 @@ class QuietSocket extends net.Socket {
   }
 }
 
-function connectOne(
-  connect: (socket: net.Socket) => void,
-  timeoutSeconds: number,
-  where: string,
-): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = new QuietSocket();
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(Object.assign(new Error(`connect ETIMEDOUT ${where}`), { code: "ETIMEDOUT" }));
-    }, timeoutSeconds * 1000);
-    socket.once("error", (error) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(error);
-    });
-    socket.once("connect", () => {
-      clearTimeout(timer);
-      socket.removeAllListeners("error");
-      socket.setNoDelay(true);
-      resolve(socket);
-    });
-    connect(socket);
-  });
-}
+/**
+ * Which host of a multi-host setting to try next, per pool (postgres.js
+ * passes the same options object for every connection of a pool): the one
+ * that last worked, or the next after one that refused.
+ */
+const nextHost = new WeakMap<SocketOptions, number>();
 
 /**
- * Opens a connected socket to the first reachable host of `options`.
+ * Starts connecting to the PostgreSQL server of `options` and returns the
+ * socket at once. A failure to connect comes as the socket's `error` and
+ * `close` events (which postgres.js turns into a failed query and a
+ * reconnect on the next one); the next call then tries the next host.
  *
- * @returns The socket, with noDelay set.
+ * @returns The connecting socket; noDelay is set once it connects.
  */
-export async function openSocket(options: SocketOptions): Promise<net.Socket> {
-  const timeout = options.connect_timeout ?? 30;
+export function openSocket(options: SocketOptions): net.Socket {
+  const socket = new QuietSocket();
+  socket.once("connect", () => socket.setNoDelay(true));
   if (options.path) {
-    const path = options.path;
-    return await connectOne((s) => s.connect(path), timeout, path);
+    socket.connect(options.path);
+    return socket;
   }
-  let last: unknown = null;
-  for (let i = 0; i < options.host.length; i++) {
-    const host = options.host[i]!;
-    const port = options.port[i] ?? options.port[0] ?? 5432;
-    try {
-      const socket = await connectOne((s) => s.connect(port, host), timeout, `${host}:${port}`);
-      // postgres.js names host and port in its own connection errors.
-      Object.assign(socket, { host, port });
-      return socket;
-    } catch (error) {
-      last = error;
-    }
-  }
-  throw last;
+  const index = (nextHost.get(options) ?? 0) % options.host.length;
+  const host = options.host[index]!;
+  const port = options.port[index] ?? options.port[0] ?? 5432;
+  // postgres.js names host and port in its own connection errors.
+  Object.assign(socket, { host, port });
+  socket.once("error", () => {
+    if (socket.connecting) nextHost.set(options, index + 1);
+  });
+  socket.connect(port, host);
+  return socket;
 }

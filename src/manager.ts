@@ -159,6 +159,8 @@ const ZERO_STATS: TelemetryStats = {
   ringUsage: 0,
   workerRestarts: 0,
   export: null,
+  rejected: 0,
+  rejectedByReason: {},
 };
 
 function equals(column: string, value: Literal): Condition {
@@ -711,7 +713,7 @@ export class TelemetryManager {
    * @returns Counters; all zero for a disabled manager.
    */
   stats(): TelemetryStats {
-    return this.#pipeline?.stats() ?? { ...ZERO_STATS };
+    return this.#pipeline?.stats() ?? { ...ZERO_STATS, rejectedByReason: {} };
   }
 
   /** Traces and spans started but not yet ended (what the manager holds in memory). */

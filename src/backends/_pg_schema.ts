@@ -102,6 +102,29 @@ export const MIGRATIONS: readonly Migration[] = [
       "create index metrics_attributes_idx on metrics using gin (attributes)",
     ],
   },
+  {
+    version: 2,
+    description: "hash indexes on free-text columns, so text of any length is stored",
+    // A btree entry holds at most ~2.7 kB (a third of a page): one span
+    // name or error type longer than that failed its whole batch. A hash
+    // index keeps only a 4-byte hash of each value, so the full text stays
+    // in the column and `=` / `in` on these columns still use an index.
+    // What they no longer serve: range comparisons, anchored-regex prefix
+    // scans and ordered scans on these columns (none of the query methods
+    // relies on them); metric points of one name ordered by time now come
+    // from the hash index and a sort, or from metrics_timestamp_idx.
+    statements: [
+      ["traces", "name"],
+      ["spans", "name"],
+      ["spans", "error_type"],
+      ["events", "event_type"],
+      ["events", "name"],
+      ["metrics", "name"],
+    ].flatMap(([table, column]) => [
+      `drop index if exists ${table}_${column}_idx`,
+      `create index ${table}_${column}_idx on ${table} using hash (${column})`,
+    ]),
+  },
 ];
 
 /** The newest schema version this code knows. */

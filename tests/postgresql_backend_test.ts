@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { type BackendError, TelemetryConfig } from "../mod.ts";
 import { openBackend } from "../src/backends/open_backend.ts";
 import { PostgresqlBackend } from "../src/backends/postgresql.ts";
-import { SCHEMA_VERSION } from "../src/backends/_pg_schema.ts";
-import { backendConformance, batch, span, trace } from "./backend_conformance.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "../src/backends/_pg_schema.ts";
+import { backendConformance, batch, noise, span, trace } from "./backend_conformance.ts";
 import { freshSchema, PG_IGNORE, pgUrl, withAdmin } from "./_pg_test_env.ts";
 
 // Every conformance test gets its own schema, dropped again when the backend closes.
@@ -37,13 +37,85 @@ Deno.test({
       const versions = await admin.unsafe(
         `select version from ${schema}.telemetry_schema_version order by version`,
       );
-      assert.deepEqual(versions.map((r) => r.version), [SCHEMA_VERSION]);
+      assert.deepEqual(versions.map((r) => r.version), MIGRATIONS.map((m) => m.version));
+      assert.equal(versions.at(-1)?.version, SCHEMA_VERSION);
       const indexes = await admin.unsafe<{ indexdef: string }[]>(
         `select indexdef from pg_indexes where schemaname = $1`,
         [schema],
       );
       const gin = indexes.filter((i) => /using gin/i.test(i.indexdef));
       assert.equal(gin.length, 5, "GIN on every attributes column and on resource");
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "PostgresqlBackend.open() migrates a version-1 schema to hash indexes on free text: its rows kept, long names stored",
+  ignore: PG_IGNORE,
+  async fn() {
+    const schema = freshSchema("v1");
+    await withAdmin(schema, async (admin) => {
+      // A database as the version-1 library left it, with a row in it.
+      await admin.begin(async (tx) => {
+        await tx.unsafe(`create schema ${schema}`);
+        await tx.unsafe(`set local search_path to ${schema}`);
+        await tx.unsafe(
+          `create table telemetry_schema_version (
+            version integer primary key,
+            description text not null,
+            applied_at timestamptz not null default now()
+          )`,
+        );
+        for (const statement of MIGRATIONS[0]!.statements) await tx.unsafe(statement);
+        await tx.unsafe(
+          `insert into telemetry_schema_version (version, description) values (1, 'v1')`,
+        );
+        await tx.unsafe(
+          `insert into spans (span_id, trace_id, name, kind, start_time, status)
+           values ('old', 't', 'kept', 'internal', 1, 'ok')`,
+        );
+      });
+      const long = noise(2800);
+      await assert.rejects(
+        admin.unsafe(
+          `insert into ${schema}.spans (span_id, trace_id, name, kind, start_time, status)
+           values ('s', 't', $1, 'internal', 1, 'ok')`,
+          [long],
+        ),
+        /index row size|maximum size/,
+        "the version-1 btree refuses a 2,800-character name",
+      );
+      await using backend = await PostgresqlBackend.open({ url: pgUrl(), schema });
+      const versions = await admin.unsafe(
+        `select version from ${schema}.telemetry_schema_version order by version`,
+      );
+      assert.deepEqual(versions.map((r) => r.version), [1, SCHEMA_VERSION]);
+      const indexes = await admin.unsafe<{ indexname: string; indexdef: string }[]>(
+        `select indexname, indexdef from pg_indexes where schemaname = $1
+         and indexname in ('traces_name_idx', 'spans_name_idx', 'spans_error_type_idx',
+                           'events_name_idx', 'events_event_type_idx', 'metrics_name_idx')`,
+        [schema],
+      );
+      assert.equal(indexes.length, 6);
+      for (const i of indexes) assert.match(i.indexdef, /using hash/i, i.indexname);
+      await backend.write(batch({
+        spans: [
+          span({ spanId: "long", name: long, error: { type: long, message: long, stack: null } }),
+        ],
+      }));
+      const rows = await backend.query({
+        type: "select",
+        entity: "spans",
+        where: null,
+        orderBy: [],
+        limit: 10,
+        offset: 0,
+      });
+      assert.deepEqual(rows.map((r) => [r.spanId, (r.name as string).length]).sort(), [
+        ["long", 2800],
+        ["old", 4],
+      ]);
     });
   },
 });

@@ -3,6 +3,9 @@ import { type BackendError, TelemetryConfig } from "../mod.ts";
 import { openBackend } from "../src/backends/open_backend.ts";
 import { PostgresqlBackend } from "../src/backends/postgresql.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "../src/backends/_pg_schema.ts";
+import type { Condition, Entity, FieldRef } from "../query/plan.ts";
+import { compileSql } from "../query/sql.ts";
+import { postgresqlDialect } from "../query/postgresql_dialect.ts";
 import { backendConformance, batch, noise, span, trace } from "./backend_conformance.ts";
 import { freshSchema, PG_IGNORE, pgUrl, withAdmin } from "./_pg_test_env.ts";
 
@@ -176,6 +179,55 @@ Deno.test({
       ) {
         assert.match(await plan(sql!), new RegExp(`\\b${index}\\b`), sql);
       }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "PostgresqlBackend: compiled = and in on names, error type and event type use the hash indexes",
+  ignore: PG_IGNORE,
+  async fn() {
+    const schema = freshSchema("hashplans");
+    await withAdmin(schema, async (admin) => {
+      await (await PostgresqlBackend.open({ url: pgUrl(), schema })).close();
+      const name = (n: string): FieldRef => ({ kind: "column", name: n });
+      const where = (field: string, values: string[]): Condition =>
+        values.length === 1
+          ? { type: "compare", field: name(field), operator: "=", value: values[0]! }
+          : { type: "in", field: name(field), negated: false, values };
+      const cases: [Entity, string, string[], string][] = [
+        ["traces", "name", ["x"], "traces_name_idx"],
+        ["spans", "name", ["x"], "spans_name_idx"],
+        ["spans", "name", ["x", "y"], "spans_name_idx"],
+        ["spans", "error_type", ["TypeError"], "spans_error_type_idx"],
+        ["events", "name", ["x"], "events_name_idx"],
+        ["events", "event_type", ["custom", "my.type"], "events_event_type_idx"],
+        ["metrics", "name", ["x"], "metrics_name_idx"],
+      ];
+      await admin.begin(async (tx) => {
+        await tx.unsafe(`set local search_path to ${schema}`);
+        await tx.unsafe("set local enable_seqscan = off");
+        for (const [entity, field, values, index] of cases) {
+          const compiled = compileSql({
+            type: "aggregate",
+            entity,
+            where: where(field, values),
+            aggregates: [{ fn: "count", field: null, alias: "n" }],
+            groupBy: [],
+            having: null,
+            orderBy: [],
+            limit: 1,
+            offset: 0,
+          }, postgresqlDialect);
+          const rows = await tx.unsafe<{ "QUERY PLAN": string }[]>(
+            `explain ${compiled.text}`,
+            compiled.params as string[],
+          );
+          const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
+          assert.match(plan, new RegExp(`\\b${index}\\b`), `${entity}.${field}: ${plan}`);
+        }
+      });
     });
   },
 });

@@ -54,7 +54,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "PostgresqlBackend.open() migrates a version-1 schema to hash indexes on free text: its rows kept, long names stored",
+    "PostgresqlBackend.open() migrates a version-1 schema to partial indexes on free text: its rows kept, long names stored",
   ignore: PG_IGNORE,
   async fn() {
     const schema = freshSchema("v1");
@@ -101,7 +101,9 @@ Deno.test({
         [schema],
       );
       assert.equal(indexes.length, 6);
-      for (const i of indexes) assert.match(i.indexdef, /using hash/i, i.indexname);
+      for (const i of indexes) {
+        assert.match(i.indexdef, /using btree .* WHERE \(octet_length\(/i, i.indexname);
+      }
       await backend.write(batch({
         spans: [
           span({ spanId: "long", name: long, error: { type: long, message: long, stack: null } }),
@@ -159,7 +161,8 @@ Deno.test({
       for (
         const [sql, index] of [
           ["select * from spans where trace_id = 'x'", "spans_trace_id_idx"],
-          ["select * from spans where name = 'x'", "spans_name_idx"],
+          // Free-text indexes are partial (schema v2): the compiler adds their condition.
+          ["select * from spans where name = 'x' and octet_length(name) <= 2000", "spans_name_idx"],
           ["select * from spans where kind = 'x' order by start_time desc", "spans_kind_idx"],
           ["select * from spans where status = 'x' order by start_time desc", "spans_status_idx"],
           [
@@ -168,11 +171,20 @@ Deno.test({
           ],
           ["select * from spans where attributes ? 'node.id'", "spans_attributes_idx"],
           [`select * from spans where attributes @> '{"node.id": "x"}'`, "spans_attributes_idx"],
-          ["select * from traces where name = 'x'", "traces_name_idx"],
+          [
+            "select * from traces where name = 'x' and octet_length(name) <= 2000",
+            "traces_name_idx",
+          ],
           ["select * from traces where resource ? 'service.name'", "traces_resource_idx"],
           ["select * from events where span_id = any('{a,b}')", "events_span_id_idx"],
-          ["select * from events where event_type = 'x'", "events_event_type_idx"],
-          ["select * from metrics where name = 'x' order by timestamp desc", "metrics_name_idx"],
+          [
+            "select * from events where event_type = 'x' and octet_length(event_type) <= 2000",
+            "events_event_type_idx",
+          ],
+          [
+            "select * from metrics where name = 'x' and octet_length(name) <= 2000 order by timestamp desc",
+            "metrics_name_idx",
+          ],
           ["select * from metrics where trace_id = 'x'", "metrics_trace_id_idx"],
           ["select * from metrics where timestamp < 5 limit 10", "metrics_timestamp_idx"],
         ]
@@ -185,10 +197,10 @@ Deno.test({
 
 Deno.test({
   name:
-    "PostgresqlBackend: compiled = and in on names, error type and event type use the hash indexes",
+    "PostgresqlBackend: compiled = and in on names, error type and event type use their partial indexes",
   ignore: PG_IGNORE,
   async fn() {
-    const schema = freshSchema("hashplans");
+    const schema = freshSchema("textplans");
     await withAdmin(schema, async (admin) => {
       await (await PostgresqlBackend.open({ url: pgUrl(), schema })).close();
       const name = (n: string): FieldRef => ({ kind: "column", name: n });
@@ -228,6 +240,25 @@ Deno.test({
           assert.match(plan, new RegExp(`\\b${index}\\b`), `${entity}.${field}: ${plan}`);
         }
       });
+      // A value the partial index cannot hold gets no such condition (it would be false).
+      const long = compileSql({
+        type: "select",
+        entity: "spans",
+        where: where("name", ["é".repeat(1001)]),
+        orderBy: [],
+        limit: 1,
+        offset: 0,
+      }, postgresqlDialect);
+      assert.doesNotMatch(long.text, /octet_length/);
+      const short = compileSql({
+        type: "select",
+        entity: "spans",
+        where: where("name", ["é".repeat(1000)]),
+        orderBy: [],
+        limit: 1,
+        offset: 0,
+      }, postgresqlDialect);
+      assert.match(short.text, /octet_length\(t\.name\) <= 2000/);
     });
   },
 });

@@ -182,6 +182,23 @@ Deno.test("a poisoned record alone in its batch is dropped, and the next batch i
   await Deno.remove(logPath);
 });
 
+Deno.test("a batch whose every record fails is drained in bounded time, all counted; later records stored", async () => {
+  const logPath = await Deno.makeTempFile();
+  await capturingWarnings(async (warnings) => {
+    await using manager = new TelemetryManager(poisonConfig({ poison: ["poison"], logPath }));
+    for (let i = 0; i < 300; i++) manager.recordMetric("poison", i);
+    for (let i = 0; i < 50; i++) manager.recordMetric("m", i);
+    await within(manager.flush(), BOUND_MS, "flush()");
+    assert.equal((await manager.runPlan(selectAll("metrics"))).length, 50);
+    const stats = manager.stats();
+    assert.equal(stats.dropped, 300);
+    assert.deepEqual(stats.rejectedByReason, { "backend refused (54000)": 300 });
+    assert.equal(stats.exported, 50);
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+  });
+  await Deno.remove(logPath);
+});
+
 Deno.test("invalid records (BAD_RECORD) are counted under 'invalid record' and said once", async () => {
   const logPath = await Deno.makeTempFile();
   await capturingWarnings(async (warnings) => {

@@ -72,11 +72,17 @@ const POLL_MAX_MS = 16;
 const BACKOFF_FIRST_MS = 20;
 const BACKOFF_MAX_MS = 2000;
 /**
- * Attempts of a batch that fails with a non-transient error before it is
- * split (and of a lone record before it is dropped): a failure that only
- * looked deterministic gets a few chances.
+ * Attempts, with backoff, of a batch that fails with a non-transient error
+ * before it is split: a failure that only looked deterministic gets a few
+ * chances.
  */
 const NON_TRANSIENT_ATTEMPTS = 3;
+/**
+ * Attempts of a record that fails alone before it is dropped, without
+ * backoff (its batch already had its chances; when every record of a batch
+ * fails, waiting between them would only stall the stream).
+ */
+const LONE_RECORD_ATTEMPTS = 2;
 /** Reason under which records the shared checks refuse (`BAD_RECORD`) are counted. */
 const INVALID_RECORD = "invalid record";
 
@@ -325,13 +331,13 @@ class Flusher {
    *   back off and retry the same batch, for as long as it takes.
    * - `BAD_RECORD`: the shared checks name the invalid records; they are
    *   left out and the rest is written at once.
-   * - Any other failure: retried `NON_TRANSIENT_ATTEMPTS` times, then the
+   * - Any other failure: tried `NON_TRANSIENT_ATTEMPTS` times, then the
    *   batch is split in halves, each stored the same way (a half that fails
    *   is split at once: the failure is known to repeat), first half first,
    *   so a record written twice still ends with its last version. A record
-   *   that fails alone `NON_TRANSIENT_ATTEMPTS` times is dropped and counted
-   *   under its reason. A batch of n records with one poisoned record costs
-   *   about 2·log2(n) extra writes.
+   *   that fails alone `LONE_RECORD_ATTEMPTS` times is dropped and counted
+   *   under its reason. A batch of n records with one poisoned record
+   *   takes about 2·log2(n) + 4 writes instead of one.
    *
    * `whole`: `batch` is what the flusher sent, not a half of it.
    */
@@ -377,11 +383,18 @@ class Flusher {
       const size = recordCount(batch);
       if (!isTransientError(error) && size > 0) {
         nonTransient++;
-        if (size === 1 && nonTransient >= NON_TRANSIENT_ATTEMPTS) {
-          refuse(refused, refusalReason(error), 1, toWireError(error, "WRITE_FAILED").message);
-          return 0;
+        if (size === 1 && !whole) {
+          if (nonTransient >= LONE_RECORD_ATTEMPTS) {
+            refuse(refused, refusalReason(error), 1, toWireError(error, "WRITE_FAILED").message);
+            return 0;
+          }
+          continue;
         }
-        if (size > 1 && (nonTransient >= NON_TRANSIENT_ATTEMPTS || !whole)) {
+        if (nonTransient >= NON_TRANSIENT_ATTEMPTS || !whole) {
+          if (size === 1) {
+            refuse(refused, refusalReason(error), 1, toWireError(error, "WRITE_FAILED").message);
+            return 0;
+          }
           const [first, second] = halves(batch);
           const firstMs = await this.#store(first, null, refused, false);
           return firstMs + await this.#store(second, null, refused, false);

@@ -14,7 +14,10 @@ export interface TelemetryStats {
   recorded: number;
   /** Records durably written by the backend. */
   exported: number;
-  /** Records lost: spill queue full, shutdown timed out, backend unavailable. Never silent. */
+  /**
+   * Records lost: spill queue full, shutdown timed out, backend unavailable,
+   * refused by the backend (`rejected`). Never silent.
+   */
   dropped: number;
   /**
    * Of `dropped`: records the backend refused, left out so the rest of

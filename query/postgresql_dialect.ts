@@ -10,6 +10,34 @@ import type { Literal } from "./plan.ts";
 import type { JsonTest, SqlBinder, SqlDialect } from "./sql.ts";
 import { toPostgresRegex } from "./_postgres_regex.ts";
 
+/**
+ * Free-text columns whose btree index holds only values of at most
+ * {@linkcode INDEXED_TEXT_MAX_BYTES} bytes (a btree entry holds ~2.7 kB;
+ * schema version 2 of `_pg_schema.ts` made these indexes partial so that
+ * longer text is still stored). A comparison with short values repeats the
+ * index's condition so that the planner may use it.
+ */
+const INDEXED_TEXT_COLUMNS = new Set(["name", "error_type", "event_type"]);
+/** Must equal the bound in the partial indexes of `_pg_schema.ts` (schema version 2). */
+const INDEXED_TEXT_MAX_BYTES = 2000;
+
+/** UTF-8 length of `text`, stopping early once past `limit`. */
+function utf8LengthUpTo(text: string, limit: number): number {
+  // At most 3 bytes per UTF-16 unit (a surrogate pair is 4 bytes for 2 units).
+  if (text.length * 3 <= limit) return 0;
+  let bytes = 0;
+  for (let i = 0; i < text.length && bytes <= limit; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
 const JSON_TYPES: Readonly<Record<Exclude<JsonTest, "present">, string>> = {
   number: "= 'number'",
   string: "= 'string'",
@@ -79,6 +107,15 @@ export const postgresqlDialect: SqlDialect = {
   },
   regexMatch(text: string, pattern: string, binder: SqlBinder): string {
     return `(${text} ~ ${binder.bind(toPostgresRegex(pattern))}::text)`;
+  },
+  indexedTextGuard(column: string, expr: string, values: readonly string[]): string | null {
+    if (!INDEXED_TEXT_COLUMNS.has(column)) return null;
+    for (const v of values) {
+      if (utf8LengthUpTo(v, INDEXED_TEXT_MAX_BYTES) > INDEXED_TEXT_MAX_BYTES) return null;
+    }
+    // Implied by the comparison (an equal value has the same length); it
+    // lets the planner prove the partial index's condition.
+    return `octet_length(${expr}) <= ${INDEXED_TEXT_MAX_BYTES}`;
   },
   // float8 compares with integer, bigint (count) and float8 alike.
   numberParam: (placeholder: string): string => `${placeholder}::float8`,

@@ -113,6 +113,16 @@ export interface SqlDialect {
     binder: SqlBinder,
   ): string | null;
   /**
+   * Optional. Extra condition, fixed SQL text without values, to AND onto
+   * `column = v` or `column in (...)` for the string `values` given, so the
+   * engine can use a partial index on the column (PostgreSQL indexes only
+   * names short enough for a btree entry: `octet_length(t.name) <= 2000`).
+   * It must follow from the comparison itself, never change its result.
+   * `column` is the column's name, `expr` its qualified expression (e.g.
+   * `t.name`). Returns `null` to add nothing.
+   */
+  indexedTextGuard?(column: string, expr: string, values: readonly string[]): string | null;
+  /**
    * Optional. Wraps the placeholder of a number compared with a column or an
    * aggregate, for engines that would otherwise infer the parameter's type
    * from the other side (PostgreSQL: `count(*) > $1` makes `$1` a bigint and
@@ -194,7 +204,7 @@ const TABLE: Readonly<Record<Entity, string>> = {
 };
 
 type FieldSql =
-  | { kind: "column"; expr: string; type: "string" | "number"; nullable: boolean }
+  | { kind: "column"; name: string; expr: string; type: "string" | "number"; nullable: boolean }
   | { kind: "json"; source: string; key: string | null };
 
 class Compiler {
@@ -229,7 +239,7 @@ class Compiler {
         ? `(${alias}.end_time - ${alias}.start_time)`
         : `${alias}.${ref.name}`;
       const type = info.type === "number" ? "number" : "string";
-      return { kind: "column", expr, type, nullable: info.nullable };
+      return { kind: "column", name: ref.name, expr, type, nullable: info.nullable };
     }
     const source = ref.kind === "attribute" ? `${alias}.attributes` : `${alias}.resource`;
     return { kind: "json", source, key: ref.key };
@@ -281,7 +291,18 @@ class Compiler {
     }
     const operand = this.typed(f, typeof v === "number" ? "number" : "string");
     if (operand === null) return this.#d.falseLiteral;
-    return this.guarded(operand[0], `${operand[1]} ${op} ${this.bindValue(v)}`);
+    const compared = `${operand[1]} ${op} ${this.bindValue(v)}`;
+    if (op === "=" && typeof v === "string") {
+      return this.guarded(operand[0], this.withIndexGuard(f, [v], compared));
+    }
+    return this.guarded(operand[0], compared);
+  }
+
+  /** `compared`, with the dialect's partial-index guard for a text column, if any. */
+  withIndexGuard(f: FieldSql, values: readonly string[], compared: string): string {
+    if (f.kind !== "column" || this.#d.indexedTextGuard === undefined) return compared;
+    const guard = this.#d.indexedTextGuard(f.name, f.expr, values);
+    return guard === null ? compared : `${compared} and ${guard}`;
   }
 
   inList(f: FieldSql, values: Literal[]): string {
@@ -304,7 +325,13 @@ class Compiler {
       const operand = this.typed(f, type);
       if (operand === null) continue;
       const list = same.map((v) => this.bindValue(v)).join(", ");
-      parts.push(this.guarded(operand[0], `${operand[1]} in (${list})`));
+      const compared = `${operand[1]} in (${list})`;
+      parts.push(
+        this.guarded(
+          operand[0],
+          type === "string" ? this.withIndexGuard(f, same as string[], compared) : compared,
+        ),
+      );
     }
     if (f.kind === "json") {
       if (values.includes(true)) parts.push(this.#d.jsonIs(f.source, f.key, "true", this.#b));

@@ -21,6 +21,16 @@ export interface WireError {
   message: string;
 }
 
+/** Records the backend refused for one reason, left out of a stored batch. */
+export interface RefusedRecords {
+  /** Short, stable reason, e.g. `"invalid record"` or `"backend refused (54000)"`. */
+  reason: string;
+  /** How many records. */
+  count: number;
+  /** The full message of the first one, e.g. the database's error. */
+  example: string;
+}
+
 /** How the worker waits for new frames. */
 export type WakeMode = "wait" | "poll";
 
@@ -46,8 +56,10 @@ export type PipelineMessage =
     type: "progress";
     durable: number;
     records: number;
-    /** Records of this batch the backend refused as invalid (`BAD_RECORD`) and left out. */
+    /** Records of this batch the backend refused (invalid, or failing alone) and left out. */
     rejected: number;
+    /** The same records by reason (empty when none); counts add up to `rejected`. */
+    refused: RefusedRecords[];
     latencyMs: number;
     exportStats: ExportStats | null;
   }

@@ -162,6 +162,8 @@ const ZERO_STATS: TelemetryStats = {
   ringUsage: 0,
   workerRestarts: 0,
   export: null,
+  rejected: 0,
+  rejectedByReason: {},
 };
 
 /** A metric value given as something else than a number, as a number (NaN when it is none). */
@@ -827,7 +829,7 @@ export class TelemetryManager {
    * @returns Counters; all zero for a disabled manager.
    */
   stats(): TelemetryStats {
-    return this.#pipeline?.stats() ?? { ...ZERO_STATS };
+    return this.#pipeline?.stats() ?? { ...ZERO_STATS, rejectedByReason: {} };
   }
 
   /** Traces and spans started but not yet ended (what the manager holds in memory). */

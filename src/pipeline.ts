@@ -16,7 +16,7 @@
 import { Worker } from "node:worker_threads";
 import type { QueryPlan, QueryRow } from "../query/plan.ts";
 import type { TelemetryConfig } from "./config.ts";
-import type { PipelineMessage, WakeMode, WireError } from "./_messages.ts";
+import type { PipelineMessage, RefusedRecords, WakeMode, WireError } from "./_messages.ts";
 import {
   type MetricFields,
   type SpanFields,
@@ -175,8 +175,10 @@ export class Pipeline {
   #rejectReady!: (error: Error) => void;
 
   #exportStats: ExportStats | null = null;
-  /** Records the backend refused as invalid: stored nowhere, counted as dropped. */
+  /** Records the backend refused (invalid, or failing alone): stored nowhere, counted as dropped. */
   #rejected = 0;
+  /** `#rejected` by reason; each reason is warned about once. */
+  #rejectedByReason = new Map<string, number>();
   #writer = new FrameWriter();
   #frameHeader = 0;
   #frameRecords = 0;
@@ -689,6 +691,8 @@ export class Pipeline {
       ringUsage: this.#ring.usedBytes() / this.#ring.capacity,
       workerRestarts: this.#restarts,
       export: this.#exportStats === null ? null : { ...this.#exportStats },
+      rejected: this.#rejected,
+      rejectedByReason: Object.fromEntries(this.#rejectedByReason),
     };
   }
 
@@ -840,6 +844,7 @@ export class Pipeline {
       case "progress":
         this.#exportStats = message.exportStats;
         this.#rejected += message.rejected;
+        if (message.refused.length > 0) this.#countRefused(message.refused);
         this.#batches++;
         this.#lastLatencyMs = message.latencyMs;
         this.#latencySumMs += message.latencyMs;
@@ -875,6 +880,22 @@ export class Pipeline {
         this.#settleFlushes();
         this.#resolveClosed?.();
         break;
+    }
+  }
+
+  /** Counts refused records by reason; says each new reason once on stderr. */
+  #countRefused(refused: readonly RefusedRecords[]): void {
+    for (const { reason, count, example } of refused) {
+      const known = this.#rejectedByReason.get(reason);
+      this.#rejectedByReason.set(reason, (known ?? 0) + count);
+      if (known === undefined) {
+        console.warn(
+          `spark-telemetry: ${count} record${count === 1 ? " was" : "s were"} dropped, ` +
+            `${reason} (${this.#config.backend} backend); the rest of the batch was stored. ` +
+            `Later records dropped for this reason are only counted ` +
+            `(stats().rejectedByReason). First error: ${example.slice(0, 500)}`,
+        );
+      }
     }
   }
 

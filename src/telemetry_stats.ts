@@ -14,8 +14,26 @@ export interface TelemetryStats {
   recorded: number;
   /** Records durably written by the backend. */
   exported: number;
-  /** Records lost: spill queue full, shutdown timed out, backend unavailable. Never silent. */
+  /**
+   * Records lost: spill queue full, shutdown timed out, backend unavailable,
+   * refused by the backend (`rejected`). Never silent.
+   */
   dropped: number;
+  /**
+   * Of `dropped`: records the backend refused, left out so the rest of
+   * their batch could be stored. A record is refused when the shared checks
+   * find it invalid (a field of the wrong type, say) or when, written
+   * alone, it fails with an error that is not transient (a value the
+   * database cannot hold): a failing batch is split until such records are
+   * found. Each reason is also said once on stderr.
+   */
+  rejected: number;
+  /**
+   * `rejected` by reason: `"invalid record"`, or `"backend refused (<code>)"`
+   * with the most specific code of the error (a PostgreSQL SQLSTATE such as
+   * `54000`, a SQLite result code, else the backend's code).
+   */
+  rejectedByReason: Record<string, number>;
   /** Records that went through the spill queue because the ring was full (total). */
   spilled: number;
   /** Records in the spill queue now. */

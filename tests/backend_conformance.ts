@@ -195,6 +195,33 @@ const LATENCIES: MetricRecord[] = [
   metric({ metricId: "m-14", name: "other", value: 1, timestamp: 14, attributes: { node: "a" } }),
 ];
 
+/**
+ * `length` UTF-16 units of text that does not compress (an index entry
+ * TOAST-compresses its value first: repeated text would fit), mostly
+ * printable ASCII with some multi-byte characters, the same for a seed.
+ */
+export function noise(length: number, seed = 1): string {
+  let x = (seed * 2654435761) >>> 0 || 1;
+  const units: number[] = [];
+  while (units.length < length) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    const r = x % 100;
+    // Never a lone surrogate: astral characters only when both units fit.
+    if (r === 0 && units.length + 2 <= length) units.push(0xd83c, 0xdf89); // 🎉
+    else if (r < 5) units.push(0xe9); // é
+    else units.push(0x21 + (x >>> 8) % 94);
+  }
+  let text = "";
+  for (let i = 0; i < units.length; i += 8192) {
+    text += String.fromCharCode(...units.slice(i, i + 8192));
+  }
+  return text;
+}
+
 // ---------------------------------------------------------------- the suite
 
 /**
@@ -1249,6 +1276,62 @@ export function backendConformance(
       );
     }
     assert.equal((await b.query(select("spans", null))).length, keys.length);
+  });
+
+  test("write() stores text of any length: 1 MB names, error type and message read back exactly", async (b) => {
+    // Longer than any index entry (PostgreSQL's btree holds ~2.7 kB), with
+    // multi-byte characters so a limit in bytes is crossed before one in characters.
+    const long = (tag: string, length: number) => tag + noise(length - tag.length, tag.length);
+    const MB = 1024 * 1024;
+    const t = trace({ traceId: "long-trace", name: long("trace", MB) });
+    const s = span({
+      spanId: "long-span",
+      traceId: t.traceId,
+      name: long("span", MB),
+      status: "error",
+      error: { type: long("type", MB), message: long("message", MB), stack: long("stack", 5000) },
+    });
+    const justOver = span({
+      spanId: "span-2800",
+      name: long("n", 2800),
+      error: { type: long("t", 2800), message: "m", stack: null },
+    });
+    const e = event({
+      eventId: "long-event",
+      eventType: long("custom.type", 3000),
+      name: long("event", MB),
+      spanId: s.spanId,
+    });
+    const m = metric({ metricId: "long-metric", name: long("metric", MB), unit: long("u", 3000) });
+    await b.write(batch({ traces: [t], spans: [s, justOver], events: [e], metrics: [m] }));
+    // The next write is unaffected.
+    await b.write(batch({ spans: [span({ spanId: "after", startTime: 5 })] }));
+
+    assert.deepEqual(await b.query(select("traces", null)), [t]);
+    const spans = await b.query(
+      select("spans", null, { orderBy: [{ field: col("span_id"), direction: "asc" }] }),
+    );
+    assert.deepEqual(spans, [
+      { ...span({ spanId: "after", startTime: 5 }), events: [] },
+      { ...s, events: [e] },
+      { ...justOver, events: [] },
+    ]);
+    assert.deepEqual(await b.query(select("events", null)), [e]);
+    assert.deepEqual(await b.query(select("metrics", null)), [m]);
+    // Equality on the long text still finds exactly its record.
+    assert.deepEqual(await ids(b, select("spans", cmp(col("name"), "=", s.name))), [s.spanId]);
+    assert.deepEqual(
+      await ids(b, select("spans", cmp(col("error_type"), "=", justOver.error!.type))),
+      [justOver.spanId],
+    );
+    assert.deepEqual(await ids(b, select("traces", cmp(col("name"), "=", t.name))), [t.traceId]);
+    assert.deepEqual(await ids(b, select("events", cmp(col("name"), "=", e.name))), [e.eventId]);
+    assert.deepEqual(await ids(b, select("metrics", cmp(col("name"), "=", m.name))), [m.metricId]);
+    // A prefix of it is another name.
+    assert.deepEqual(
+      await ids(b, select("spans", cmp(col("name"), "=", s.name.slice(0, 2800)))),
+      [],
+    );
   });
 
   test("calls after close() fail with CLOSED", async (b) => {

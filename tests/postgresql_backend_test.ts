@@ -2,8 +2,11 @@ import assert from "node:assert/strict";
 import { type BackendError, TelemetryConfig } from "../mod.ts";
 import { openBackend } from "../src/backends/open_backend.ts";
 import { PostgresqlBackend } from "../src/backends/postgresql.ts";
-import { SCHEMA_VERSION } from "../src/backends/_pg_schema.ts";
-import { backendConformance, batch, span, trace } from "./backend_conformance.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "../src/backends/_pg_schema.ts";
+import type { Condition, Entity, FieldRef } from "../query/plan.ts";
+import { compileSql } from "../query/sql.ts";
+import { postgresqlDialect } from "../query/postgresql_dialect.ts";
+import { backendConformance, batch, noise, span, trace } from "./backend_conformance.ts";
 import { freshSchema, PG_IGNORE, pgUrl, withAdmin } from "./_pg_test_env.ts";
 
 // Every conformance test gets its own schema, dropped again when the backend closes.
@@ -37,13 +40,87 @@ Deno.test({
       const versions = await admin.unsafe(
         `select version from ${schema}.telemetry_schema_version order by version`,
       );
-      assert.deepEqual(versions.map((r) => r.version), [SCHEMA_VERSION]);
+      assert.deepEqual(versions.map((r) => r.version), MIGRATIONS.map((m) => m.version));
+      assert.equal(versions.at(-1)?.version, SCHEMA_VERSION);
       const indexes = await admin.unsafe<{ indexdef: string }[]>(
         `select indexdef from pg_indexes where schemaname = $1`,
         [schema],
       );
       const gin = indexes.filter((i) => /using gin/i.test(i.indexdef));
       assert.equal(gin.length, 5, "GIN on every attributes column and on resource");
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "PostgresqlBackend.open() migrates a version-1 schema to partial indexes on free text: its rows kept, long names stored",
+  ignore: PG_IGNORE,
+  async fn() {
+    const schema = freshSchema("v1");
+    await withAdmin(schema, async (admin) => {
+      // A database as the version-1 library left it, with a row in it.
+      await admin.begin(async (tx) => {
+        await tx.unsafe(`create schema ${schema}`);
+        await tx.unsafe(`set local search_path to ${schema}`);
+        await tx.unsafe(
+          `create table telemetry_schema_version (
+            version integer primary key,
+            description text not null,
+            applied_at timestamptz not null default now()
+          )`,
+        );
+        for (const statement of MIGRATIONS[0]!.statements) await tx.unsafe(statement);
+        await tx.unsafe(
+          `insert into telemetry_schema_version (version, description) values (1, 'v1')`,
+        );
+        await tx.unsafe(
+          `insert into spans (span_id, trace_id, name, kind, start_time, status)
+           values ('old', 't', 'kept', 'internal', 1, 'ok')`,
+        );
+      });
+      const long = noise(2800);
+      await assert.rejects(
+        admin.unsafe(
+          `insert into ${schema}.spans (span_id, trace_id, name, kind, start_time, status)
+           values ('s', 't', $1, 'internal', 1, 'ok')`,
+          [long],
+        ),
+        /index row size|maximum size/,
+        "the version-1 btree refuses a 2,800-character name",
+      );
+      await using backend = await PostgresqlBackend.open({ url: pgUrl(), schema });
+      const versions = await admin.unsafe(
+        `select version from ${schema}.telemetry_schema_version order by version`,
+      );
+      assert.deepEqual(versions.map((r) => r.version), [1, SCHEMA_VERSION]);
+      const indexes = await admin.unsafe<{ indexname: string; indexdef: string }[]>(
+        `select indexname, indexdef from pg_indexes where schemaname = $1
+         and indexname in ('traces_name_idx', 'spans_name_idx', 'spans_error_type_idx',
+                           'events_name_idx', 'events_event_type_idx', 'metrics_name_idx')`,
+        [schema],
+      );
+      assert.equal(indexes.length, 6);
+      for (const i of indexes) {
+        assert.match(i.indexdef, /using btree .* WHERE \(octet_length\(/i, i.indexname);
+      }
+      await backend.write(batch({
+        spans: [
+          span({ spanId: "long", name: long, error: { type: long, message: long, stack: null } }),
+        ],
+      }));
+      const rows = await backend.query({
+        type: "select",
+        entity: "spans",
+        where: null,
+        orderBy: [],
+        limit: 10,
+        offset: 0,
+      });
+      assert.deepEqual(rows.map((r) => [r.spanId, (r.name as string).length]).sort(), [
+        ["long", 2800],
+        ["old", 4],
+      ]);
     });
   },
 });
@@ -84,7 +161,8 @@ Deno.test({
       for (
         const [sql, index] of [
           ["select * from spans where trace_id = 'x'", "spans_trace_id_idx"],
-          ["select * from spans where name = 'x'", "spans_name_idx"],
+          // Free-text indexes are partial (schema v2): the compiler adds their condition.
+          ["select * from spans where name = 'x' and octet_length(name) <= 2000", "spans_name_idx"],
           ["select * from spans where kind = 'x' order by start_time desc", "spans_kind_idx"],
           ["select * from spans where status = 'x' order by start_time desc", "spans_status_idx"],
           [
@@ -93,17 +171,94 @@ Deno.test({
           ],
           ["select * from spans where attributes ? 'node.id'", "spans_attributes_idx"],
           [`select * from spans where attributes @> '{"node.id": "x"}'`, "spans_attributes_idx"],
-          ["select * from traces where name = 'x'", "traces_name_idx"],
+          [
+            "select * from traces where name = 'x' and octet_length(name) <= 2000",
+            "traces_name_idx",
+          ],
           ["select * from traces where resource ? 'service.name'", "traces_resource_idx"],
           ["select * from events where span_id = any('{a,b}')", "events_span_id_idx"],
-          ["select * from events where event_type = 'x'", "events_event_type_idx"],
-          ["select * from metrics where name = 'x' order by timestamp desc", "metrics_name_idx"],
+          [
+            "select * from events where event_type = 'x' and octet_length(event_type) <= 2000",
+            "events_event_type_idx",
+          ],
+          [
+            "select * from metrics where name = 'x' and octet_length(name) <= 2000 order by timestamp desc",
+            "metrics_name_idx",
+          ],
           ["select * from metrics where trace_id = 'x'", "metrics_trace_id_idx"],
           ["select * from metrics where timestamp < 5 limit 10", "metrics_timestamp_idx"],
         ]
       ) {
         assert.match(await plan(sql!), new RegExp(`\\b${index}\\b`), sql);
       }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "PostgresqlBackend: compiled = and in on names, error type and event type use their partial indexes",
+  ignore: PG_IGNORE,
+  async fn() {
+    const schema = freshSchema("textplans");
+    await withAdmin(schema, async (admin) => {
+      await (await PostgresqlBackend.open({ url: pgUrl(), schema })).close();
+      const name = (n: string): FieldRef => ({ kind: "column", name: n });
+      const where = (field: string, values: string[]): Condition =>
+        values.length === 1
+          ? { type: "compare", field: name(field), operator: "=", value: values[0]! }
+          : { type: "in", field: name(field), negated: false, values };
+      const cases: [Entity, string, string[], string][] = [
+        ["traces", "name", ["x"], "traces_name_idx"],
+        ["spans", "name", ["x"], "spans_name_idx"],
+        ["spans", "name", ["x", "y"], "spans_name_idx"],
+        ["spans", "error_type", ["TypeError"], "spans_error_type_idx"],
+        ["events", "name", ["x"], "events_name_idx"],
+        ["events", "event_type", ["custom", "my.type"], "events_event_type_idx"],
+        ["metrics", "name", ["x"], "metrics_name_idx"],
+      ];
+      await admin.begin(async (tx) => {
+        await tx.unsafe(`set local search_path to ${schema}`);
+        await tx.unsafe("set local enable_seqscan = off");
+        for (const [entity, field, values, index] of cases) {
+          const compiled = compileSql({
+            type: "aggregate",
+            entity,
+            where: where(field, values),
+            aggregates: [{ fn: "count", field: null, alias: "n" }],
+            groupBy: [],
+            having: null,
+            orderBy: [],
+            limit: 1,
+            offset: 0,
+          }, postgresqlDialect);
+          const rows = await tx.unsafe<{ "QUERY PLAN": string }[]>(
+            `explain ${compiled.text}`,
+            compiled.params as string[],
+          );
+          const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
+          assert.match(plan, new RegExp(`\\b${index}\\b`), `${entity}.${field}: ${plan}`);
+        }
+      });
+      // A value the partial index cannot hold gets no such condition (it would be false).
+      const long = compileSql({
+        type: "select",
+        entity: "spans",
+        where: where("name", ["é".repeat(1001)]),
+        orderBy: [],
+        limit: 1,
+        offset: 0,
+      }, postgresqlDialect);
+      assert.doesNotMatch(long.text, /octet_length/);
+      const short = compileSql({
+        type: "select",
+        entity: "spans",
+        where: where("name", ["é".repeat(1000)]),
+        orderBy: [],
+        limit: 1,
+        offset: 0,
+      }, postgresqlDialect);
+      assert.match(short.text, /octet_length\(t\.name\) <= 2000/);
     });
   },
 });

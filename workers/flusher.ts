@@ -21,7 +21,7 @@
  * earlier batch are stored. When an in-flight write fails, the worker waits
  * for every write in flight to settle, then stores the failed batch and all
  * later ones again one at a time, in order, with the usual retries and
- * `BAD_RECORD` handling — re-sending later batches even if they succeeded,
+ * isolation of refused records — re-sending later batches even if they succeeded,
  * so a record written twice (a trace at start and at end) ends with its
  * last version. Only the first failure of such a group is reported as a
  * `backendError`; the later in-flight results are discarded unseen, and
@@ -37,6 +37,14 @@
  * 2.5 ms in total. Control messages (flush, query, shutdown) cut a sleep
  * short. `wake: "wait"` keeps the `waitAsync` variant for comparison.
  *
+ * No record blocks the stream: a write that fails with a transient error
+ * (connection, server shutdown, lock; see `isTransientError`) is retried
+ * until it passes, but one that fails otherwise is taken to be caused by a
+ * record of the batch (a value the database cannot index, a constraint):
+ * after a few attempts the batch is split in halves, recursively, until the
+ * records that fail alone are found; those are dropped and reported in
+ * `progress.refused` by reason, and everything else is stored, in order.
+ *
  * It runs as a `node:worker_threads` worker rather than a Web Worker: a Web
  * Worker keeps a Deno process alive forever and cannot be `unref()`ed, while
  * this one lets the process exit and drains on `unload`.
@@ -45,8 +53,14 @@
  */
 import { parentPort } from "node:worker_threads";
 import type { QueryPlan } from "../query/plan.ts";
-import { type PipelineMessage, toWireError, type WakeMode } from "../src/_messages.ts";
-import type { Backend } from "../src/backends/backend.ts";
+import {
+  type PipelineMessage,
+  type RefusedRecords,
+  toWireError,
+  type WakeMode,
+} from "../src/_messages.ts";
+import { type Backend, isTransientError } from "../src/backends/backend.ts";
+import { refusalReason } from "../src/backends/_transient.ts";
 import type { ExportStats } from "../src/backends/export_stats.ts";
 import type { Batch } from "../src/types.ts";
 import { splitInvalidRecords } from "../src/backends/_validate_batch.ts";
@@ -70,6 +84,20 @@ const OPEN_BACKOFF_MAX_MS = 500;
  * writes, and `stats().export` must not wait for the next write to show it.
  */
 const EXPORT_STATS_EVERY_MS = 20;
+/**
+ * Attempts, with backoff, of a batch that fails with a non-transient error
+ * before it is split: a failure that only looked deterministic gets a few
+ * chances.
+ */
+const NON_TRANSIENT_ATTEMPTS = 3;
+/**
+ * Attempts of a record that fails alone before it is dropped, without
+ * backoff (its batch already had its chances; when every record of a batch
+ * fails, waiting between them would only stall the stream).
+ */
+const LONE_RECORD_ATTEMPTS = 2;
+/** Reason under which records the shared checks refuse (`BAD_RECORD`) are counted. */
+const INVALID_RECORD = "invalid record";
 
 type Init = Extract<PipelineMessage, { type: "init" }>;
 
@@ -360,17 +388,48 @@ class Flusher {
   }
 
   /**
-   * Stores `batch` (the first `count` records of `#pending`), retrying with
-   * backoff until it is, then commits it. `failed`: what its last attempt
-   * threw, when it has already been tried once.
+   * Stores `batch` (the first `count` records of `#pending`), retrying
+   * transient failures with backoff until it is, then commits it. `failed`:
+   * what its last attempt threw, when it has already been tried once.
+   * Records that cannot be stored are left out and counted (see `#store`).
    */
   async #writeSerially(
     batch: Batch,
     count: number,
     failed: { error: unknown } | null,
   ): Promise<void> {
-    let latencyMs = 0;
+    const refused = new Map<string, RefusedRecords>();
+    const latencyMs = await this.#store(batch, failed, refused, true);
     let rejected = 0;
+    for (const r of refused.values()) rejected += r.count;
+    this.#done(count, rejected, latencyMs, [...refused.values()]);
+  }
+
+  /**
+   * Stores `batch`, leaving out the records that cannot be stored; returns
+   * how long the successful writes took.
+   *
+   * - Transient failure (connection, server, lock; see `isTransientError`):
+   *   back off and retry the same batch, for as long as it takes.
+   * - `BAD_RECORD`: the shared checks name the invalid records; they are
+   *   left out and the rest is written at once.
+   * - Any other failure: tried `NON_TRANSIENT_ATTEMPTS` times, then the
+   *   batch is split in halves, each stored the same way (a half that fails
+   *   is split at once: the failure is known to repeat), first half first,
+   *   so a record written twice still ends with its last version. A record
+   *   that fails alone `LONE_RECORD_ATTEMPTS` times is dropped and counted
+   *   under its reason. A batch of n records with one poisoned record
+   *   takes about 2·log2(n) + 4 writes instead of one.
+   *
+   * `whole`: `batch` is what the flusher sent, not a half of it.
+   */
+  async #store(
+    batch: Batch,
+    failed: { error: unknown } | null,
+    refused: Map<string, RefusedRecords>,
+    whole: boolean,
+  ): Promise<number> {
+    let nonTransient = 0;
     for (let attempt = 1;; attempt++) {
       let error: unknown;
       if (failed !== null) {
@@ -380,8 +439,7 @@ class Flusher {
         const started = performance.now();
         try {
           await this.#backend!.write(batch);
-          latencyMs = performance.now() - started;
-          break;
+          return performance.now() - started;
         } catch (thrown) {
           error = thrown;
         }
@@ -392,26 +450,51 @@ class Flusher {
         error: toWireError(error, "WRITE_FAILED"),
         exportStats: this.#backend!.stats?.() ?? null,
       });
-      if ((error as { code?: unknown }).code === "BAD_RECORD") {
+      if ((error as { code?: unknown } | null)?.code === "BAD_RECORD") {
         // Retrying cannot fix a record the backend refuses (a NaN, say):
         // store the rest of the batch now and leave the bad ones out.
-        // (When the shared checks find nothing, back off as for any error.)
+        // (When the shared checks find nothing, the error is handled as
+        // any other non-transient one below.)
         const split = splitInvalidRecords(batch);
         if (split.rejected > 0) {
-          rejected += split.rejected;
+          refuse(refused, INVALID_RECORD, split.rejected, split.firstError!);
           batch = split.valid;
           continue;
+        }
+      }
+      const size = recordCount(batch);
+      if (!isTransientError(error) && size > 0) {
+        nonTransient++;
+        if (size === 1 && !whole) {
+          if (nonTransient >= LONE_RECORD_ATTEMPTS) {
+            refuse(refused, refusalReason(error), 1, toWireError(error, "WRITE_FAILED").message);
+            return 0;
+          }
+          continue;
+        }
+        if (nonTransient >= NON_TRANSIENT_ATTEMPTS || !whole) {
+          if (size === 1) {
+            refuse(refused, refusalReason(error), 1, toWireError(error, "WRITE_FAILED").message);
+            return 0;
+          }
+          const [first, second] = halves(batch);
+          const firstMs = await this.#store(first, null, refused, false);
+          return firstMs + await this.#store(second, null, refused, false);
         }
       }
       // Keep the batch and try again: it is stored whole or not at all,
       // and upserts make a repeat harmless.
       await sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (attempt - 1)));
     }
-    this.#done(count, rejected, latencyMs);
   }
 
   /** The oldest `count` pending records are stored: commit them and report. */
-  #done(count: number, rejected: number, latencyMs: number): void {
+  #done(
+    count: number,
+    rejected: number,
+    latencyMs: number,
+    refused: RefusedRecords[] = [],
+  ): void {
     this.#pending = this.#pending.slice(count);
     this.#sent -= count;
     this.#durable += count;
@@ -421,6 +504,7 @@ class Flusher {
       durable: this.#durable,
       records: count,
       rejected,
+      refused,
       latencyMs,
       exportStats: this.#backend!.stats?.() ?? null,
     });
@@ -471,6 +555,54 @@ class Flusher {
       });
     }
   }
+}
+
+function recordCount(batch: Batch): number {
+  return batch.traces.length + batch.spans.length + batch.events.length + batch.metrics.length;
+}
+
+/**
+ * Splits a batch of two or more records in two: the first half of its
+ * records (traces, then spans, events, metrics), then the rest. Each kind
+ * keeps its order, so the later of two versions of a record stays later.
+ */
+function halves(batch: Batch): [Batch, Batch] {
+  let left = Math.ceil(recordCount(batch) / 2);
+  const cut = (length: number): number => {
+    const take = Math.min(left, length);
+    left -= take;
+    return take;
+  };
+  const t = cut(batch.traces.length);
+  const s = cut(batch.spans.length);
+  const e = cut(batch.events.length);
+  const m = cut(batch.metrics.length);
+  return [
+    {
+      traces: batch.traces.slice(0, t),
+      spans: batch.spans.slice(0, s),
+      events: batch.events.slice(0, e),
+      metrics: batch.metrics.slice(0, m),
+    },
+    {
+      traces: batch.traces.slice(t),
+      spans: batch.spans.slice(s),
+      events: batch.events.slice(e),
+      metrics: batch.metrics.slice(m),
+    },
+  ];
+}
+
+/** Counts `count` records left out under `reason`. */
+function refuse(
+  refused: Map<string, RefusedRecords>,
+  reason: string,
+  count: number,
+  example: string,
+): void {
+  const known = refused.get(reason);
+  if (known === undefined) refused.set(reason, { reason, count, example });
+  else known.count += count;
 }
 
 let flusher: Flusher | null = null;

@@ -9,6 +9,7 @@
 import type { QueryPlan, QueryRow } from "../../query/plan.ts";
 import type { Batch } from "../types.ts";
 import type { ExportStats } from "./export_stats.ts";
+import { defaultTransient, isTransient } from "./_transient.ts";
 
 /** A place records are written to and, for stores, queried from. */
 export interface Backend {
@@ -18,6 +19,16 @@ export interface Backend {
    * Writes a batch in one transaction: all of it or none of it. Records are
    * upserted by id (last write wins), so replaying a batch after a retry or a
    * worker restart stores no duplicates. Throws when the batch was not stored.
+   *
+   * What it throws decides what the flusher does (see
+   * {@linkcode isTransientError}): a transient failure (the connection, the
+   * server, a lock) is retried with the same batch until it passes; any
+   * other failure is taken to be caused by a record of the batch, which the
+   * flusher then isolates by writing halves of the batch, dropping and
+   * counting only the records that fail alone. Throw a
+   * {@linkcode BackendError} with `"BAD_RECORD"` for a record you can name,
+   * and label other failures with its `transient` option when the default
+   * (by code and cause) would be wrong.
    */
   write(batch: Batch): Promise<void>;
   /**
@@ -63,9 +74,26 @@ export type BackendErrorCode =
   | "BAD_QUERY"
   | "BAD_RECORD";
 
+/** Options of a {@linkcode BackendError}. */
+export interface BackendErrorOptions extends ErrorOptions {
+  /**
+   * Whether writing the same batch again later can succeed (the connection,
+   * the server or a lock failed, not a record).
+   *
+   * @default {true for codes "CONNECTION", "CLOSED" and "BAD_CONFIG"; false
+   * for "BAD_RECORD"; else what the `cause` tells (a PostgreSQL SQLSTATE of
+   * class 08, 53, 57 or 58, 40001, 40P01; a SQLite BUSY, LOCKED, IOERR, FULL;
+   * a refused, reset or timed-out socket), false when it tells nothing}
+   */
+  transient?: boolean;
+}
+
 /**
  * An error raised by a backend. It carries a stable string `code` because
- * structured clone across the worker boundary drops subclasses.
+ * structured clone across the worker boundary drops subclasses, and whether
+ * it is `transient`: the flusher retries a transient write failure until it
+ * passes, and isolates the records behind any other (see
+ * {@linkcode Backend.write}).
  *
  * @example
  * ```ts
@@ -75,22 +103,60 @@ export type BackendErrorCode =
  * const error = new BackendError("EXPORT_ONLY", "Cannot query: otlp_http only exports");
  * assert.equal(error.code, "EXPORT_ONLY");
  * assert.ok(error instanceof Error);
+ *
+ * // A lost connection is transient; a value the database refuses is not.
+ * assert.equal(new BackendError("CONNECTION", "Cannot write: reset").transient, true);
+ * const tooLong = Object.assign(new Error("index row size 2816 exceeds maximum 2704"), {
+ *   code: "54000",
+ * });
+ * assert.equal(
+ *   new BackendError("WRITE_FAILED", "Cannot write", { cause: tooLong }).transient,
+ *   false,
+ * );
  * ```
  */
 export class BackendError extends Error {
   /** Stable code, e.g. `"CONNECTION"`. */
   readonly code: BackendErrorCode;
+  /** Whether retrying the same write later can succeed (see {@linkcode BackendErrorOptions.transient}). */
+  readonly transient: boolean;
 
   /**
    * Creates the error.
    *
    * @param code Stable code.
    * @param message "Cannot <action>: <why>".
-   * @param options The cause, if any.
+   * @param options The cause, if any, and whether the failure is transient.
    */
-  constructor(code: BackendErrorCode, message: string, options?: ErrorOptions) {
+  constructor(code: BackendErrorCode, message: string, options?: BackendErrorOptions) {
     super(message, options);
     this.name = "BackendError";
     this.code = code;
+    this.transient = options?.transient ?? defaultTransient(code, options?.cause);
   }
+}
+
+/**
+ * Whether a failed write may succeed when retried with the same batch: the
+ * error's own `transient` flag when it has one (every
+ * {@linkcode BackendError} does), else its code and cause as for
+ * {@linkcode BackendErrorOptions.transient}. Anything unrecognised (a plain
+ * `Error`) is not transient, so a failure that keeps repeating costs the
+ * records it isolates rather than stopping the stream.
+ *
+ * @param error What a write threw.
+ * @returns `true` to retry the batch as it is; `false` to isolate its records.
+ *
+ * @example
+ * ```ts
+ * import { BackendError, isTransientError } from "@spark/telemetry";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isTransientError(Object.assign(new Error("reset"), { code: "ECONNRESET" })), true);
+ * assert.equal(isTransientError(new BackendError("BAD_RECORD", "Cannot write span 'a'")), false);
+ * assert.equal(isTransientError(new Error("no such column")), false);
+ * ```
+ */
+export function isTransientError(error: unknown): boolean {
+  return isTransient(error);
 }

@@ -304,7 +304,8 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
             "WRITE_FAILED",
             "Cannot write a batch yet: some of its records are already stored (a replay) " +
               "and later writes are in flight; written again after them, it is upserted",
-            { cause: error },
+            // The unique violation is ours to resolve, not the record's.
+            { cause: error, transient: true },
           );
         }
         await this.#writer.unsafe(ingestText(mask, "upsert"), parameters, { prepare: true });

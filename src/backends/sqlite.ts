@@ -434,7 +434,10 @@ export class SqliteBackend implements Backend, AsyncDisposable {
     try {
       this.#checkOpen("write");
       if (this.#readOnly) {
-        throw new BackendError("WRITE_FAILED", "Cannot write batch to SQLite: opened read-only");
+        // Not the records' fault: keep them (retried) rather than isolate and drop them.
+        throw new BackendError("WRITE_FAILED", "Cannot write batch to SQLite: opened read-only", {
+          transient: true,
+        });
       }
       validateBatch(batch);
       if (

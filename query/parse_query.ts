@@ -9,6 +9,13 @@ import { parseTokens, type QueryNode } from "./parser.ts";
 import { analyzePlan, checkEntity } from "./_analyze.ts";
 import { freezePlan } from "./_frozen.ts";
 import { QuerySyntaxError } from "./errors.ts";
+import {
+  checkQueryLength,
+  checkQueryShape,
+  type MAX_QUERY_DEPTH,
+  type MAX_QUERY_LENGTH,
+  type MAX_QUERY_TERMS,
+} from "./limits.ts";
 import { nowSeconds } from "../src/clock.ts";
 
 /** Options of {@linkcode parseQuery}. */
@@ -33,7 +40,9 @@ export interface ParseQueryOptions {
  * it is parsed while among the 64 most recent texts, and so its compiled
  * SQL is reused too.
  * @throws {QuerySyntaxError} When the query is malformed or means nothing
- * (unknown field, wrong type, ...); its message shows where, with a caret.
+ * (unknown field, wrong type, ...), or exceeds a limit
+ * ({@linkcode MAX_QUERY_LENGTH}, {@linkcode MAX_QUERY_DEPTH},
+ * {@linkcode MAX_QUERY_TERMS}); its message shows where, with a caret.
  *
  * @example Select
  * ```ts
@@ -116,7 +125,11 @@ function cached(text: string): CacheEntry {
 }
 
 function parse(text: string): QueryNode {
+  // The limits come first: the lexer and the parser recurse and backtrack
+  // on what they are given, and a query beyond them overflowed the stack.
+  checkQueryLength(text);
   const tokens = tokenize(text);
+  checkQueryShape(tokens, text);
   let node;
   try {
     node = parseTokens(tokens, text);

@@ -291,7 +291,7 @@ class Compiler {
       const { source, key } = f;
       const each = [...new Set(values)].map((v) => this.#d.jsonEquals!(source, key, v, this.#b));
       if (!each.includes(null)) {
-        return each.length === 0 ? this.#d.falseLiteral : `(${each.join(" or ")})`;
+        return each.length === 0 ? this.#d.falseLiteral : balanced(each as string[], "or");
       }
     }
     const parts: string[] = [];
@@ -317,10 +317,10 @@ class Compiler {
     switch (c.type) {
       case "and":
         if (c.conditions.length === 0) return this.#d.trueLiteral;
-        return `(${c.conditions.map((x) => this.condition(entity, alias, x)).join(" and ")})`;
+        return balanced(c.conditions.map((x) => this.condition(entity, alias, x)), "and");
       case "or":
         if (c.conditions.length === 0) return this.#d.falseLiteral;
-        return `(${c.conditions.map((x) => this.condition(entity, alias, x)).join(" or ")})`;
+        return balanced(c.conditions.map((x) => this.condition(entity, alias, x)), "or");
       case "not":
         return `(not ${this.condition(entity, alias, c.condition)})`;
       case "compare": {
@@ -500,7 +500,12 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
   const groupBy = plan.groupBy.length === 0
     ? ""
     : ` group by ${plan.groupBy.map((_, i) => i + 1).join(", ")}`;
-  const having = plan.having === null ? "" : ` where ${havingSql(c, dialect, plan, plan.having)}`;
+  // Compared with true as a whole: SQLite pushes the top-level terms of an
+  // `and` into the grouped subquery one by one, chaining them one level
+  // deeper each ("Expression tree is too large" at a few hundred terms).
+  const having = plan.having === null
+    ? ""
+    : ` where (${havingSql(c, dialect, plan, plan.having)}) = ${dialect.trueLiteral}`;
   const terms: string[] = [];
   const used = new Set<string>();
   for (const key of plan.orderBy) {
@@ -528,10 +533,10 @@ function havingSql(
   switch (h.type) {
     case "and":
       if (h.conditions.length === 0) return dialect.trueLiteral;
-      return `(${h.conditions.map((x) => havingSql(c, dialect, plan, x)).join(" and ")})`;
+      return balanced(h.conditions.map((x) => havingSql(c, dialect, plan, x)), "and");
     case "or":
       if (h.conditions.length === 0) return dialect.falseLiteral;
-      return `(${h.conditions.map((x) => havingSql(c, dialect, plan, x)).join(" or ")})`;
+      return balanced(h.conditions.map((x) => havingSql(c, dialect, plan, x)), "or");
     case "not":
       return `(not ${havingSql(c, dialect, plan, h.condition)})`;
     case "compare": {
@@ -552,6 +557,22 @@ function havingSql(
       return `(${name} is not null and ${name} ${sqlOperator(h.operator)} ${c.bindValue(h.value)})`;
     }
   }
+}
+
+/** Terms joined by `and`/`or` before a chain is split in halves. */
+const FLAT_TERMS = 8;
+
+/**
+ * `(a and b and ...)` for a few terms; for more, a balanced tree of
+ * parenthesised halves. SQLite parses `a and b and c ...` into a chain one
+ * level deeper per term, and refused a few hundred terms with "Expression
+ * tree is too large (maximum depth 1000)"; halves keep the depth
+ * logarithmic (5,000 terms: 10 levels).
+ */
+function balanced(terms: readonly string[], op: "and" | "or"): string {
+  if (terms.length <= FLAT_TERMS) return `(${terms.join(` ${op} `)})`;
+  const half = terms.length >> 1;
+  return `(${balanced(terms.slice(0, half), op)} ${op} ${balanced(terms.slice(half), op)})`;
 }
 
 function kindOfLiteral(v: Literal): string {

@@ -9,13 +9,7 @@ import { parseTokens, type QueryNode } from "./parser.ts";
 import { analyzePlan, checkEntity } from "./_analyze.ts";
 import { freezePlan } from "./_frozen.ts";
 import { QuerySyntaxError } from "./errors.ts";
-import {
-  checkQueryLength,
-  checkQueryShape,
-  type MAX_QUERY_DEPTH,
-  type MAX_QUERY_LENGTH,
-  type MAX_QUERY_TERMS,
-} from "./limits.ts";
+import { checkQueryLength, checkQueryShape } from "./limits.ts";
 import { nowSeconds } from "../src/clock.ts";
 
 /** Options of {@linkcode parseQuery}. */
@@ -41,8 +35,8 @@ export interface ParseQueryOptions {
  * SQL is reused too.
  * @throws {QuerySyntaxError} When the query is malformed or means nothing
  * (unknown field, wrong type, ...), or exceeds a limit
- * ({@linkcode MAX_QUERY_LENGTH}, {@linkcode MAX_QUERY_DEPTH},
- * {@linkcode MAX_QUERY_TERMS}); its message shows where, with a caret.
+ * (`MAX_QUERY_LENGTH`, `MAX_QUERY_DEPTH`, `MAX_QUERY_TERMS`); its message
+ * shows where, with a caret.
  *
  * @example Select
  * ```ts

@@ -9,6 +9,7 @@
 import type { Literal } from "./plan.ts";
 import type { JsonTest, SqlBinder, SqlDialect } from "./sql.ts";
 import { toPostgresRegex } from "./_postgres_regex.ts";
+import { SIGNIFICANT_DIGITS } from "./_values.ts";
 
 const JSON_TYPES: Readonly<Record<Exclude<JsonTest, "present">, string>> = {
   number: "= 'number'",
@@ -16,6 +17,19 @@ const JSON_TYPES: Readonly<Record<Exclude<JsonTest, "present">, string>> = {
   true: "= 'boolean' and {v} = 'true'::jsonb",
   false: "= 'boolean' and {v} = 'false'::jsonb",
 };
+
+/**
+ * `x` (float8, an aggregate: PostgreSQL computes repeated identical
+ * aggregates once) rounded to `SIGNIFICANT_DIGITS` significant digits, half
+ * away from zero on its shortest decimal text, as `roundSignificant` in
+ * `_values.ts`. Near a power of ten the float8 `log` may land one digit
+ * high; the result is that power of ten either way.
+ */
+function roundSignificant(x: string): string {
+  return `(case when ${x} is null or ${x} = 0 or ${x} in ('Infinity'::float8, '-Infinity'::float8, 'NaN'::float8) then ${x} else round((${x})::text::numeric, ${
+    SIGNIFICANT_DIGITS - 1
+  } - floor(log(abs(${x})))::int)::float8 end)`;
+}
 
 /**
  * The PostgreSQL dialect for {@linkcode compileSql}.
@@ -96,9 +110,16 @@ export const postgresqlDialect: SqlDialect = {
   // Summed exactly (float8 prints its shortest exact form; numeric adds
   // without rounding) and rounded once: the correctly rounded sum, which is
   // what the compensated sums of SQLite and memory arrive at.
-  sum: (value: string): string => `(sum((${value})::text::numeric))::float8`,
+  sum: (value: string): string => {
+    const sum = `(sum((${value})::text::numeric))::float8`;
+    return `(case when ${sum} = trunc(${sum}) and abs(${sum}) <= 9007199254740992 then ${sum} else ${
+      roundSignificant(sum)
+    } end)`;
+  },
   avg: (value: string): string =>
-    `((sum((${value})::text::numeric))::float8 / nullif(count(${value}), 0))`,
+    roundSignificant(`((sum((${value})::text::numeric))::float8 / nullif(count(${value}), 0))`),
+  // jsonb's text: keys in jsonb order, numbers in numeric's plain notation.
+  canonicalJson: (value: string): string => `(${value})::text collate "C"`,
   percentile: (value: string, fraction: string): string =>
     `(percentile_cont(${fraction}::float8) within group (order by ${value}))`,
 };

@@ -128,10 +128,24 @@ export interface SqlDialect {
    * anything a caller wrote. Defaults to binding it.
    */
   readonly inlineLimit?: boolean;
-  /** Sum of a numeric expression, NULL when it has no non-NULL value. */
+  /**
+   * Sum of a numeric expression, NULL when it has no non-NULL value; a whole
+   * number up to 2^53 exactly, else rounded to 12 significant digits as
+   * `roundSum` in `_values.ts` does (engines differ in the last bits).
+   */
   sum(value: string): string;
-  /** Mean of a numeric expression, NULL when it has no non-NULL value. */
+  /**
+   * Mean of a numeric expression, NULL when it has no non-NULL value,
+   * rounded to 12 significant digits as `roundSignificant` in `_values.ts`.
+   */
   avg(value: string): string;
+  /**
+   * Text that orders array and object group keys the same on every engine
+   * (`canonicalJson` in `_values.ts`: PostgreSQL's jsonb text, compared by
+   * code point); `value` is a group key from {@linkcode SqlDialect.jsonValue}.
+   * It may be NULL for anything but an array or object.
+   */
+  canonicalJson(value: string): string;
   /** Linear-interpolation percentile (`percentile_cont`) of a numeric expression; `fraction` is bound. */
   percentile(value: string, fraction: string): string;
 }
@@ -464,8 +478,8 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
     const key: FieldSql = { kind: "json", source: `q.${name}`, key: null };
     groupOrder.set(g.alias, (direction) => [
       ...c.orderTerms(key, direction),
-      // Arrays and objects tie on the keys above; their JSON text decides.
-      `q.${name}${dialect.jsonValueIsText ? dialect.codePointCollation : ""} ${direction}`,
+      // Arrays and objects tie on the keys above; their canonical JSON text decides.
+      `${dialect.canonicalJson(`q.${name}`)} ${direction}`,
     ]);
   });
   const aggregateOrder = new Map<string, (direction: string) => string[]>();

@@ -1,8 +1,10 @@
 /**
  * The SQLite dialect of {@linkcode compileSql}: JSON attributes as text read
  * with `json_type`/`json_extract` and a fully quoted, bound JSON path; a
- * `regexp` function and a `spark_percentile` aggregate that the SQLite
- * backend registers on its connection.
+ * `regexp` function, a `spark_percentile` aggregate, and the rounding
+ * (`spark_round`, `spark_round_sum`) and group-key order
+ * (`spark_canonical_json`) functions that the SQLite backend registers on
+ * its connection.
  *
  * @module
  */
@@ -124,8 +126,10 @@ export const sqliteDialect: SqlDialect = {
     `(${text} regexp ${binder.bind(pattern)})`,
   contains: (text: string, needle: string): string => `(instr(${text}, ${needle}) > 0)`,
   // total() never overflows on large integers (sum() raises); count() keeps "no values" NULL.
-  sum: (value: string): string => `(case when count(${value}) > 0 then total(${value}) end)`,
-  avg: (value: string): string => `avg(${value})`,
+  sum: (value: string): string =>
+    `spark_round_sum(case when count(${value}) > 0 then total(${value}) end)`,
+  avg: (value: string): string => `spark_round(avg(${value}))`,
+  canonicalJson: (value: string): string => `spark_canonical_json(${value})`,
   percentile: (value: string, fraction: string): string =>
     `spark_percentile(${value}, ${fraction})`,
 };

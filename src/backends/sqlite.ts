@@ -13,7 +13,13 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Entity, QueryPlan, QueryRow } from "../../query/plan.ts";
 import { type CompiledSql, compileSql } from "../../query/sql.ts";
 import { sqliteDialect } from "../../query/sqlite_dialect.ts";
-import { percentileCont, setField } from "../../query/_values.ts";
+import {
+  canonicalJson,
+  percentileCont,
+  roundSignificant,
+  roundSum,
+  setField,
+} from "../../query/_values.ts";
 import type {
   Batch,
   EventRecord,
@@ -252,6 +258,23 @@ function registerFunctions(db: DatabaseSync): void {
   );
 }
 
+/** Rounding of sum/avg and the order of array/object group keys, as memory computes them. */
+function registerValueFunctions(db: DatabaseSync): void {
+  const number = (x: unknown) => (typeof x === "number" ? x : null);
+  db.function("spark_round", { deterministic: true }, (x) => {
+    const n = number(x);
+    return n === null ? null : roundSignificant(n);
+  });
+  db.function("spark_round_sum", { deterministic: true }, (x) => {
+    const n = number(x);
+    return n === null ? null : roundSum(n);
+  });
+  db.function("spark_canonical_json", { deterministic: true }, (text) => {
+    if (typeof text !== "string" || (text[0] !== "[" && text[0] !== "{")) return null;
+    return canonicalJson(JSON.parse(text));
+  });
+}
+
 /** A read-only open must not create the file, as `DatabaseSync` would for a missing one. */
 function checkFileExists(path: string): void {
   if (path === ":memory:" || path === "") {
@@ -351,6 +374,7 @@ export class SqliteBackend implements Backend, AsyncDisposable {
       if (this.#readOnly) this.#checkSchema(path);
       else this.#configureWriter();
       registerFunctions(this.#db);
+      registerValueFunctions(this.#db);
       // One-row statements: with the indexes in place they measured faster than
       // 16- to 1000-row multi-VALUES upserts (bench/sqlite_write_bench.ts, README).
       const upserts = {} as Record<Entity, StatementSync>;

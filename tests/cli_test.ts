@@ -130,6 +130,23 @@ Deno.test("cli exits 2 on bad arguments and on a missing database, creating no f
   }
 });
 
+// (An argument cannot hold 10 MB: Linux limits one to 128 KiB; the fuzz test parses 10 MB.)
+Deno.test("cli exits 2, not 1, on a query nested 10,000 deep or beyond the length limit", async () => {
+  const deep = await cli("--db", DB, `spans where ${"(".repeat(10_000)}`);
+  assert.equal(deep.code, 2);
+  assert.match(
+    deep.stderr,
+    /^Cannot parse query: the query nests more than 64 levels .*MAX_QUERY_DEPTH/,
+  );
+  const long = await cli("--db", DB, `spans where name = "${"x".repeat(120_000)}"`);
+  assert.equal(long.code, 2);
+  assert.match(
+    long.stderr,
+    /^Cannot parse query: the query is 120021 characters long; the limit is 100000/,
+  );
+  assert.ok(long.stderr.length < 1000, `${long.stderr.length} characters on stderr`);
+});
+
 /** The bytes of a file and of its -wal, -shm and -journal companions (null when absent). */
 async function snapshot(path: string): Promise<(Uint8Array | null)[]> {
   return await Promise.all(

@@ -22,7 +22,7 @@ import {
   type SpanRecord,
 } from "../mod.ts";
 import { openEmpty, QUERY_BACKENDS } from "./_query_backends.ts";
-import { Random, randomBatch, randomQuery, stringLiteral } from "./_random_telemetry.ts";
+import { Random, randomBatch, randomQuery } from "./_random_telemetry.ts";
 
 const SEED = 20261206;
 const NOW = 1_700_000_005;

@@ -87,7 +87,9 @@ export function compensatedSum(values: readonly number[]): number {
     else error += (r - t) + sum;
     sum = t;
   }
-  return Number.isNaN(error) ? sum : sum + error;
+  // SQLite adds the error term only when it is finite (sqlite3IsOverflow):
+  // after an overflow the sum is ±Infinity, not Infinity - Infinity.
+  return Number.isFinite(error) ? sum + error : sum;
 }
 
 /**

@@ -32,6 +32,18 @@ function roundSignificant(x: string): string {
 }
 
 /**
+ * The sum of `value` as float8: added exactly in numeric, rounded once. A
+ * sum beyond the float8 range is ±Infinity, as on SQLite and in memory, not
+ * the error "out of range for type double precision" (values from
+ * 2^1024 - 2^970 up round to infinity).
+ */
+function exactSum(value: string): string {
+  const n = `sum((${value})::text::numeric)`;
+  const limit = "(power(2::numeric, 1024) - power(2::numeric, 970))";
+  return `(case when ${n} = 'NaN'::numeric then 'NaN'::float8 when ${n} >= ${limit} then 'Infinity'::float8 when ${n} <= -${limit} then '-Infinity'::float8 else ${n}::float8 end)`;
+}
+
+/**
  * The PostgreSQL dialect for {@linkcode compileSql}.
  *
  * @example
@@ -111,13 +123,13 @@ export const postgresqlDialect: SqlDialect = {
   // without rounding) and rounded once: the correctly rounded sum, which is
   // what the compensated sums of SQLite and memory arrive at.
   sum: (value: string): string => {
-    const sum = `(sum((${value})::text::numeric))::float8`;
+    const sum = exactSum(value);
     return `(case when ${sum} = trunc(${sum}) and abs(${sum}) <= 9007199254740992 then ${sum} else ${
       roundSignificant(sum)
     } end)`;
   },
   avg: (value: string): string =>
-    roundSignificant(`((sum((${value})::text::numeric))::float8 / nullif(count(${value}), 0))`),
+    roundSignificant(`(${exactSum(value)} / nullif(count(${value}), 0))`),
   // jsonb's text: keys in jsonb order, numbers in numeric's plain notation.
   canonicalJson: (value: string): string => `(${value})::text collate "C"`,
   percentile: (value: string, fraction: string): string =>

@@ -481,3 +481,40 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "sums beyond the float range are ±Infinity on every backend, not an engine error",
+  sanitizeResources: false,
+  fn: async () => {
+    await withBackends(async (runner) => {
+      const metrics = [1.7e308, 1.7e308, -1e308, 5].map((value, i) => ({
+        metricId: `${"b".repeat(31)}${i}`,
+        name: "big",
+        value,
+        unit: "",
+        kind: "gauge" as const,
+        timestamp: 1_700_000_000 + i,
+        traceId: null,
+        attributes: { v: value, w: -value },
+      }));
+      for (const backend of runner.backends) {
+        await backend.write({ traces: [], spans: [], events: [], metrics });
+      }
+      const { rows } = await runner.run(
+        'metrics where name = "big" | sum(value), avg(value), sum(attr.w), avg(attr.w), max(value) ' +
+          "by name having sum(value) > 0",
+        true,
+      );
+      for (const result of rows!) {
+        assert.deepEqual(result, [{
+          name: "big",
+          "sum(value)": Infinity,
+          "avg(value)": Infinity,
+          "sum(attr.w)": -Infinity,
+          "avg(attr.w)": -Infinity,
+          "max(value)": 1.7e308,
+        }]);
+      }
+    });
+  },
+});

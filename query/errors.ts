@@ -30,7 +30,8 @@ export type QueryErrorCode =
   | "MISPLACED"
   | "QUERY_TOO_LONG"
   | "TOO_DEEP"
-  | "TOO_MANY_TERMS";
+  | "TOO_MANY_TERMS"
+  | "TOO_MANY_COLUMNS";
 
 /** Where a {@linkcode QuerySyntaxError} points and what was expected there. */
 export interface QuerySyntaxErrorOptions {

@@ -35,7 +35,8 @@ export interface ParseQueryOptions {
  * SQL is reused too.
  * @throws {QuerySyntaxError} When the query is malformed or means nothing
  * (unknown field, wrong type, ...), or exceeds a limit
- * (`MAX_QUERY_LENGTH`, `MAX_QUERY_DEPTH`, `MAX_QUERY_TERMS`); its message
+ * (`MAX_QUERY_LENGTH`, `MAX_QUERY_DEPTH`, `MAX_QUERY_TERMS`,
+ * `MAX_QUERY_COLUMNS`); its message
  * shows where, with a caret.
  *
  * @example Select

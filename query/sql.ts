@@ -129,16 +129,28 @@ export interface SqlDialect {
    */
   readonly inlineLimit?: boolean;
   /**
-   * Sum of a numeric expression, NULL when it has no non-NULL value; a whole
-   * number up to 2^53 exactly, else rounded to 12 significant digits as
-   * `roundSum` in `_values.ts` does (engines differ in the last bits).
+   * Sum of a numeric expression, in any type {@linkcode SqlDialect.finishSum}
+   * reads; it is NULL when the expression has no non-NULL value.
    */
   sum(value: string): string;
   /**
-   * Mean of a numeric expression, NULL when it has no non-NULL value,
-   * rounded to 12 significant digits as `roundSignificant` in `_values.ts`.
+   * The reported sum, from the column holding {@linkcode SqlDialect.sum}:
+   * a number; a whole number up to 2^53 exactly, else rounded to 12
+   * significant digits as `roundSum` in `_values.ts` does (engines differ
+   * in the last bits); ±Infinity beyond the float range.
+   */
+  finishSum(column: string): string;
+  /**
+   * Mean of a numeric expression, in any type {@linkcode SqlDialect.finishAvg}
+   * reads; it is NULL when the expression has no non-NULL value.
    */
   avg(value: string): string;
+  /**
+   * The reported mean, from the column holding {@linkcode SqlDialect.avg}:
+   * a number rounded to 12 significant digits as `roundSignificant` in
+   * `_values.ts`.
+   */
+  finishAvg(column: string): string;
   /**
    * Text that orders array and object group keys the same on every engine
    * (`canonicalJson` in `_values.ts`: PostgreSQL's jsonb text, compared by
@@ -458,6 +470,9 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
   const inner: string[] = [];
   const columns: CompiledColumn[] = [];
   const groupOrder = new Map<string, (direction: string) => string[]>();
+  /** The columns of the layer that finishes sums and means (`dialect.finishSum`). */
+  const finished: string[] = plan.groupBy.map((_, i) => `q0.g${i}`);
+  let rounds = false;
   plan.groupBy.forEach((g, i) => {
     const f = c.field(plan.entity, "t", g.field);
     const name = `g${i}`;
@@ -504,6 +519,9 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
       }
     }
     inner.push(`${expr} as ${name}`);
+    const finish = a.fn === "sum" ? dialect.finishSum : a.fn === "avg" ? dialect.finishAvg : null;
+    finished.push(finish === null ? `q0.${name}` : `${finish(`q0.${name}`)} as ${name}`);
+    if (finish !== null && a.field !== null) rounds = true;
     columns.push({ name, alias: a.alias, json: false });
     aggregateOrder.set(a.alias, (direction) => [
       `(case when q.${name} is null then 1 else 0 end) asc`,
@@ -532,9 +550,14 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
     if (!used.has(g.alias)) terms.push(...groupOrder.get(g.alias)!("asc"));
   }
   const orderBy = terms.length === 0 ? "" : ` order by ${terms.join(", ")}`;
-  const text = `select * from (select ${inner.join(", ")} from ${
-    TABLE[plan.entity]
-  } t${where}${groupBy}) q${having}${orderBy} ${c.window(plan.limit, plan.offset)}`;
+  let source = `select ${inner.join(", ")} from ${TABLE[plan.entity]} t${where}${groupBy}`;
+  // Sums and means are finished (rounded) once per group in a layer of their
+  // own, which having and order by then read: repeating the aggregate in
+  // the rounding expression made PostgreSQL compare thousands of copies.
+  if (rounds) source = `select ${finished.join(", ")} from (${source}) q0`;
+  const text = `select * from (${source}) q${having}${orderBy} ${
+    c.window(plan.limit, plan.offset)
+  }`;
   return { text, params: c.params, columns };
 }
 

@@ -126,9 +126,10 @@ export const sqliteDialect: SqlDialect = {
     `(${text} regexp ${binder.bind(pattern)})`,
   contains: (text: string, needle: string): string => `(instr(${text}, ${needle}) > 0)`,
   // total() never overflows on large integers (sum() raises); count() keeps "no values" NULL.
-  sum: (value: string): string =>
-    `spark_round_sum(case when count(${value}) > 0 then total(${value}) end)`,
-  avg: (value: string): string => `spark_round(avg(${value}))`,
+  sum: (value: string): string => `(case when count(${value}) > 0 then total(${value}) end)`,
+  finishSum: (column: string): string => `spark_round_sum(${column})`,
+  avg: (value: string): string => `avg(${value})`,
+  finishAvg: (column: string): string => `spark_round(${column})`,
   canonicalJson: (value: string): string => `spark_canonical_json(${value})`,
   percentile: (value: string, fraction: string): string =>
     `spark_percentile(${value}, ${fraction})`,

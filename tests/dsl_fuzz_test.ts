@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import {
   type Backend,
   BackendError,
+  MAX_QUERY_COLUMNS,
   MAX_QUERY_DEPTH,
   MAX_QUERY_LENGTH,
   MAX_QUERY_TERMS,
@@ -337,7 +338,38 @@ const EXTREMES: [string, () => string, string | null][] = [
     () => `spans | count() having ${terms(1_001, (i) => `count() != ${i}`, "and")}`,
     "TOO_MANY_TERMS",
   ],
+  [
+    "1,000 order keys",
+    () => `spans order by ${terms(1_000, (i) => `attr.k${i}`, ",")}`,
+    "TOO_MANY_COLUMNS",
+  ],
+  [
+    "1,000 group keys",
+    () => `spans | count() by ${terms(1_000, (i) => `attr.k${i}`, ",")}`,
+    "TOO_MANY_COLUMNS",
+  ],
   // At the limits: valid, and every backend must answer alike.
+  [
+    `${MAX_QUERY_COLUMNS} order keys`,
+    () => `spans order by ${terms(MAX_QUERY_COLUMNS, (i) => `attr.k${i} desc`, ",")}`,
+    null,
+  ],
+  [
+    `${MAX_QUERY_COLUMNS} sums and means`,
+    () =>
+      `spans | ${
+        terms(MAX_QUERY_COLUMNS / 2, (i) => `sum(attr.k${i}), avg(attr.k${i})`, ",")
+      } having sum(attr.k0) > 0 or avg(attr.k1) >= 0`,
+    null,
+  ],
+  [
+    `${MAX_QUERY_COLUMNS / 2} group keys and ${MAX_QUERY_COLUMNS / 2 - 1} order keys`,
+    () =>
+      `spans | count() by ${terms(MAX_QUERY_COLUMNS / 2, (i) => `attr.k${i}`, ",")} order by ${
+        terms(MAX_QUERY_COLUMNS / 2 - 1, (i) => `attr.k${i} desc`, ",")
+      }`,
+    null,
+  ],
   [
     `${MAX_QUERY_DEPTH} chained not`,
     () => `spans where ${"not ".repeat(MAX_QUERY_DEPTH)}name = "v1"`,

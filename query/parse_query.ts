@@ -9,7 +9,7 @@ import { parseTokens, type QueryNode } from "./parser.ts";
 import { analyzePlan, checkEntity } from "./_analyze.ts";
 import { freezePlan } from "./_frozen.ts";
 import { QuerySyntaxError } from "./errors.ts";
-import { checkQueryLength, checkQueryShape } from "./limits.ts";
+import { checkQueryLength, checkQueryShape } from "./_limit_check.ts";
 import { nowSeconds } from "../src/clock.ts";
 
 /** Options of {@linkcode parseQuery}. */

@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import {
   type Backend,
   BackendError,
+  type Condition,
   MAX_QUERY_COLUMNS,
   MAX_QUERY_DEPTH,
   MAX_QUERY_LENGTH,
@@ -350,6 +351,14 @@ const EXTREMES: [string, () => string, string | null][] = [
   ],
   // At the limits: valid, and every backend must answer alike.
   [
+    `${MAX_QUERY_DEPTH} nested '(a or b and ('`,
+    () =>
+      `spans where ${"(attr.n = 1 or attr.y > 0.5 and ".repeat(MAX_QUERY_DEPTH)}name = "v1"${
+        ")".repeat(MAX_QUERY_DEPTH)
+      }`,
+    null,
+  ],
+  [
     `${MAX_QUERY_COLUMNS} order keys`,
     () => `spans order by ${terms(MAX_QUERY_COLUMNS, (i) => `attr.k${i} desc`, ",")}`,
     null,
@@ -546,6 +555,63 @@ Deno.test({
           "avg(attr.w)": -Infinity,
           "max(value)": 1.7e308,
         }]);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "plans built by hand beyond the limits fail with BAD_QUERY on every backend, not a stack overflow",
+  sanitizeResources: false,
+  fn: async () => {
+    const leaf: Condition = {
+      type: "compare",
+      field: { kind: "column", name: "name" },
+      operator: "=",
+      value: "v1",
+    };
+    let deep: Condition = leaf;
+    for (let i = 0; i < 10_000; i++) deep = { type: "not", condition: deep };
+    const wide: Condition = {
+      type: "and",
+      conditions: Array.from({ length: 10_000 }, () => leaf),
+    };
+    const many: Condition = {
+      type: "in",
+      field: { kind: "column", name: "name" },
+      negated: false,
+      values: Array.from({ length: 50_000 }, (_, i) => `v${i}`),
+    };
+    const plans: QueryPlan[] = [deep, wide, many].map((where) => ({
+      type: "select",
+      entity: "spans",
+      where,
+      orderBy: [],
+      limit: 10,
+      offset: 0,
+    }));
+    plans.push({
+      type: "select",
+      entity: "spans",
+      where: null,
+      orderBy: Array.from({ length: 1_000 }, (_, i) => ({
+        field: { kind: "attribute", key: `k${i}` },
+        direction: "asc",
+      })),
+      limit: 10,
+      offset: 0,
+    });
+    await withBackends(async (runner) => {
+      for (const [p, plan] of plans.entries()) {
+        for (const [i, backend] of runner.backends.entries()) {
+          await assert.rejects(
+            backend.query(plan),
+            (e: Error & { code?: string }) =>
+              e instanceof BackendError && e.code === "BAD_QUERY" && /MAX_QUERY_/.test(e.message),
+            `plan ${p} on ${runner.names[i]}`,
+          );
+        }
       }
     });
   },

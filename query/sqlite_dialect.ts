@@ -130,7 +130,9 @@ export const sqliteDialect: SqlDialect = {
   finishSum: (column: string): string => `spark_round_sum(${column})`,
   avg: (value: string): string => `avg(${value})`,
   finishAvg: (column: string): string => `spark_round(${column})`,
-  canonicalJson: (value: string): string => `spark_canonical_json(${value})`,
+  // Scalars never reach the function (their order is decided before it).
+  canonicalJson: (value: string): string =>
+    `(case when json_type(${value}) in ('array', 'object') then spark_canonical_json(${value}) end)`,
   percentile: (value: string, fraction: string): string =>
     `spark_percentile(${value}, ${fraction})`,
 };

@@ -335,7 +335,7 @@ const EXTREMES: [string, () => string, string | null][] = [
     "TOO_MANY_TERMS",
   ],
   [
-    "1,000 having terms + 1",
+    "1,001 having terms",
     () => `spans | count() having ${terms(1_001, (i) => `count() != ${i}`, "and")}`,
     "TOO_MANY_TERMS",
   ],

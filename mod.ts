@@ -44,6 +44,12 @@ export * from "./src/telemetry_stats.ts";
 export { PipelineError } from "./src/pipeline.ts";
 export * from "./src/manager.ts";
 export * from "./query/errors.ts";
+export {
+  MAX_QUERY_COLUMNS,
+  MAX_QUERY_DEPTH,
+  MAX_QUERY_LENGTH,
+  MAX_QUERY_TERMS,
+} from "./query/limits.ts";
 export * from "./query/parse_query.ts";
 export * from "./query/waterfall.ts";
 export * from "./src/propagation.ts";

@@ -21,7 +21,16 @@ import {
   type QueryPlan,
 } from "./plan.ts";
 
+import { MAX_QUERY_COLUMNS, MAX_QUERY_DEPTH, MAX_QUERY_TERMS } from "./limits.ts";
+
 const OPERATORS = new Set(["=", "!=", "<", "<=", ">", ">="]);
+
+/**
+ * How deep `and`/`or`/`not`/`has` may nest in a plan: a parsed query within
+ * {@linkcode MAX_QUERY_DEPTH} gets at most two levels per parenthesis (an
+ * `or` holding an `and`) plus the top `or` and `and`.
+ */
+export const MAX_PLAN_DEPTH: number = 2 * MAX_QUERY_DEPTH + 2;
 
 function bad(why: string): BackendError {
   return new BackendError("BAD_QUERY", `Cannot run query: ${why}`);
@@ -156,6 +165,7 @@ export function effectiveLimit(limit: number): number {
  */
 export function checkPlan(plan: QueryPlan): void {
   if (plan === null || typeof plan !== "object") throw bad("the plan is not an object");
+  checkPlanSize(plan);
   if (!ENTITIES.includes(plan.entity)) {
     const hint = suggest(String(plan.entity), ENTITIES);
     throw bad(`unknown entity '${plan.entity}'` + (hint ? ` — did you mean '${hint}'?` : ""));
@@ -202,6 +212,66 @@ export function checkPlan(plan: QueryPlan): void {
     if (key.direction !== "asc" && key.direction !== "desc") {
       throw bad(`order direction must be asc or desc, not '${key.direction}'`);
     }
+  }
+}
+
+/**
+ * Holds a plan built by hand to the bounds of a parsed query (limits.ts),
+ * without recursion, before the recursive checks and compilers see it: a
+ * plan 10,000 levels deep overflowed the stack, and one with 10,000 terms
+ * reached SQLite's expression limit.
+ */
+function checkPlanSize(plan: QueryPlan): void {
+  const stack: [unknown, number][] = [];
+  if (plan.where !== null && plan.where !== undefined) stack.push([plan.where, 1]);
+  if (plan.type === "aggregate" && plan.having !== null && plan.having !== undefined) {
+    stack.push([plan.having, 1]);
+  }
+  let terms = 0;
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== "object") continue;
+    const c = node as {
+      type?: unknown;
+      conditions?: unknown;
+      condition?: unknown;
+      where?: unknown;
+      values?: unknown;
+    };
+    if (depth > MAX_PLAN_DEPTH) {
+      throw bad(
+        `conditions nest more than ${MAX_PLAN_DEPTH} levels deep (2 × MAX_QUERY_DEPTH + 2)`,
+      );
+    }
+    switch (c.type) {
+      case "and":
+      case "or":
+        if (Array.isArray(c.conditions)) {
+          for (const inner of c.conditions) stack.push([inner, depth + 1]);
+        }
+        break;
+      case "not":
+        stack.push([c.condition, depth + 1]);
+        break;
+      case "has":
+        terms++;
+        stack.push([c.where, depth + 1]);
+        break;
+      default:
+        terms += c.type === "in" && Array.isArray(c.values) ? Math.max(1, c.values.length) : 1;
+    }
+    if (terms > MAX_QUERY_TERMS) {
+      throw bad(
+        `the plan has more than ${MAX_QUERY_TERMS} terms (conditions and list values; MAX_QUERY_TERMS)`,
+      );
+    }
+  }
+  const columns = (plan.orderBy?.length ?? 0) +
+    (plan.type === "aggregate" ? (plan.groupBy?.length ?? 0) + (plan.aggregates?.length ?? 0) : 0);
+  if (columns > MAX_QUERY_COLUMNS) {
+    throw bad(
+      `the plan has ${columns} aggregates, group keys and order keys; the limit is ${MAX_QUERY_COLUMNS} (MAX_QUERY_COLUMNS)`,
+    );
   }
 }
 

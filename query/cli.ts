@@ -8,14 +8,19 @@
  * deno task query --tree <trace_id>        # also: deno task query "trace <trace_id>"
  * ```
  *
- * Exit codes: 0 on success, 2 on a bad query or bad arguments (the message
- * shows where, with a caret), 1 on any other failure.
+ * It opens the store read-only: it never creates, migrates, analyzes or
+ * switches the journal mode of what it reads, and refuses a missing file or
+ * a database that is not a @spark/telemetry store.
+ *
+ * Exit codes: 0 on success, 2 on a bad query, bad arguments (the message
+ * shows where, with a caret) or a database that is not a store, 1 on any
+ * other failure.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { openBackend } from "../src/backends/open_backend.ts";
-import type { Backend } from "../src/backends/backend.ts";
+import { type BackendSpec, openBackend } from "../src/backends/open_backend.ts";
+import { type Backend, BackendError } from "../src/backends/backend.ts";
 import type { SpanRecord } from "../src/types.ts";
 import { parseQuery } from "./parse_query.ts";
 import { QuerySyntaxError } from "./errors.ts";
@@ -31,6 +36,7 @@ const USAGE = `Usage:
 Options:
   --db FILE       SQLite database (default: telemetry.db)
   --url URL       PostgreSQL connection URL (postgres://...)
+  --schema NAME   PostgreSQL schema holding the tables (default: public)
   --format F      table (default on a terminal), json or csv
   --explain       print the compiled SQL and its parameters instead of running it
   --tree ID       draw the trace ID as a waterfall
@@ -55,6 +61,7 @@ export async function main(args: string[]): Promise<number> {
       options: {
         db: { type: "string" },
         url: { type: "string" },
+        schema: { type: "string" },
         format: { type: "string" },
         explain: { type: "boolean", default: false },
         tree: { type: "string" },
@@ -103,7 +110,10 @@ export async function main(args: string[]): Promise<number> {
       console.log(await explain(plan, dialect));
       return 0;
     }
-    const backend = await open(values.db, values.url);
+    if (values.schema !== undefined && values.url === undefined) {
+      throw new UsageError("Cannot use --schema without --url: it names a PostgreSQL schema");
+    }
+    const backend = await open(values.db, values.url, values.schema);
     try {
       const rows = await backend.query(plan);
       if (tree && rows.length === 0 && plan.where?.type === "compare") {
@@ -133,18 +143,29 @@ function render(
   return formatTable(plan, rows, { color });
 }
 
-async function open(db: string | undefined, url: string | undefined): Promise<Backend> {
-  if (url !== undefined) {
-    return await openBackend({ backend: "postgresql", backendConfig: { url } });
-  }
-  const dbPath = db ?? "telemetry.db";
-  // Opening would create an empty database; a typo in the path deserves an error instead.
+/** A store that cannot be read as one (missing, foreign, another version): exit code 2. */
+class NotAStoreError extends Error {}
+
+async function open(
+  db: string | undefined,
+  url: string | undefined,
+  schema: string | undefined,
+): Promise<Backend> {
+  // Read-only: the CLI never creates, migrates or writes what it reads.
+  const spec: BackendSpec = url !== undefined
+    ? {
+      backend: "postgresql",
+      backendConfig: { url, readOnly: true, ...(schema !== undefined ? { schema } : {}) },
+    }
+    : { backend: "sqlite", backendConfig: { dbPath: db ?? "telemetry.db", readOnly: true } };
   try {
-    await Deno.stat(dbPath);
-  } catch {
-    throw new Error(`Cannot open ${dbPath}: no such file (give the database with --db)`);
+    return await openBackend(spec);
+  } catch (e) {
+    if (e instanceof BackendError && e.code === "BAD_CONFIG") {
+      throw new NotAStoreError(e.message, { cause: e });
+    }
+    throw e;
   }
-  return await openBackend({ backend: "sqlite", backendConfig: { dbPath } });
 }
 
 async function writeAll(text: string): Promise<void> {
@@ -155,7 +176,10 @@ async function writeAll(text: string): Promise<void> {
 }
 
 function fail(error: unknown): number {
-  if (error instanceof QuerySyntaxError || error instanceof UsageError) {
+  if (
+    error instanceof QuerySyntaxError || error instanceof UsageError ||
+    error instanceof NotAStoreError
+  ) {
     console.error(error.message);
     if (error instanceof UsageError) console.error(`\n${USAGE}`);
     return 2;

@@ -27,7 +27,11 @@ export type QueryErrorCode =
   | "BAD_LIMIT"
   | "NOT_SELECTED"
   | "DUPLICATE"
-  | "MISPLACED";
+  | "MISPLACED"
+  | "QUERY_TOO_LONG"
+  | "TOO_DEEP"
+  | "TOO_MANY_TERMS"
+  | "TOO_MANY_COLUMNS";
 
 /** Where a {@linkcode QuerySyntaxError} points and what was expected there. */
 export interface QuerySyntaxErrorOptions {
@@ -105,11 +109,20 @@ export class QuerySyntaxError extends SyntaxError {
     const lineEnd = lineEndAt === -1 ? query.length : lineEndAt;
     const line = countLines(query, lineStart);
     const column = offset - lineStart + 1;
-    const text = query.slice(lineStart, lineEnd);
-    const carets = "^".repeat(Math.max(1, Math.min(length, lineEnd - offset)));
+    // A long line (a generated query, a 10 MB literal) is shown as a window
+    // around the offending text, so the message stays readable.
+    const from = lineEnd - lineStart > MAX_EXCERPT
+      ? Math.max(lineStart, offset - CONTEXT)
+      : lineStart;
+    const to = lineEnd - lineStart > MAX_EXCERPT
+      ? Math.min(lineEnd, offset + Math.min(length, CONTEXT) + CONTEXT)
+      : lineEnd;
+    const head = from > lineStart ? "…" : "";
+    const text = head + query.slice(from, to) + (to < lineEnd ? "…" : "");
+    const carets = "^".repeat(Math.max(1, Math.min(length, to - offset)));
     super(
       `Cannot parse query: ${reason} (line ${line}, column ${column})\n` +
-        `  ${text}\n  ${" ".repeat(column - 1)}${carets}`,
+        `  ${text}\n  ${" ".repeat(offset - from + head.length)}${carets}`,
     );
     this.name = "QuerySyntaxError";
     this.code = code;
@@ -122,6 +135,10 @@ export class QuerySyntaxError extends SyntaxError {
     this.expected = options.expected ?? [];
   }
 }
+
+/** Lines longer than this are shown as a window of {@linkcode CONTEXT} characters each side. */
+const MAX_EXCERPT = 200;
+const CONTEXT = 80;
 
 function countLines(text: string, end: number): number {
   let line = 1;

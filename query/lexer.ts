@@ -262,14 +262,17 @@ export function tokenize(text: string): IToken[] {
 /**
  * The value of a string token: quotes removed; `\\`, `\"`, `\'`, `\n`, `\t`,
  * `\r` and `\uXXXX` decoded; any other backslash kept as written, so regular
- * expressions such as `"\d+\.\d+"` need no doubled backslashes.
+ * expressions such as `"\d+\.\d+"` need no doubled backslashes. A lone
+ * surrogate (`"\ud800"`, written escaped or not) becomes U+FFFD, as it does
+ * in a recorded string, so the literal means what the stores hold and every
+ * backend reads the same value.
  *
  * @param image The token text, quotes included.
  * @returns The string value.
  */
 export function unquote(image: string): string {
   const body = image.slice(1, -1);
-  if (!body.includes("\\")) return body;
+  if (!body.includes("\\")) return body.toWellFormed();
   return body.replace(/\\(u[0-9a-fA-F]{4}|.)/g, (all, c: string) => {
     switch (c[0]) {
       case "\\":
@@ -287,5 +290,5 @@ export function unquote(image: string): string {
       default:
         return all;
     }
-  });
+  }).toWellFormed();
 }

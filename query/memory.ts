@@ -10,12 +10,15 @@
  */
 import { checkPlan, columnInfo, effectiveLimit, PERCENTILES } from "./_plan_check.ts";
 import {
+  canonicalJson,
   comparePresent,
   compareScalars,
   compareStrings,
   compensatedSum,
   kindOf,
   percentileCont,
+  roundSignificant,
+  roundSum,
   setField,
 } from "./_values.ts";
 import {
@@ -272,12 +275,12 @@ function aggregateOf(plan: AggregatePlan, index: number): (members: MemoryRecord
     case "sum":
       return (members) => {
         const v = numbers(members);
-        return v.length === 0 ? null : compensatedSum(v);
+        return v.length === 0 ? null : roundSum(compensatedSum(v));
       };
     case "avg":
       return (members) => {
         const v = numbers(members);
-        return v.length === 0 ? null : compensatedSum(v) / v.length;
+        return v.length === 0 ? null : roundSignificant(compensatedSum(v) / v.length);
       };
     case "min":
       return (members) => {
@@ -321,11 +324,11 @@ function havingPredicate(h: HavingCondition): (row: QueryRow) => boolean {
   }
 }
 
-/** Orders group key values: missing last, kind rank, value, then JSON text for arrays/objects. */
+/** Orders group key values: missing last, kind rank, value, then canonical JSON text for arrays/objects. */
 function orderGroupValues(a: unknown, b: unknown, sign: number): number {
   const c = orderValues(a, b, sign);
   if (c !== 0 || !present(a) || !present(b) || kindOf(a) !== "object") return c;
-  return sign * compareStrings(JSON.stringify(a), JSON.stringify(b));
+  return sign * compareStrings(canonicalJson(a), canonicalJson(b));
 }
 
 function compileAggregate(plan: AggregatePlan): MemoryQuery {

@@ -9,6 +9,7 @@ import { parseTokens, type QueryNode } from "./parser.ts";
 import { analyzePlan, checkEntity } from "./_analyze.ts";
 import { freezePlan } from "./_frozen.ts";
 import { QuerySyntaxError } from "./errors.ts";
+import { checkQueryLength, checkQueryShape } from "./_limit_check.ts";
 import { nowSeconds } from "../src/clock.ts";
 
 /** Options of {@linkcode parseQuery}. */
@@ -33,7 +34,10 @@ export interface ParseQueryOptions {
  * it is parsed while among the 64 most recent texts, and so its compiled
  * SQL is reused too.
  * @throws {QuerySyntaxError} When the query is malformed or means nothing
- * (unknown field, wrong type, ...); its message shows where, with a caret.
+ * (unknown field, wrong type, ...), or exceeds a limit
+ * (`MAX_QUERY_LENGTH`, `MAX_QUERY_DEPTH`, `MAX_QUERY_TERMS`,
+ * `MAX_QUERY_COLUMNS`); its message
+ * shows where, with a caret.
  *
  * @example Select
  * ```ts
@@ -116,7 +120,11 @@ function cached(text: string): CacheEntry {
 }
 
 function parse(text: string): QueryNode {
+  // The limits come first: the lexer and the parser recurse and backtrack
+  // on what they are given, and a query beyond them overflowed the stack.
+  checkQueryLength(text);
   const tokens = tokenize(text);
+  checkQueryShape(tokens, text);
   let node;
   try {
     node = parseTokens(tokens, text);

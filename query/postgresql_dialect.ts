@@ -9,6 +9,7 @@
 import type { Literal } from "./plan.ts";
 import type { JsonTest, SqlBinder, SqlDialect } from "./sql.ts";
 import { toPostgresRegex } from "./_postgres_regex.ts";
+import { SIGNIFICANT_DIGITS } from "./_values.ts";
 
 /**
  * Free-text columns whose btree index holds only values of at most
@@ -44,6 +45,30 @@ const JSON_TYPES: Readonly<Record<Exclude<JsonTest, "present">, string>> = {
   true: "= 'boolean' and {v} = 'true'::jsonb",
   false: "= 'boolean' and {v} = 'false'::jsonb",
 };
+
+/**
+ * `x` (float8) rounded to `SIGNIFICANT_DIGITS` significant digits, half
+ * away from zero on its shortest decimal text, as `roundSignificant` in
+ * `_values.ts`. The float8 `log` of a value next to a power of ten may land
+ * one digit high, and the result is that power of ten either way; zero,
+ * ±Infinity and NaN pass through (the clamped `log` keeps them from raising).
+ */
+function roundSignificant(x: string): string {
+  return `round((${x})::text::numeric, ${
+    SIGNIFICANT_DIGITS - 1
+  } - floor(log(least(greatest(abs(${x}), 5e-324::float8), 1.7976931348623157e308::float8)))::int)::float8`;
+}
+
+/**
+ * An exact numeric sum as float8, rounded once. A sum beyond the float8
+ * range is ±Infinity, as on SQLite and in memory, not the error "out of
+ * range for type double precision". Sums from 2^1024 - 2^970 up round to
+ * infinity; the bound here is that number's first 31 digits, a hair below
+ * it, so the cast never sees a value it refuses.
+ */
+function toFloat8(n: string): string {
+  return `(case when abs(${n}) < 1.797693134862315807937289714053e308 then ${n}::float8 else sign(${n})::float8 * 'Infinity'::float8 end)`;
+}
 
 /**
  * The PostgreSQL dialect for {@linkcode compileSql}.
@@ -131,11 +156,23 @@ export const postgresqlDialect: SqlDialect = {
     return `(${source} @> ${binder.bind(json)}::text::jsonb)`;
   },
   // Summed exactly (float8 prints its shortest exact form; numeric adds
-  // without rounding) and rounded once: the correctly rounded sum, which is
-  // what the compensated sums of SQLite and memory arrive at.
-  sum: (value: string): string => `(sum((${value})::text::numeric))::float8`,
+  // without rounding) and rounded once: the correctly rounded sum, which the
+  // compensated sums of SQLite and memory agree with to 12 digits.
+  sum: (value: string): string => `sum((${value})::text::numeric)`,
+  finishSum: (column: string): string => {
+    const sum = toFloat8(column);
+    return `(case when ${sum} = trunc(${sum}) and abs(${sum}) <= 9007199254740992 then ${sum} else ${
+      roundSignificant(sum)
+    } end)`;
+  },
+  // The numeric sum and the count, divided in float8 when finished (a
+  // numeric mean would stay finite where the float sum overflows).
   avg: (value: string): string =>
-    `((sum((${value})::text::numeric))::float8 / nullif(count(${value}), 0))`,
+    `(case when count(${value}) > 0 then array[sum((${value})::text::numeric), count(${value})] end)`,
+  finishAvg: (column: string): string =>
+    roundSignificant(`(${toFloat8(`${column}[1]`)} / ${column}[2]::float8)`),
+  // jsonb's text: keys in jsonb order, numbers in numeric's plain notation.
+  canonicalJson: (value: string): string => `(${value})::text collate "C"`,
   percentile: (value: string, fraction: string): string =>
     `(percentile_cont(${fraction}::float8) within group (order by ${value}))`,
 };

@@ -138,10 +138,36 @@ export interface SqlDialect {
    * anything a caller wrote. Defaults to binding it.
    */
   readonly inlineLimit?: boolean;
-  /** Sum of a numeric expression, NULL when it has no non-NULL value. */
+  /**
+   * Sum of a numeric expression, in any type {@linkcode SqlDialect.finishSum}
+   * reads; it is NULL when the expression has no non-NULL value.
+   */
   sum(value: string): string;
-  /** Mean of a numeric expression, NULL when it has no non-NULL value. */
+  /**
+   * The reported sum, from the column holding {@linkcode SqlDialect.sum}:
+   * a number; a whole number up to 2^53 exactly, else rounded to 12
+   * significant digits as `roundSum` in `_values.ts` does (engines differ
+   * in the last bits); ±Infinity beyond the float range.
+   */
+  finishSum(column: string): string;
+  /**
+   * Mean of a numeric expression, in any type {@linkcode SqlDialect.finishAvg}
+   * reads; it is NULL when the expression has no non-NULL value.
+   */
   avg(value: string): string;
+  /**
+   * The reported mean, from the column holding {@linkcode SqlDialect.avg}:
+   * a number rounded to 12 significant digits as `roundSignificant` in
+   * `_values.ts`.
+   */
+  finishAvg(column: string): string;
+  /**
+   * Text that orders array and object group keys the same on every engine
+   * (`canonicalJson` in `_values.ts`: PostgreSQL's jsonb text, compared by
+   * code point); `value` is a group key from {@linkcode SqlDialect.jsonValue}.
+   * It may be NULL for anything but an array or object.
+   */
+  canonicalJson(value: string): string;
   /** Linear-interpolation percentile (`percentile_cont`) of a numeric expression; `fraction` is bound. */
   percentile(value: string, fraction: string): string;
 }
@@ -312,7 +338,7 @@ class Compiler {
       const { source, key } = f;
       const each = [...new Set(values)].map((v) => this.#d.jsonEquals!(source, key, v, this.#b));
       if (!each.includes(null)) {
-        return each.length === 0 ? this.#d.falseLiteral : `(${each.join(" or ")})`;
+        return each.length === 0 ? this.#d.falseLiteral : balanced(each as string[], "or");
       }
     }
     const parts: string[] = [];
@@ -344,10 +370,10 @@ class Compiler {
     switch (c.type) {
       case "and":
         if (c.conditions.length === 0) return this.#d.trueLiteral;
-        return `(${c.conditions.map((x) => this.condition(entity, alias, x)).join(" and ")})`;
+        return balanced(c.conditions.map((x) => this.condition(entity, alias, x)), "and");
       case "or":
         if (c.conditions.length === 0) return this.#d.falseLiteral;
-        return `(${c.conditions.map((x) => this.condition(entity, alias, x)).join(" or ")})`;
+        return balanced(c.conditions.map((x) => this.condition(entity, alias, x)), "or");
       case "not":
         return `(not ${this.condition(entity, alias, c.condition)})`;
       case "compare": {
@@ -471,6 +497,9 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
   const inner: string[] = [];
   const columns: CompiledColumn[] = [];
   const groupOrder = new Map<string, (direction: string) => string[]>();
+  /** The columns of the layer that finishes sums and means (`dialect.finishSum`). */
+  const finished: string[] = plan.groupBy.map((_, i) => `q0.g${i}`);
+  let rounds = false;
   plan.groupBy.forEach((g, i) => {
     const f = c.field(plan.entity, "t", g.field);
     const name = `g${i}`;
@@ -491,8 +520,8 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
     const key: FieldSql = { kind: "json", source: `q.${name}`, key: null };
     groupOrder.set(g.alias, (direction) => [
       ...c.orderTerms(key, direction),
-      // Arrays and objects tie on the keys above; their JSON text decides.
-      `q.${name}${dialect.jsonValueIsText ? dialect.codePointCollation : ""} ${direction}`,
+      // Arrays and objects tie on the keys above; their canonical JSON text decides.
+      `${dialect.canonicalJson(`q.${name}`)} ${direction}`,
     ]);
   });
   const aggregateOrder = new Map<string, (direction: string) => string[]>();
@@ -517,6 +546,9 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
       }
     }
     inner.push(`${expr} as ${name}`);
+    const finish = a.fn === "sum" ? dialect.finishSum : a.fn === "avg" ? dialect.finishAvg : null;
+    finished.push(finish === null ? `q0.${name}` : `${finish(`q0.${name}`)} as ${name}`);
+    if (finish !== null && a.field !== null) rounds = true;
     columns.push({ name, alias: a.alias, json: false });
     aggregateOrder.set(a.alias, (direction) => [
       `(case when q.${name} is null then 1 else 0 end) asc`,
@@ -527,7 +559,12 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
   const groupBy = plan.groupBy.length === 0
     ? ""
     : ` group by ${plan.groupBy.map((_, i) => i + 1).join(", ")}`;
-  const having = plan.having === null ? "" : ` where ${havingSql(c, dialect, plan, plan.having)}`;
+  // Compared with true as a whole: SQLite pushes the top-level terms of an
+  // `and` into the grouped subquery one by one, chaining them one level
+  // deeper each ("Expression tree is too large" at a few hundred terms).
+  const having = plan.having === null
+    ? ""
+    : ` where (${havingSql(c, dialect, plan, plan.having)}) = ${dialect.trueLiteral}`;
   const terms: string[] = [];
   const used = new Set<string>();
   for (const key of plan.orderBy) {
@@ -540,9 +577,14 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
     if (!used.has(g.alias)) terms.push(...groupOrder.get(g.alias)!("asc"));
   }
   const orderBy = terms.length === 0 ? "" : ` order by ${terms.join(", ")}`;
-  const text = `select * from (select ${inner.join(", ")} from ${
-    TABLE[plan.entity]
-  } t${where}${groupBy}) q${having}${orderBy} ${c.window(plan.limit, plan.offset)}`;
+  let source = `select ${inner.join(", ")} from ${TABLE[plan.entity]} t${where}${groupBy}`;
+  // Sums and means are finished (rounded) once per group in a layer of their
+  // own, which having and order by then read: repeating the aggregate in
+  // the rounding expression made PostgreSQL compare thousands of copies.
+  if (rounds) source = `select ${finished.join(", ")} from (${source}) q0`;
+  const text = `select * from (${source}) q${having}${orderBy} ${
+    c.window(plan.limit, plan.offset)
+  }`;
   return { text, params: c.params, columns };
 }
 
@@ -555,10 +597,10 @@ function havingSql(
   switch (h.type) {
     case "and":
       if (h.conditions.length === 0) return dialect.trueLiteral;
-      return `(${h.conditions.map((x) => havingSql(c, dialect, plan, x)).join(" and ")})`;
+      return balanced(h.conditions.map((x) => havingSql(c, dialect, plan, x)), "and");
     case "or":
       if (h.conditions.length === 0) return dialect.falseLiteral;
-      return `(${h.conditions.map((x) => havingSql(c, dialect, plan, x)).join(" or ")})`;
+      return balanced(h.conditions.map((x) => havingSql(c, dialect, plan, x)), "or");
     case "not":
       return `(not ${havingSql(c, dialect, plan, h.condition)})`;
     case "compare": {
@@ -579,6 +621,22 @@ function havingSql(
       return `(${name} is not null and ${name} ${sqlOperator(h.operator)} ${c.bindValue(h.value)})`;
     }
   }
+}
+
+/** Terms joined by `and`/`or` before a chain is split in halves. */
+const FLAT_TERMS = 8;
+
+/**
+ * `(a and b and ...)` for a few terms; for more, a balanced tree of
+ * parenthesised halves. SQLite parses `a and b and c ...` into a chain one
+ * level deeper per term, and refused a few hundred terms with "Expression
+ * tree is too large (maximum depth 1000)"; halves keep the depth
+ * logarithmic (5,000 terms: 10 levels).
+ */
+function balanced(terms: readonly string[], op: "and" | "or"): string {
+  if (terms.length <= FLAT_TERMS) return `(${terms.join(` ${op} `)})`;
+  const half = terms.length >> 1;
+  return `(${balanced(terms.slice(0, half), op)} ${op} ${balanced(terms.slice(half), op)})`;
 }
 
 function kindOfLiteral(v: Literal): string {

@@ -1,8 +1,10 @@
 /**
  * The SQLite dialect of {@linkcode compileSql}: JSON attributes as text read
  * with `json_type`/`json_extract` and a fully quoted, bound JSON path; a
- * `regexp` function and a `spark_percentile` aggregate that the SQLite
- * backend registers on its connection.
+ * `regexp` function, a `spark_percentile` aggregate, and the rounding
+ * (`spark_round`, `spark_round_sum`) and group-key order
+ * (`spark_canonical_json`) functions that the SQLite backend registers on
+ * its connection.
  *
  * @module
  */
@@ -125,7 +127,12 @@ export const sqliteDialect: SqlDialect = {
   contains: (text: string, needle: string): string => `(instr(${text}, ${needle}) > 0)`,
   // total() never overflows on large integers (sum() raises); count() keeps "no values" NULL.
   sum: (value: string): string => `(case when count(${value}) > 0 then total(${value}) end)`,
+  finishSum: (column: string): string => `spark_round_sum(${column})`,
   avg: (value: string): string => `avg(${value})`,
+  finishAvg: (column: string): string => `spark_round(${column})`,
+  // Scalars never reach the function (their order is decided before it).
+  canonicalJson: (value: string): string =>
+    `(case when json_type(${value}) in ('array', 'object') then spark_canonical_json(${value}) end)`,
   percentile: (value: string, fraction: string): string =>
     `spark_percentile(${value}, ${fraction})`,
 };

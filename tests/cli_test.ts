@@ -4,7 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { openBackend } from "../src/backends/open_backend.ts";
+import { parseQuery } from "../query/parse_query.ts";
+import { DatabaseSync } from "node:sqlite";
 import { agentBatch, TRACE_IDS } from "./_agent_telemetry.ts";
+import { freshSchema, PG_IGNORE, pgUrl, withAdmin } from "./_pg_test_env.ts";
 
 const CLI = new URL("../query/cli.ts", import.meta.url).pathname;
 const dir = await Deno.makeTempDir();
@@ -115,13 +118,139 @@ Deno.test("cli exits 2 with the caret excerpt on a bad query", async () => {
   );
 });
 
-Deno.test("cli exits 2 on bad arguments and 1 on a missing database", async () => {
+Deno.test("cli exits 2 on bad arguments and on a missing database, creating no file", async () => {
   const usage = await cli("--db", DB, "--format", "xml", "spans");
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /Cannot format results as 'xml'/);
   const missing = await cli("--db", `${dir}/nope.db`, "spans");
-  assert.equal(missing.code, 1);
+  assert.equal(missing.code, 2);
   assert.match(missing.stderr, /Cannot open .*nope\.db: no such file/);
+  for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+    await assert.rejects(Deno.stat(`${dir}/nope.db${suffix}`), Deno.errors.NotFound);
+  }
+});
+
+// (An argument cannot hold 10 MB: Linux limits one to 128 KiB; the fuzz test parses 10 MB.)
+Deno.test("cli exits 2, not 1, on a query nested 10,000 deep or beyond the length limit", async () => {
+  const deep = await cli("--db", DB, `spans where ${"(".repeat(10_000)}`);
+  assert.equal(deep.code, 2);
+  assert.match(
+    deep.stderr,
+    /^Cannot parse query: the query nests more than 64 levels .*MAX_QUERY_DEPTH/,
+  );
+  const long = await cli("--db", DB, `spans where name = "${"x".repeat(120_000)}"`);
+  assert.equal(long.code, 2);
+  assert.match(
+    long.stderr,
+    /^Cannot parse query: the query is 120021 characters long; the limit is 100000/,
+  );
+  assert.ok(long.stderr.length < 1000, `${long.stderr.length} characters on stderr`);
+});
+
+/** The bytes of a file and of its -wal, -shm and -journal companions (null when absent). */
+async function snapshot(path: string): Promise<(Uint8Array | null)[]> {
+  return await Promise.all(
+    ["", "-wal", "-shm", "-journal"].map((suffix) =>
+      Deno.readFile(path + suffix).catch((e) => {
+        if (e instanceof Deno.errors.NotFound) return null;
+        throw e;
+      })
+    ),
+  );
+}
+
+Deno.test("cli refuses a foreign SQLite file with exit 2 and leaves it byte-identical", async () => {
+  const foreign = `${dir}/foreign.db`;
+  const db = new DatabaseSync(foreign);
+  db.exec("create table customers (id integer primary key, name text)");
+  db.exec("insert into customers (name) values ('ada'), ('grace')");
+  db.close();
+  const before = await snapshot(foreign);
+  assert.deepEqual(before.slice(1), [null, null, null]);
+  for (const query of ["spans", "traces | count()", "spans where stauts = error"]) {
+    const { code, stdout, stderr } = await cli("--db", foreign, query);
+    if (query.includes("stauts")) {
+      // A bad query is reported before the database is opened.
+      assert.equal(code, 2);
+      assert.match(stderr, /unknown field 'stauts'/);
+      continue;
+    }
+    assert.equal(stdout, "");
+    assert.equal(
+      stderr,
+      `Cannot open ${foreign}: not a @spark/telemetry store (no spark_schema_version table)\n`,
+    );
+    assert.equal(code, 2);
+  }
+  assert.deepEqual(await snapshot(foreign), before);
+});
+
+Deno.test("cli refuses a SQLite store of another schema version, writing nothing", async () => {
+  const copy = `${dir}/old_version.db`;
+  {
+    const backend = await openBackend({ backend: "sqlite", backendConfig: { dbPath: copy } });
+    await backend.close();
+  }
+  const db = new DatabaseSync(copy);
+  db.exec("pragma journal_mode = delete");
+  db.exec("update spark_schema_version set version = version + 100");
+  db.close();
+  const before = await snapshot(copy);
+  const { code, stderr } = await cli("--db", copy, "spans");
+  assert.equal(code, 2);
+  assert.match(
+    stderr,
+    /^Cannot open .*old_version\.db: not a @spark\/telemetry store \(schema version 10\d; this library reads \d+\)\n$/,
+  );
+  assert.deepEqual(await snapshot(copy), before);
+});
+
+Deno.test("cli reads a store without writing to it", async () => {
+  const copy = `${dir}/read_only.db`;
+  {
+    const backend = await openBackend({ backend: "sqlite", backendConfig: { dbPath: copy } });
+    await backend.write(agentBatch());
+    await backend.close();
+  }
+  // A store at rest (checkpointed, rollback journal) must stay exactly as it is.
+  const db = new DatabaseSync(copy);
+  db.exec("pragma journal_mode = delete");
+  db.close();
+  const before = await snapshot(copy);
+  const { code, stdout } = await cli("--db", copy, "--format", "json", "spans | count()");
+  assert.equal(code, 0);
+  assert.deepEqual(JSON.parse(stdout), [{ "count()": agentBatch().spans.length }]);
+  assert.deepEqual(await snapshot(copy), before);
+});
+
+Deno.test({
+  name: "cli refuses an empty PostgreSQL schema with exit 2 and creates nothing",
+  ignore: PG_IGNORE,
+  fn: async () => {
+    const schema = freshSchema("cli_empty");
+    await withAdmin(schema, async (admin) => {
+      const tablesIn = async (name: string) =>
+        (await admin`select count(*)::int as n from pg_class c join pg_namespace n
+          on n.oid = c.relnamespace where n.nspname = ${name}`)[0]!.n as number;
+      // A schema that does not exist, then one that exists but is empty.
+      for (const create of [false, true]) {
+        if (create) await admin.unsafe(`create schema ${schema}`);
+        const { code, stdout, stderr } = await cli("--url", pgUrl(), "--schema", schema, "spans");
+        assert.equal(stdout, "");
+        assert.match(
+          stderr,
+          new RegExp(
+            `^Cannot open schema '${schema}' at .*: not a @spark/telemetry store \\(no telemetry_schema_version table\\)\n$`,
+          ),
+        );
+        assert.equal(code, 2);
+        const [exists] =
+          await admin`select count(*)::int as n from pg_namespace where nspname = ${schema}`;
+        assert.equal(exists!.n, create ? 1 : 0);
+        assert.equal(await tablesIn(schema), 0);
+      }
+    });
+  },
 });
 
 Deno.test("cli --explain prints parameterised SQL without running it", async () => {
@@ -164,4 +293,45 @@ Deno.test("cli --tree of an unknown trace exits 1", async () => {
   const { code, stderr } = await cli("--db", DB, "--tree", "f".repeat(32));
   assert.equal(code, 1);
   assert.match(stderr, /Cannot draw trace f{32}: it has no spans/);
+});
+
+Deno.test({
+  name: "cli reads a PostgreSQL store read-only; a read-only backend refuses writes",
+  ignore: PG_IGNORE,
+  fn: async () => {
+    const schema = freshSchema("cli_ro");
+    await withAdmin(schema, async () => {
+      const writer = await openBackend({
+        backend: "postgresql",
+        backendConfig: { url: pgUrl(), schema },
+      });
+      await writer.write(agentBatch());
+      await writer.close();
+      const { code, stdout } = await cli(
+        "--url",
+        pgUrl(),
+        "--schema",
+        schema,
+        "--format",
+        "json",
+        "spans | count()",
+      );
+      assert.equal(code, 0);
+      assert.deepEqual(JSON.parse(stdout), [{ "count()": agentBatch().spans.length }]);
+      const reader = await openBackend({
+        backend: "postgresql",
+        backendConfig: { url: pgUrl(), schema, readOnly: true },
+      });
+      try {
+        await assert.rejects(reader.write(agentBatch()), { code: "WRITE_FAILED" });
+        await assert.rejects(reader.applyRetention(1e12), { code: "WRITE_FAILED" });
+        assert.equal(
+          (await reader.query(parseQuery("spans | count()")))[0]!["count()"],
+          agentBatch().spans.length,
+        );
+      } finally {
+        await reader.close();
+      }
+    });
+  },
 });

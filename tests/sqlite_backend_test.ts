@@ -210,7 +210,7 @@ Deno.test("SqliteBackend with readOnly refuses a missing file or a file without 
   await withTempDir(async (dir) => {
     assert.throws(
       () => new SqliteBackend({ path: join(dir, "missing.db"), readOnly: true }),
-      (e: Error & { code?: string }) => e.code === "CONNECTION",
+      (e: Error & { code?: string }) => e.code === "BAD_CONFIG" && /no such file/.test(e.message),
     );
     const other = join(dir, "other.db");
     const db = new DatabaseSync(other);
@@ -219,7 +219,8 @@ Deno.test("SqliteBackend with readOnly refuses a missing file or a file without 
     assert.throws(
       () => new SqliteBackend({ path: other, readOnly: true }),
       (e: Error & { code?: string }) =>
-        e.code === "BAD_CONFIG" && /holds no telemetry/.test(e.message),
+        e.code === "BAD_CONFIG" &&
+        /: not a @spark\/telemetry store \(no spark_schema_version table\)$/.test(e.message),
     );
     await Promise.resolve();
   });

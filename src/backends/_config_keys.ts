@@ -24,6 +24,7 @@ export const BACKEND_CONFIG_KEYS = {
     "maxConnections",
     "connectTimeoutSeconds",
     "retentionBatchSize",
+    "readOnly",
   ],
   otlp_http: [
     "endpoint",

@@ -12,6 +12,7 @@
  * @module
  */
 import type { Sql } from "postgres";
+import { BackendError } from "./backend.ts";
 
 /** One schema change: applied once, in order, never edited after release. */
 interface Migration {
@@ -182,4 +183,36 @@ export async function migrate(sql: Sql, schema: string): Promise<number> {
     }
     return applied;
   });
+}
+
+/**
+ * Checks, without writing anything, that `schema` holds a store of
+ * {@linkcode SCHEMA_VERSION}: for a backend opened read-only, which must
+ * not create or migrate.
+ *
+ * @throws {BackendError} `"BAD_CONFIG"`: "not a @spark/telemetry store (no
+ * traces table)", or of another schema version.
+ */
+export async function checkStore(sql: Sql, schema: string): Promise<void> {
+  const tables = ["telemetry_schema_version", "traces", "spans", "events", "metrics"];
+  const found = await sql<{ name: string }[]>`
+    select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = ${schema} and c.relkind in ('r', 'p')`;
+  const present = new Set(found.map((r) => r.name));
+  const notAStore = (why: string) =>
+    new BackendError("BAD_CONFIG", `not a @spark/telemetry store (${why})`);
+  for (const table of tables) {
+    if (!present.has(table)) throw notAStore(`no ${table} table`);
+  }
+  const [row] = await sql.unsafe<{ version: number | null }[]>(
+    `select max(version) as version from ${schema}.telemetry_schema_version`,
+  );
+  const version = row?.version ?? null;
+  if (version !== SCHEMA_VERSION) {
+    throw notAStore(
+      version === null
+        ? "no schema version recorded"
+        : `schema version ${version}; this library reads ${SCHEMA_VERSION}`,
+    );
+  }
 }

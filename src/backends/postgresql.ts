@@ -18,7 +18,7 @@ import {
 } from "./_pg_errors.ts";
 import { ingestParameters, ingestText, isUniqueViolation } from "./_pg_ingest.ts";
 import { deleteOlderThan } from "./_pg_retention.ts";
-import { migrate, SCHEMA_NAME } from "./_pg_schema.ts";
+import { checkStore, migrate, SCHEMA_NAME } from "./_pg_schema.ts";
 import { openSocket } from "./_pg_socket.ts";
 import { validateBatch } from "./_validate_batch.ts";
 import { runQuery } from "./_pg_query.ts";
@@ -58,6 +58,16 @@ export interface PostgresqlBackendOptions {
   connectTimeoutSeconds?: number;
   /** Rows deleted per statement by {@linkcode PostgresqlBackend.applyRetention}. @default {5000} */
   retentionBatchSize?: number;
+  /**
+   * Open an existing store for queries only (the query CLI, readers): no
+   * schema, table or index is created or migrated, every session is
+   * read-only on the server (`default_transaction_read_only`), and writes
+   * and retention fail with `"WRITE_FAILED"`. A schema that is not a
+   * @spark/telemetry store of this schema version (missing, a table
+   * missing, no or another version) is refused with `"BAD_CONFIG"`.
+   * @default {false}
+   */
+  readOnly?: boolean;
 }
 
 const OPTION_KEYS = BACKEND_CONFIG_KEYS.postgresql;
@@ -87,6 +97,9 @@ function checkOptions(options: PostgresqlBackendOptions): void {
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
       throw badConfig(`${key} must be a whole number >= 1, got ${String(value)}`);
     }
+  }
+  if (options.readOnly !== undefined && typeof options.readOnly !== "boolean") {
+    throw badConfig(`readOnly must be true or false, got ${typeof options.readOnly}`);
   }
   if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
     throw badConfig(
@@ -159,6 +172,7 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
   #target: PgTarget;
   #password: string | undefined;
   #retentionBatchSize: number;
+  #readOnly = false;
   #closed = false;
   /** `write()` calls so far: tells a write whether later ones were sent behind it. */
   #writeCalls = 0;
@@ -209,7 +223,12 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
       // the per-connection array-type lookup buys nothing, and postgres.js
       // leaves its failure unhandled when a connection dies mid-lookup.
       fetch_types: false,
-      connection: { application_name: `spark_telemetry:${schema}`, search_path: schema },
+      connection: {
+        application_name: `spark_telemetry:${schema}`,
+        search_path: schema,
+        // The server itself refuses any write of a read-only backend.
+        ...(options.readOnly ? { default_transaction_read_only: true } : {}),
+      },
     };
     const connect = (max: number): Sql =>
       options.url !== undefined ? postgres(options.url, { ...settings, max }) : postgres({
@@ -236,12 +255,23 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
       throw badConfig(`invalid connection settings: ${message}`);
     }
     const backend = new PostgresqlBackend(sql, writer, schema, options.retentionBatchSize ?? 5000);
+    backend.#readOnly = options.readOnly ?? false;
     try {
-      await migrate(sql, schema);
+      if (backend.#readOnly) await checkStore(sql, schema);
+      else await migrate(sql, schema);
     } catch (error) {
       await sql.end({ timeout: 0 }).catch(() => {});
       await writer.end({ timeout: 0 }).catch(() => {});
       const where = describeTarget(backend.#target);
+      if (error instanceof BackendError) {
+        throw new BackendError(
+          error.code,
+          `Cannot open schema '${schema}' at ${where}: ${error.message}`,
+          {
+            cause: error,
+          },
+        );
+      }
       const why = describeError(error, backend.#password);
       if (isConnectionError(error)) {
         throw new BackendError("CONNECTION", `Cannot connect to PostgreSQL at ${where}: ${why}`, {
@@ -254,6 +284,15 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
       });
     }
     return backend;
+  }
+
+  #checkWritable(action: string): void {
+    if (this.#readOnly) {
+      throw new BackendError(
+        "WRITE_FAILED",
+        `Cannot ${action}: the PostgreSQL backend is read-only`,
+      );
+    }
   }
 
   #check(action: string): void {
@@ -283,6 +322,7 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
    */
   async write(batch: Batch): Promise<void> {
     this.#check("write a batch");
+    this.#checkWritable("write a batch");
     validateBatch(batch, { metricNaN: true });
     const call = ++this.#writeCalls;
     try {
@@ -346,6 +386,7 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
    */
   async applyRetention(cutoff: number): Promise<number> {
     this.#check("apply retention");
+    this.#checkWritable("apply retention");
     try {
       return await deleteOlderThan(this.#sql, cutoff, this.#retentionBatchSize);
     } catch (error) {

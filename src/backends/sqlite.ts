@@ -13,7 +13,13 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Entity, QueryPlan, QueryRow } from "../../query/plan.ts";
 import { type CompiledSql, compileSql } from "../../query/sql.ts";
 import { sqliteDialect } from "../../query/sqlite_dialect.ts";
-import { percentileCont, setField } from "../../query/_values.ts";
+import {
+  canonicalJson,
+  percentileCont,
+  roundSignificant,
+  roundSum,
+  setField,
+} from "../../query/_values.ts";
 import type {
   Batch,
   EventRecord,
@@ -46,8 +52,11 @@ export interface SqliteBackendOptions {
    */
   busyTimeoutMs?: number;
   /**
-   * Open an existing database for queries only (the CLI): no file is
-   * created, no migration runs, and writes fail with `"WRITE_FAILED"`.
+   * Open an existing store for queries only (the query CLI, readers): the
+   * file is never created, migrated, analyzed or switched to WAL, nothing is
+   * written to it, and writes fail with `"WRITE_FAILED"`. A missing file, or
+   * a file that is not a @spark/telemetry store of this schema version (a
+   * table missing, no or another version), is refused with `"BAD_CONFIG"`.
    * @default {false}
    */
   readOnly?: boolean;
@@ -249,6 +258,42 @@ function registerFunctions(db: DatabaseSync): void {
   );
 }
 
+/** Rounding of sum/avg and the order of array/object group keys, as memory computes them. */
+function registerValueFunctions(db: DatabaseSync): void {
+  const number = (x: unknown) => (typeof x === "number" ? x : null);
+  db.function("spark_round", { deterministic: true }, (x) => {
+    const n = number(x);
+    return n === null ? null : roundSignificant(n);
+  });
+  db.function("spark_round_sum", { deterministic: true }, (x) => {
+    const n = number(x);
+    return n === null ? null : roundSum(n);
+  });
+  db.function("spark_canonical_json", { deterministic: true }, (text) => {
+    if (typeof text !== "string" || (text[0] !== "[" && text[0] !== "{")) return null;
+    return canonicalJson(JSON.parse(text));
+  });
+}
+
+/** A read-only open must not create the file, as `DatabaseSync` would for a missing one. */
+function checkFileExists(path: string): void {
+  if (path === ":memory:" || path === "") {
+    throw new BackendError(
+      "BAD_CONFIG",
+      `Cannot open ${path || "''"} read-only: an in-memory database is empty, not a store`,
+    );
+  }
+  try {
+    if (Deno.statSync(path).isFile) return;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) return; // let SQLite report it
+  }
+  throw new BackendError(
+    "BAD_CONFIG",
+    `Cannot open ${path}: no such file (a store opened read-only is never created)`,
+  );
+}
+
 /**
  * A {@linkcode Backend} storing records in a SQLite file.
  *
@@ -312,6 +357,7 @@ export class SqliteBackend implements Backend, AsyncDisposable {
       );
     }
     this.#readOnly = options.readOnly ?? false;
+    if (this.#readOnly) checkFileExists(path);
     try {
       this.#db = new DatabaseSync(path, { readOnly: this.#readOnly });
     } catch (e) {
@@ -325,9 +371,10 @@ export class SqliteBackend implements Backend, AsyncDisposable {
     }
     try {
       this.#db.exec(`pragma busy_timeout = ${busyTimeoutMs}`);
-      if (this.#readOnly) this.#checkSchema();
+      if (this.#readOnly) this.#checkSchema(path);
       else this.#configureWriter();
       registerFunctions(this.#db);
+      registerValueFunctions(this.#db);
       // One-row statements: with the indexes in place they measured faster than
       // 16- to 1000-row multi-VALUES upserts (bench/sqlite_write_bench.ts, README).
       const upserts = {} as Record<Entity, StatementSync>;
@@ -370,18 +417,23 @@ export class SqliteBackend implements Backend, AsyncDisposable {
     this.#db.exec("pragma optimize = 0x10002");
   }
 
-  /** A read-only connection cannot migrate: the file must already be current. */
-  #checkSchema(): void {
-    const table = this.#db.prepare(
-      "select 1 from sqlite_master where type = 'table' and name = 'spark_schema_version'",
-    ).get();
-    const version = table === undefined ? 0 : this.schemaVersion;
+  /** A read-only connection cannot migrate: the file must already be a current store. */
+  #checkSchema(path: string): void {
+    const tables = new Set(
+      (this.#db.prepare("select name from sqlite_master where type = 'table'").all() as Row[])
+        .map((r) => r.name as string),
+    );
+    const notAStore = (why: string) =>
+      new BackendError("BAD_CONFIG", `Cannot open ${path}: not a @spark/telemetry store (${why})`);
+    for (const table of ["spark_schema_version", ...ENTITY_ORDER]) {
+      if (!tables.has(table)) throw notAStore(`no ${table} table`);
+    }
+    const version = this.schemaVersion;
     if (version !== LATEST_SCHEMA_VERSION) {
-      throw new BackendError(
-        "BAD_CONFIG",
-        table === undefined
-          ? "Cannot open SQLite database read-only: it holds no telemetry (no schema version table)"
-          : `Cannot open SQLite database read-only: its schema version is ${version}, this library reads ${LATEST_SCHEMA_VERSION}`,
+      throw notAStore(
+        version === null
+          ? "no schema version recorded"
+          : `schema version ${version}; this library reads ${LATEST_SCHEMA_VERSION}`,
       );
     }
   }

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { LIBRARY_NAME, VERSION } from "../version.ts";
+import { LIBRARY_NAME, VERSION } from "../../version.ts";
 import type {
   Attributes,
   AttributeValue,
@@ -23,10 +23,10 @@ import type {
   SpanKind,
   SpanRecord,
   TraceRecord,
-} from "../types.ts";
-import { genAiAttributes } from "./_otlp_genai.ts";
-import { PARENT_REMOTE_ATTRIBUTE, TRACESTATE_ATTRIBUTE } from "../_w3c.ts";
-import { type HrTime, toHrTime } from "./_otlp_time.ts";
+} from "../../types.ts";
+import { genAiAttributes } from "./_genai_attributes.ts";
+import { PARENT_REMOTE_ATTRIBUTE, TRACESTATE_ATTRIBUTE } from "../../_w3c.ts";
+import { type HrTime, toHrTime } from "./_hr_time.ts";
 
 /** A resource: the SDK `Resource` fields the serializers read. */
 export interface OtlpResource {

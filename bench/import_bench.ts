@@ -11,7 +11,7 @@ const here = (file: string): string => new URL(file, import.meta.url).pathname;
 
 async function run(file: string): Promise<void> {
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-check", "--cached-only", here(file)],
+    args: ["run", "-A", "--no-check", "--cached-only", here(file)],
     stdout: "null",
     stderr: "piped",
   }).output();

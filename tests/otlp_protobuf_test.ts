@@ -225,6 +225,19 @@ for (const [name, batch] of BATCHES) {
   });
 }
 
+Deno.test("encodeTracesProtobuf() writes the official bytes for a span over 2 MiB (4-byte lengths, buffer growth)", () => {
+  const batch = hostileBatch();
+  batch.spans = [{ ...batch.spans[0]!, attributes: { huge: "x".repeat(3 * 1024 * 1024) } }];
+  const { spans } = models(batch, "cumulative");
+  const ours = encodeTracesProtobuf(spans);
+  const theirs = official("traces", spans);
+  assert.ok(ours.length > 3 * 1024 * 1024);
+  assert.ok(
+    ours.length === theirs.length && ours.every((b, i) => b === theirs[i]),
+    firstDifference(ours, theirs),
+  );
+});
+
 Deno.test("encodeTracesProtobuf() returns a copy: a later request does not overwrite an earlier body", () => {
   const { spans } = models(hostileBatch(), "cumulative");
   const first = encodeTracesProtobuf(spans);

@@ -1,7 +1,7 @@
 /**
  * Writes the OTLP/JSON encoding (the protobuf JSON mapping with the OTLP
  * exceptions: hex trace/span ids, integer enums, lowerCamelCase names) of
- * the SDK-shaped records built by `_otlp_model.ts` and `_otlp_metrics.ts`.
+ * the SDK-shaped records built by `_sdk_model.ts` and `_metric_aggregator.ts`.
  * 64-bit integers (times, `intValue`, counts) are decimal strings, as the
  * protobuf JSON mapping writes them; non-finite doubles are the strings
  * `"NaN"`, `"Infinity"`, `"-Infinity"`.

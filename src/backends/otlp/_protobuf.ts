@@ -44,7 +44,7 @@ const SPAN_FLAGS_IS_REMOTE = 0x200;
 const MIN_INT64 = -(2 ** 63);
 const MAX_INT64 = 2 ** 63;
 
-// One writer for every request of the process (the exporter sends one at a time).
+// One writer serves every request: an encode runs start to finish synchronously.
 const writer = new ProtobufWriter();
 
 function time(w: ProtobufWriter, field: number, value: HrTime): void {

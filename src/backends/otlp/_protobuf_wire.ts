@@ -6,8 +6,9 @@
  * Nested messages are written in one pass: one byte is reserved for the
  * length, and the body is moved right in the rare case its length needs
  * more (messages of 128 bytes or more). The buffer is kept between
- * requests; {@linkcode ProtobufWriter.finish} copies the bytes out, since a
- * request body may be sent again on retry while the next one is written.
+ * requests (up to 1 MiB); {@linkcode ProtobufWriter.finish} copies the bytes
+ * out, since a request body may be sent again on retry while the next one is
+ * written.
  *
  * @module
  */
@@ -15,6 +16,8 @@
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 const TWO_32 = 4294967296;
+/** The largest buffer kept between requests (a 1000-span request is ~230 KB). */
+const MAX_KEPT_BYTES = 1024 * 1024;
 
 /** Wire types. */
 export const WIRE = { VARINT: 0, FIXED64: 1, LEN: 2, FIXED32: 5 } as const;
@@ -32,10 +35,12 @@ function varintSize(value: number): number {
 export class ProtobufWriter {
   #buffer: Uint8Array;
   #view: DataView;
+  readonly #initialSize: number;
   /** Bytes written so far. */
   pos = 0;
 
   constructor(initialSize = 64 * 1024) {
+    this.#initialSize = initialSize;
     this.#buffer = new Uint8Array(initialSize);
     this.#view = new DataView(this.#buffer.buffer);
   }
@@ -47,7 +52,13 @@ export class ProtobufWriter {
 
   /** A copy of the bytes written since {@linkcode reset}. */
   finish(): Uint8Array {
-    return this.#buffer.slice(0, this.pos);
+    const bytes = this.#buffer.slice(0, this.pos);
+    // One huge request does not pin its buffer for the life of the process.
+    if (this.#buffer.length > MAX_KEPT_BYTES) {
+      this.#buffer = new Uint8Array(this.#initialSize);
+      this.#view = new DataView(this.#buffer.buffer);
+    }
+    return bytes;
   }
 
   #ensure(extra: number): void {

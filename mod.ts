@@ -26,7 +26,6 @@ export * from "./src/backends/backend.ts";
 export * from "./query/plan.ts";
 export * from "./src/version.ts";
 export * from "./src/backends/export_stats.ts";
-export * from "./src/backends/otlp_http.ts";
 export * from "./src/backends/fanout.ts";
 export * from "./src/backends/memory.ts";
 export * from "./src/backends/sqlite.ts";
@@ -38,6 +37,8 @@ export * from "./query/postgresql_dialect.ts";
 // "@spark/telemetry/postgresql" entry point, so importing the library never
 // loads the PostgreSQL client.
 export type { PostgresqlBackend, PostgresqlBackendOptions } from "./src/backends/postgresql.ts";
+// Types only, likewise: the exporter is the "@spark/telemetry/otlp" entry point.
+export type { OtlpHttpBackend, OtlpHttpOptions } from "./src/backends/otlp/mod.ts";
 export * from "./query/memory.ts";
 export * from "./src/context.ts";
 export * from "./src/telemetry_stats.ts";

@@ -9,11 +9,13 @@
  *
  * Spans/s = 1000 / (time per iteration).
  */
-import { OtlpHttpBackend, type OtlpHttpOptions } from "../src/backends/otlp_http.ts";
-import { OtlpModel } from "../src/backends/_otlp_model.ts";
-import { encodeTracesJson } from "../src/backends/_otlp_json.ts";
-import { encodeTracesProtobuf } from "../src/backends/_otlp_protobuf.ts";
+import { OtlpHttpBackend, type OtlpHttpOptions } from "../src/backends/otlp/mod.ts";
+import { OtlpModel } from "../src/backends/otlp/_sdk_model.ts";
+import { encodeTracesJson } from "../src/backends/otlp/_json_encoder.ts";
+import { encodeTracesProtobuf } from "../src/backends/otlp/_protobuf.ts";
 import type { Batch, SpanRecord } from "../src/types.ts";
+// The official serializer, a bench-only oracle: what our encoder replaced.
+import { ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
 
 const BATCH = 1000;
 
@@ -100,8 +102,18 @@ Deno.bench("JSON.stringify of the records (naive, not OTLP)", {
   new TextEncoder().encode(JSON.stringify(batch.spans));
 });
 
-Deno.bench("map + official protobuf serializer", { group: "encode 1000 spans" }, () => {
+Deno.bench("map + protobuf (our encoder)", { group: "encode 1000 spans" }, () => {
   encodeTracesProtobuf(model.spans(batch.spans).spans);
+});
+
+Deno.bench("map + official @opentelemetry/otlp-transformer serializer", {
+  group: "encode 1000 spans",
+}, () => {
+  ProtobufTraceSerializer.serializeRequest(
+    model.spans(batch.spans).spans as unknown as Parameters<
+      typeof ProtobufTraceSerializer.serializeRequest
+    >[0],
+  );
 });
 
 Deno.bench("map + OTLP/JSON", { group: "encode 1000 spans" }, () => {

@@ -11,11 +11,11 @@
  * SDK's export to a discarding exporter, our worker) is not.
  */
 import {
-  BasicTracerProvider,
   BatchSpanProcessor,
   type ReadableSpan,
   type SpanExporter,
-} from "@opentelemetry/sdk-trace-base";
+  TracerProvider,
+} from "@opentelemetry/sdk-trace";
 import { SqliteBackend } from "../src/backends/sqlite.ts";
 import { TelemetryConfig } from "../src/config.ts";
 import { newSpanId } from "../src/ids.ts";
@@ -34,8 +34,8 @@ const discard: SpanExporter = {
   },
   shutdown: () => Promise.resolve(),
 };
-const processor = new BatchSpanProcessor(discard);
-const provider = new BasicTracerProvider({ spanProcessors: [processor] });
+const processor = new BatchSpanProcessor({ exporter: discard });
+const provider = new TracerProvider({ spanProcessors: [processor] });
 const tracer = provider.getTracer("bench");
 
 const noopConfig = new TelemetryConfig({ enabled: true, backend: "noop" });

@@ -252,6 +252,26 @@ if (!skip.has("e2e")) {
   }
 }
 
+// ---- start-up ------------------------------------------------------------------------
+
+if (!skip.has("import")) {
+  // One process: each iteration spawns `deno run`, so the bench itself compares runs.
+  const results = await bench("./import_bench.ts");
+  for (const [, g] of groups(results)) {
+    if (g.base === undefined || g.ours.length === 0) continue;
+    const ours = g.ours[0]!.stats!;
+    const base = g.base.stats!;
+    rows.push({
+      figure: 'start-up: deno run of import "@spark/telemetry" (vs an empty module)',
+      ours: formatNs(ours.avg),
+      baseline: formatNs(base.avg),
+      ratio: ours.avg / base.avg,
+      target: "—",
+      pass: null,
+    });
+  }
+}
+
 // ---- DSL ----------------------------------------------------------------------------
 
 if (!skip.has("dsl")) {

@@ -1,13 +1,22 @@
 /**
  * Test fixture: a local OTLP/HTTP receiver on 127.0.0.1 that decodes what it
- * receives with the official OpenTelemetry message definitions — the
- * protobufjs module the OpenTelemetry project generated from
- * opentelemetry-proto (shipped in `@opentelemetry/otlp-transformer@0.213.0`),
- * not with our own code — into one canonical form for both encodings.
+ * receives with the official OpenTelemetry message definitions — protobufjs
+ * loading `fixtures/otlp_proto.json`, the descriptors of the official
+ * `.proto` files (open-telemetry/opentelemetry-proto, commit ac2c4b5: v1.11.0
+ * and 16 commits), not our own code — into one canonical form for both encodings.
+ * To regenerate the descriptors, in a checkout of that repository:
+ *
+ * ```sh
+ * npx -p protobufjs-cli@2.7.1 pbjs -t json -o otlp_proto.json \
+ *   opentelemetry/proto/collector/trace/v1/trace_service.proto \
+ *   opentelemetry/proto/collector/metrics/v1/metrics_service.proto \
+ *   opentelemetry/proto/collector/logs/v1/logs_service.proto
+ * ```
  *
  * @module
  */
-import root from "@opentelemetry/otlp-proto-definitions/build/src/generated/root.js";
+import protobuf from "protobufjs";
+import descriptors from "./fixtures/otlp_proto.json" with { type: "json" };
 
 /** A protobufjs generated message class (the parts we use). */
 interface MessageType {
@@ -17,13 +26,13 @@ interface MessageType {
   verify(object: unknown): string | null;
 }
 
-// deno-lint-ignore no-explicit-any
-const proto = (root as any).opentelemetry.proto.collector;
+const root = protobuf.Root.fromJSON(descriptors);
+const collector = "opentelemetry.proto.collector";
 /** The request message of each OTLP/HTTP path. */
 export const REQUEST_TYPES: Record<string, MessageType> = {
-  "/v1/traces": proto.trace.v1.ExportTraceServiceRequest,
-  "/v1/logs": proto.logs.v1.ExportLogsServiceRequest,
-  "/v1/metrics": proto.metrics.v1.ExportMetricsServiceRequest,
+  "/v1/traces": root.lookupType(`${collector}.trace.v1.ExportTraceServiceRequest`),
+  "/v1/logs": root.lookupType(`${collector}.logs.v1.ExportLogsServiceRequest`),
+  "/v1/metrics": root.lookupType(`${collector}.metrics.v1.ExportMetricsServiceRequest`),
 };
 
 const ID_FIELDS = new Set(["traceId", "spanId", "parentSpanId"]);

@@ -1,4 +1,5 @@
-import { FanoutBackend, OtlpHttpBackend } from "../mod.ts";
+import { FanoutBackend } from "../mod.ts";
+import { OtlpHttpBackend } from "../src/backends/otlp/mod.ts";
 import { MemoryBackend } from "../src/backends/memory.ts";
 import { openBackend } from "../src/backends/open_backend.ts";
 import { backendConformance } from "./backend_conformance.ts";

@@ -28,8 +28,6 @@ import {
   type EventRecord,
   FanoutBackend,
   type MetricRecord,
-  OtlpHttpBackend,
-  type OtlpHttpOptions,
   type SpanRecord,
   TelemetryConfig,
   TelemetryManager,
@@ -38,18 +36,19 @@ import {
   withLlmCall,
   withToolCall,
 } from "../mod.ts";
+import { OtlpHttpBackend, type OtlpHttpOptions } from "../src/backends/otlp/mod.ts";
 import { openBackend } from "../src/backends/open_backend.ts";
 import type { SelectPlan } from "../query/plan.ts";
 import { MemoryBackend } from "../src/backends/memory.ts";
-import { resolveOtlpConfig } from "../src/backends/_otlp_config.ts";
-import { parseRetryAfter } from "../src/backends/_otlp_transport.ts";
-import { hrTimeToNanos, toHrTime } from "../src/backends/_otlp_time.ts";
+import { resolveOtlpConfig } from "../src/backends/otlp/_config.ts";
+import { parseRetryAfter } from "../src/backends/otlp/_sender.ts";
+import { hrTimeToNanos, toHrTime } from "../src/backends/otlp/_hr_time.ts";
 import {
   DATA_POINT_TYPE,
   SDK_TEMPORALITY,
   VALUE_TYPE_DOUBLE,
-} from "../src/backends/_otlp_metrics.ts";
-import { API_SPAN_KIND } from "../src/backends/_otlp_model.ts";
+} from "../src/backends/otlp/_metric_aggregator.ts";
+import { API_SPAN_KIND } from "../src/backends/otlp/_sdk_model.ts";
 import { canonical, type Receiver, startReceiver } from "./_otlp_receiver.ts";
 
 // ---------------------------------------------------------------- fixtures

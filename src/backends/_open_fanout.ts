@@ -48,7 +48,7 @@ export async function openFanout(
   if (otlp === null || typeof otlp !== "object" || Array.isArray(otlp)) {
     throw why("backendConfig.export.otlp must be an object of OTLP settings, e.g. { endpoint }");
   }
-  const { OtlpHttpBackend } = await import("./otlp_http.ts");
+  const { OtlpHttpBackend } = await import("./otlp/mod.ts");
   // The exporter first: a bad OTLP setting fails before the store creates files.
   const exporter = new OtlpHttpBackend(otlp as Record<string, never>);
   const store = await open({ backend: spec.backend, backendConfig: storeConfig });

@@ -52,7 +52,8 @@ function recordCount(batch: Batch): number {
  *
  * @example A store plus an exporter
  * ```ts
- * import { FanoutBackend, OtlpHttpBackend, type Backend } from "@spark/telemetry";
+ * import { type Backend, FanoutBackend } from "@spark/telemetry";
+ * import { OtlpHttpBackend } from "@spark/telemetry/otlp";
  * import assert from "node:assert/strict";
  *
  * const written: number[] = [];

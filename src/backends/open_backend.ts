@@ -64,7 +64,7 @@ export function openBackend(spec: BackendSpec): Promise<Backend> {
   }
   switch (spec.backend) {
     case "otlp_http":
-      return import("./otlp_http.ts").then((m) => new m.OtlpHttpBackend(spec.backendConfig));
+      return import("./otlp/mod.ts").then((m) => new m.OtlpHttpBackend(spec.backendConfig));
     case "postgresql":
       return import("./postgresql.ts").then(({ PostgresqlBackend }) =>
         PostgresqlBackend.open(spec.backendConfig)

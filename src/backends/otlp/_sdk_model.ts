@@ -1,21 +1,22 @@
 /**
  * Maps our records to the shapes the OpenTelemetry JS SDK hands its
  * exporters (`ReadableSpan`, `ReadableLogRecord`): the one place the OTLP
- * mapping is decided. Both encoders start from these shapes — the official
- * `@opentelemetry/otlp-transformer` protobuf serializers take them as they
- * are, and `_otlp_json.ts` writes the OTLP/JSON form of the same objects —
- * so JSON and protobuf cannot disagree on content.
+ * mapping is decided. Both encoders start from these shapes — `_protobuf.ts`
+ * writes the protobuf and `_json_encoder.ts` the OTLP/JSON form of the same
+ * objects — so JSON and protobuf cannot disagree on content. Keeping the
+ * SDK's shapes lets the tests feed the very same objects to the official
+ * `@opentelemetry/otlp-transformer` serializers and compare the bytes.
  *
  * ```
  * Batch ──► OtlpModel.spans()/logs() ──► ModelSpan[] / ModelLogRecord[]
  *                  │ (resource per trace, pending span events)
- *                  ├──► ProtobufTraceSerializer (official)  → application/x-protobuf
- *                  └──► encodeTracesJson (_otlp_json.ts)    → application/json
+ *                  ├──► encodeTracesProtobuf (_protobuf.ts)   → application/x-protobuf
+ *                  └──► encodeTracesJson (_json_encoder.ts)   → application/json
  * ```
  *
  * @module
  */
-import { LIBRARY_NAME, VERSION } from "../version.ts";
+import { LIBRARY_NAME, VERSION } from "../../version.ts";
 import type {
   Attributes,
   AttributeValue,
@@ -23,10 +24,10 @@ import type {
   SpanKind,
   SpanRecord,
   TraceRecord,
-} from "../types.ts";
-import { genAiAttributes } from "./_otlp_genai.ts";
-import { PARENT_REMOTE_ATTRIBUTE, TRACESTATE_ATTRIBUTE } from "../_w3c.ts";
-import { type HrTime, toHrTime } from "./_otlp_time.ts";
+} from "../../types.ts";
+import { genAiAttributes } from "./_genai_attributes.ts";
+import { PARENT_REMOTE_ATTRIBUTE, TRACESTATE_ATTRIBUTE } from "../../_w3c.ts";
+import { type HrTime, toHrTime } from "./_hr_time.ts";
 
 /** A resource: the SDK `Resource` fields the serializers read. */
 export interface OtlpResource {

@@ -6,9 +6,9 @@
  *
  * @module
  */
-import type { Attributes } from "../types.ts";
-import { BackendError } from "./backend.ts";
-import { BACKEND_CONFIG_KEYS } from "./_config_keys.ts";
+import type { Attributes } from "../../types.ts";
+import { BackendError } from "../backend.ts";
+import { BACKEND_CONFIG_KEYS } from "../_config_keys.ts";
 
 /** The three OTLP signals and their URL path suffixes. */
 export const SIGNALS = ["traces", "logs", "metrics"] as const;

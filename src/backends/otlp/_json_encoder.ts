@@ -1,18 +1,18 @@
 /**
  * Writes the OTLP/JSON encoding (the protobuf JSON mapping with the OTLP
  * exceptions: hex trace/span ids, integer enums, lowerCamelCase names) of
- * the SDK-shaped records built by `_otlp_model.ts` and `_otlp_metrics.ts`.
+ * the SDK-shaped records built by `_sdk_model.ts` and `_metric_aggregator.ts`.
  * 64-bit integers (times, `intValue`, counts) are decimal strings, as the
  * protobuf JSON mapping writes them; non-finite doubles are the strings
  * `"NaN"`, `"Infinity"`, `"-Infinity"`.
  *
  * @module
  */
-import type { Attributes, AttributeValue } from "../types.ts";
-import type { ModelDataPoint, ModelHistogram, ModelResourceMetrics } from "./_otlp_metrics.ts";
-import { DATA_POINT_TYPE, SDK_TEMPORALITY } from "./_otlp_metrics.ts";
-import type { ModelLogRecord, ModelSpan, OtlpResource, OtlpScope } from "./_otlp_model.ts";
-import { hrTimeToNanos } from "./_otlp_time.ts";
+import type { Attributes, AttributeValue } from "../../types.ts";
+import type { ModelDataPoint, ModelHistogram, ModelResourceMetrics } from "./_metric_aggregator.ts";
+import { DATA_POINT_TYPE, SDK_TEMPORALITY } from "./_metric_aggregator.ts";
+import type { ModelLogRecord, ModelSpan, OtlpResource, OtlpScope } from "./_sdk_model.ts";
+import { hrTimeToNanos } from "./_hr_time.ts";
 
 /** OTLP `SpanFlags`: whether the parent is remote is known (bit 8). */
 const SPAN_FLAGS_HAS_IS_REMOTE = 0x100;

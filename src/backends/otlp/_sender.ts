@@ -18,15 +18,15 @@
  *
  * @module
  */
-import { VERSION } from "../version.ts";
-import { sleep } from "../_sleep.ts";
-import { BackendError } from "./backend.ts";
-import type { Signal, SignalTarget } from "./_otlp_config.ts";
+import { VERSION } from "../../version.ts";
+import { sleep } from "../../_sleep.ts";
+import { BackendError } from "../backend.ts";
+import type { Signal, SignalTarget } from "./_config.ts";
 import {
   decodePartialSuccessProtobuf,
   decodeStatusMessage,
   type PartialSuccess,
-} from "./_otlp_protobuf.ts";
+} from "./_protobuf.ts";
 
 /** Statuses the spec says to retry. */
 export const RETRIABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
@@ -147,7 +147,7 @@ function partialSuccess(
         : null;
       return { rejected: Number.isFinite(rejected) ? rejected : 0, message };
     }
-    const p = decodePartialSuccessProtobuf(signal, bytes);
+    const p = decodePartialSuccessProtobuf(bytes);
     return { rejected: p.rejected, message: p.message === null ? null : clip(p.message) };
   } catch {
     // A 2xx whose body we cannot read still means the collector took the data.

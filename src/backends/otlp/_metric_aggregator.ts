@@ -11,11 +11,11 @@
  *
  * @module
  */
-import type { Attributes, MetricRecord } from "../types.ts";
-import type { OtlpTemporality } from "./_otlp_config.ts";
-import type { OtlpModel, OtlpResource, OtlpScope } from "./_otlp_model.ts";
-import { SCOPE } from "./_otlp_model.ts";
-import { type HrTime, toHrTime, ZERO_TIME } from "./_otlp_time.ts";
+import type { Attributes, MetricRecord } from "../../types.ts";
+import type { OtlpTemporality } from "./_config.ts";
+import type { OtlpModel, OtlpResource, OtlpScope } from "./_sdk_model.ts";
+import { SCOPE } from "./_sdk_model.ts";
+import { type HrTime, toHrTime, ZERO_TIME } from "./_hr_time.ts";
 
 /** `DataPointType` of `@opentelemetry/sdk-metrics` (values fixed by that enum). */
 export const DATA_POINT_TYPE = { HISTOGRAM: 0, GAUGE: 2, SUM: 3 } as const;

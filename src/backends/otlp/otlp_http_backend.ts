@@ -4,26 +4,17 @@
  *
  * @module
  */
-import type { QueryPlan, QueryRow } from "../../query/plan.ts";
-import { nowSeconds } from "../clock.ts";
-import type { Attributes, Batch } from "../types.ts";
-import { type Backend, BackendError } from "./backend.ts";
-import type { ExportStats } from "./export_stats.ts";
-import {
-  type ResolvedOtlpConfig,
-  resolveOtlpConfig,
-  type Signal,
-  SIGNALS,
-} from "./_otlp_config.ts";
-import { encodeLogsJson, encodeMetricsJson, encodeTracesJson } from "./_otlp_json.ts";
-import { MetricAggregator } from "./_otlp_metrics.ts";
-import { OtlpModel } from "./_otlp_model.ts";
-import {
-  encodeLogsProtobuf,
-  encodeMetricsProtobuf,
-  encodeTracesProtobuf,
-} from "./_otlp_protobuf.ts";
-import { OtlpSender, type SendOutcome } from "./_otlp_transport.ts";
+import type { QueryPlan, QueryRow } from "../../../query/plan.ts";
+import { nowSeconds } from "../../clock.ts";
+import type { Attributes, Batch } from "../../types.ts";
+import { type Backend, BackendError } from "../backend.ts";
+import type { ExportStats } from "../export_stats.ts";
+import { type ResolvedOtlpConfig, resolveOtlpConfig, type Signal, SIGNALS } from "./_config.ts";
+import { encodeLogsJson, encodeMetricsJson, encodeTracesJson } from "./_json_encoder.ts";
+import { MetricAggregator } from "./_metric_aggregator.ts";
+import { OtlpModel } from "./_sdk_model.ts";
+import { encodeLogsProtobuf, encodeMetricsProtobuf, encodeTracesProtobuf } from "./_protobuf.ts";
+import { OtlpSender, type SendOutcome } from "./_sender.ts";
 
 /**
  * Settings of an {@linkcode OtlpHttpBackend} (`backendConfig` of
@@ -117,7 +108,8 @@ const NOUN: Record<Signal, string> = { traces: "spans", logs: "events", metrics:
  *
  * @example Export-only: queries are refused
  * ```ts
- * import { BackendError, OtlpHttpBackend } from "@spark/telemetry";
+ * import type { BackendError } from "@spark/telemetry";
+ * import { OtlpHttpBackend } from "@spark/telemetry/otlp";
  * import assert from "node:assert/strict";
  *
  * await using backend = new OtlpHttpBackend({ endpoint: "http://127.0.0.1:4318" });

@@ -1,0 +1,2 @@
+// Fixture of import_bench.ts: loads the library and nothing else.
+import "../mod.ts";

@@ -1,0 +1,2 @@
+// Fixture of import_bench.ts: the runtime's start-up alone.
+export {};

@@ -164,6 +164,16 @@ class Analyzer {
     const offset = node.offset ? this.count(node.offset, "offset") : 0;
     if (node.aggregate) return this.aggregate(entity, where, node, limit, offset);
     const orderBy: OrderKey[] = node.orderBy.map(({ ref, direction }) => {
+      if (ref.arg !== undefined && ref.name.image === "bucket") {
+        this.fail(
+          "MISPLACED",
+          `cannot order records by a bucket; aggregate first: '${entity} | count() by ${
+            this.#text.slice(ref.name.startOffset, (ref.end?.endOffset ?? 0) + 1)
+          }'`,
+          ref.name,
+          ref.end ?? ref.name,
+        );
+      }
       if (ref.arg !== undefined) {
         this.fail(
           "MISPLACED",

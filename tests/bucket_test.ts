@@ -109,7 +109,8 @@ async function expectRefused(plan: QueryPlan, message: RegExp): Promise<void> {
     try {
       await assert.rejects(
         () => backend.query(plan),
-        (e: unknown) => e instanceof BackendError && e.code === "BAD_QUERY" && message.test(e.message),
+        (e: unknown) =>
+          e instanceof BackendError && e.code === "BAD_QUERY" && message.test(e.message),
         b.name,
       );
     } finally {

@@ -540,9 +540,14 @@ export function parseTokens(tokens: IToken[], text: string): QueryNode {
   }
   throw new QuerySyntaxError(
     "UNEXPECTED_TOKEN",
-    `unexpected '${actual.image}'; expected ${list}${hint}`,
+    `unexpected '${shorten(actual.image)}'; expected ${list}${hint}`,
     { query: text, offset: actual.startOffset, length: actual.image.length, expected: labels },
   );
+}
+
+/** A token's text cut to 40 characters, so a 10 MB string literal makes no 10 MB message. */
+function shorten(image: string): string {
+  return image.length > 40 ? `${image.slice(0, 39)}…` : image;
 }
 
 /**

@@ -891,6 +891,14 @@ Deno.test("QuerySyntaxError: bad buckets, each positioned with a stable code", (
   fails("spans | count() by bucket(start_time, 1m), bucket(start_time, 60s)", "DUPLICATE");
 });
 
+Deno.test("QuerySyntaxError: an unexpected long token is quoted cut short, not whole", () => {
+  const long = `"${"1, ".repeat(2000)}"`;
+  const e = fails(`spans where name = "a" ${long}`, "UNEXPECTED_TOKEN");
+  assert.equal(e.length, long.length);
+  assert.ok(e.reason.startsWith(`unexpected '${long.slice(0, 39)}…'; expected `), e.reason);
+  assert.ok(e.message.length < 1000, `message of ${e.message.length} characters`);
+});
+
 Deno.test("QuerySyntaxError carries a stable code and the expected tokens", () => {
   const e = fails("spans where", "UNEXPECTED_END");
   assert.equal(e.name, "QuerySyntaxError");

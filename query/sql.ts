@@ -479,13 +479,16 @@ class Compiler {
    * guards, same float operations), NULL for a missing or non-numeric value.
    */
   bucketStart(f: FieldSql, width: number): string {
-    const value = this.numeric(f);
+    // An attribute is read once, in a one-row subquery: the expression
+    // names its value eight times, and each read is a JSON lookup.
+    const value = f.kind === "json" ? "b.v" : this.numeric(f);
     const w = this.bindValue(width);
-    return `(case when abs(${value}) > ${this.bindValue(bucketBound(width))} then null ` +
+    const start = `(case when abs(${value}) > ${this.bindValue(bucketBound(width))} then null ` +
       `when abs(${value}) < ${w} then (case when ${value} < 0 then ${
         this.bindValue(-width)
       } else 0 end) ` +
       `else ${this.#d.floorDiv(value, w)} * ${w} end)`;
+    return f.kind === "json" ? `(select ${start} from (select ${this.numeric(f)} as v) b)` : start;
   }
 
   window(limit: number, offset: number): string {

@@ -815,6 +815,28 @@ Deno.test("parseQuery() reads bucket(<field>, <width>) as a group key with a can
   ]);
 });
 
+Deno.test("parseQuery() names a bucket by a width text that reads back as the same width", () => {
+  // 5,000 widths as a user might write them: whole and decimal counts of every unit.
+  let state = 7;
+  const random = (n: number) => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return Math.floor((state / 2147483648) * n);
+  };
+  const units = ["ns", "us", "µs", "ms", "s", "m", "h", "d", ""];
+  for (let i = 0; i < 5000; i++) {
+    const whole = String(1 + random(10 ** (1 + random(9))));
+    const count = random(3) === 0 ? `${whole}.${random(1000)}` : whole;
+    const written = `${count}${units[random(units.length)]}`;
+    const first = plan(`spans | count() by bucket(start_time, ${written})`);
+    assert.ok(first.type === "aggregate");
+    const [key] = first.groupBy;
+    assert.match(key!.alias, /^bucket\(start_time, \d+(?:\.\d+)?(?:ns|us|ms|s|m|h|d)\)$/, written);
+    const again = plan(`spans | count() by ${key!.alias}`);
+    assert.ok(again.type === "aggregate");
+    assert.deepEqual(again.groupBy, [key], written);
+  }
+});
+
 Deno.test("QuerySyntaxError: bad buckets, each positioned with a stable code", () => {
   fails(
     "spans | count() by bucket(status, 1m)",

@@ -44,6 +44,7 @@ import type {
 } from "./parser.ts";
 import { HexId, Identifier, NumberLiteral, StringLiteral, unquote } from "./lexer.ts";
 import { suggest } from "../src/_suggest.ts";
+import { bucketAlias, MIN_BUCKET_WIDTH } from "./_bucket.ts";
 
 /** A field resolved against an entity. */
 interface Field {
@@ -163,6 +164,16 @@ class Analyzer {
     const offset = node.offset ? this.count(node.offset, "offset") : 0;
     if (node.aggregate) return this.aggregate(entity, where, node, limit, offset);
     const orderBy: OrderKey[] = node.orderBy.map(({ ref, direction }) => {
+      if (ref.arg !== undefined && ref.name.image === "bucket") {
+        this.fail(
+          "MISPLACED",
+          `cannot order records by a bucket; aggregate first: '${entity} | count() by ${
+            this.#text.slice(ref.name.startOffset, (ref.end?.endOffset ?? 0) + 1)
+          }'`,
+          ref.name,
+          ref.end ?? ref.name,
+        );
+      }
       if (ref.arg !== undefined) {
         this.fail(
           "MISPLACED",
@@ -206,12 +217,17 @@ class Analyzer {
       aggregates.push(aggregate);
     }
     const groupBy: GroupKey[] = [];
-    for (const f of by) {
-      const field = this.field(entity, f);
-      if (groupBy.some((g) => g.alias === field.alias)) {
-        this.fail("DUPLICATE", `'${field.alias}' is grouped by twice`, field.first, field.last);
+    for (const ref of by) {
+      const key = this.groupKey(entity, ref);
+      if (groupBy.some((g) => g.alias === key.alias)) {
+        this.fail(
+          "DUPLICATE",
+          `'${key.alias}' is grouped by twice`,
+          ref.name,
+          ref.end ?? ref.quoted ?? ref.name,
+        );
       }
-      groupBy.push({ field: field.ref, alias: field.alias });
+      groupBy.push(key);
     }
     const aliases = [...aggregates.map((a) => a.alias), ...groupBy.map((g) => g.alias)];
     const orderBy: AggregateOrderKey[] = node.orderBy.map(({ ref, direction }) => ({
@@ -543,9 +559,119 @@ class Analyzer {
     return value;
   }
 
+  /** A group key: a field, or `bucket(field, width)`. */
+  groupKey(entity: Entity, ref: RefNode): GroupKey {
+    if (ref.arg === undefined) {
+      if (ref.name.image === "bucket" && !ref.quoted) {
+        this.fail(
+          "BAD_BUCKET",
+          "bucket needs a numeric field and a width: bucket(start_time, 1m)",
+          ref.name,
+        );
+      }
+      const field = this.field(entity, { name: ref.name, quoted: ref.quoted });
+      return { field: field.ref, alias: field.alias };
+    }
+    const name = ref.name.image;
+    if (name !== "bucket") {
+      const end = ref.end ?? ref.name;
+      if ((AGGREGATE_FUNCTIONS as readonly string[]).includes(name)) {
+        this.fail(
+          "MISPLACED",
+          `${name}(...) is an aggregate: write it after '|', and group keys after 'by'`,
+          ref.name,
+          end,
+        );
+      }
+      const guess = suggest(name, ["bucket"]);
+      this.fail(
+        "UNKNOWN_FUNCTION",
+        guess
+          ? `unknown function '${name}' — did you mean 'bucket'?`
+          : `unknown function '${name}'; a group key is a field or bucket(<field>, <width>)`,
+        ref.name,
+        end,
+      );
+    }
+    return this.bucket(entity, ref);
+  }
+
+  /** `bucket(field, width)`: a numeric field and a duration of at least 1 ns. */
+  bucket(entity: Entity, ref: RefNode): GroupKey {
+    const end = ref.end ?? ref.name;
+    if (!ref.arg) {
+      this.fail(
+        "BAD_BUCKET",
+        "bucket() needs a numeric field and a width: bucket(start_time, 1m)",
+        ref.name,
+        end,
+      );
+    }
+    const field = this.field(entity, ref.arg);
+    if (field.column && field.column.type !== "number") {
+      const numeric = Object.entries(COLUMNS[entity]).filter(([, c]) => c.type === "number")
+        .map(([n]) => n);
+      this.fail(
+        "NOT_NUMERIC",
+        `bucket(${field.alias}, ...): '${field.alias}' is not numeric; bucket takes ${
+          numeric.join(", ")
+        } or attr.<key>`,
+        field.first,
+        field.last,
+      );
+    }
+    if (!ref.width) {
+      this.fail(
+        "BAD_BUCKET",
+        `bucket(${field.alias}) needs a width: bucket(${field.alias}, 1m)`,
+        ref.name,
+        end,
+      );
+    }
+    const [first, last] = this.span(ref.width);
+    if (ref.width.type !== "number") {
+      this.fail(
+        "BAD_BUCKET",
+        `the width of a bucket is a duration such as 1m or 500ms, not ${describe(ref.width)}`,
+        first,
+        last,
+      );
+    }
+    const width = this.literal(ref.width) as number;
+    if (!(width >= MIN_BUCKET_WIDTH)) {
+      this.fail(
+        "BAD_BUCKET",
+        width <= 0
+          ? `the width of a bucket must be greater than 0, got ${
+            this.#text.slice(first.startOffset, (last.endOffset ?? last.startOffset) + 1)
+          }`
+          : "the width of a bucket must be at least 1ns",
+        first,
+        last,
+      );
+    }
+    return { field: field.ref, alias: bucketAlias(field.alias, width), bucket: width };
+  }
+
   call(entity: Entity, node: RefNode): Aggregate {
     const name = node.name.image;
     const end = node.end ?? node.name;
+    if (name === "bucket") {
+      this.fail(
+        "MISPLACED",
+        "bucket(...) is a group key, not an aggregate: write it after 'by' " +
+          "(spans | count() by bucket(start_time, 1m))",
+        node.name,
+        end,
+      );
+    }
+    if (node.width) {
+      this.fail(
+        "UNEXPECTED_TOKEN",
+        `${name}(...) takes one field; only bucket(<field>, <width>) takes a second value`,
+        ...this.span(node.width),
+      );
+    }
     if (!(AGGREGATE_FUNCTIONS as readonly string[]).includes(name)) {
       const guess = suggest(name, AGGREGATE_FUNCTIONS);
       this.fail(
@@ -582,11 +708,14 @@ class Analyzer {
 
   /** The alias of an output column named in `having` or `order by`. */
   selected(entity: Entity, ref: RefNode, aliases: string[], clause: string): string {
-    const alias = ref.arg !== undefined
+    const isBucket = ref.arg !== undefined && ref.name.image === "bucket";
+    const alias = isBucket
+      ? this.bucket(entity, ref).alias
+      : ref.arg !== undefined
       ? this.call(entity, ref).alias
       : this.field(entity, { name: ref.name, quoted: ref.quoted }).alias;
     if (!aliases.includes(alias)) {
-      const kind = ref.arg !== undefined ? "after '|'" : "after 'by'";
+      const kind = ref.arg !== undefined && !isBucket ? "after '|'" : "after 'by'";
       this.fail(
         "NOT_SELECTED",
         `${clause} ${alias}: add ${alias} ${kind} (output columns: ${aliases.join(", ")})`,
@@ -609,6 +738,7 @@ class Analyzer {
         return { type: "not", condition: this.having(entity, node.item, aliases) };
       case "compare": {
         if (node.ref.arg === undefined) {
+          // Bucket keys may be compared (having bucket(start_time, 1m) >= ...), fields not.
           this.fail(
             "MISPLACED",
             "having filters groups by an aggregate such as count(); filter keys with where",

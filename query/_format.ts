@@ -63,10 +63,25 @@ const SELECT_COLUMNS: Record<Entity, OutputColumn[]> = {
   ],
 };
 
+const TIME_COLUMNS = new Set(["start_time", "end_time", "timestamp"]);
+
 function columnsOf(plan: QueryPlan): OutputColumn[] {
   if (plan.type === "select") return SELECT_COLUMNS[plan.entity];
   return [
-    ...plan.groupBy.map((g) => field(g.alias, g.alias)),
+    // A bucket of a time column shows the bucket's start as a time, of duration as a duration.
+    ...plan.groupBy.map((g) =>
+      field(
+        g.alias,
+        g.alias,
+        g.bucket === undefined || g.field.kind !== "column"
+          ? "plain"
+          : g.field.name === "duration"
+          ? "duration"
+          : TIME_COLUMNS.has(g.field.name)
+          ? "time"
+          : "plain",
+      )
+    ),
     ...plan.aggregates.map((a) =>
       field(
         a.alias,

@@ -21,6 +21,7 @@ import {
   type QueryPlan,
 } from "./plan.ts";
 
+import { MIN_BUCKET_WIDTH } from "./_bucket.ts";
 import { MAX_QUERY_COLUMNS, MAX_QUERY_DEPTH, MAX_QUERY_TERMS } from "./limits.ts";
 
 const OPERATORS = new Set(["=", "!=", "<", "<=", ">", ">="]);
@@ -145,6 +146,20 @@ function checkHaving(aliases: Set<string>, h: HavingCondition): void {
   }
 }
 
+/** A bucket: a finite width of at least 1 ns over a numeric column or an attribute. */
+function checkBucket(entity: Entity, field: FieldRef, width: unknown): void {
+  if (typeof width !== "number" || !Number.isFinite(width) || width < MIN_BUCKET_WIDTH) {
+    throw bad(
+      `a bucket width is a finite number of seconds >= ${MIN_BUCKET_WIDTH} (1 ns), not ${
+        JSON.stringify(width) ?? String(width)
+      }`,
+    );
+  }
+  if (field.kind === "column" && columnInfo(entity, field.name).type !== "number") {
+    throw bad(`bucket(${field.name}, ...): '${field.name}' is not numeric`);
+  }
+}
+
 function checkWindow(limit: number, offset: number): void {
   if (!Number.isInteger(limit) || limit < 0) {
     throw bad(`limit must be a whole number >= 0, got ${limit}`);
@@ -188,6 +203,7 @@ export function checkPlan(plan: QueryPlan): void {
   const aliases = new Set<string>();
   for (const g of plan.groupBy) {
     checkField(plan.entity, g.field);
+    if (g.bucket !== undefined) checkBucket(plan.entity, g.field, g.bucket);
     if (aliases.has(g.alias)) throw bad(`the name '${g.alias}' is used twice`);
     aliases.add(g.alias);
   }

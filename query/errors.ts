@@ -25,6 +25,7 @@ export type QueryErrorCode =
   | "NOT_NUMERIC"
   | "BAD_REGEX"
   | "BAD_LIMIT"
+  | "BAD_BUCKET"
   | "NOT_SELECTED"
   | "DUPLICATE"
   | "MISPLACED"

@@ -9,6 +9,7 @@
  * @module
  */
 import { checkPlan, columnInfo, effectiveLimit, PERCENTILES } from "./_plan_check.ts";
+import { bucketBound, bucketStart } from "./_bucket.ts";
 import {
   canonicalJson,
   comparePresent,
@@ -334,7 +335,13 @@ function orderGroupValues(a: unknown, b: unknown, sign: number): number {
 function compileAggregate(plan: AggregatePlan): MemoryQuery {
   const has = new HasIndex();
   const filter = plan.where === null ? null : compileCondition(plan.entity, plan.where, has);
-  const keyGetters = plan.groupBy.map((g) => getter(plan.entity, g.field));
+  const keyGetters = plan.groupBy.map((g): Getter => {
+    const get = getter(plan.entity, g.field);
+    const width = g.bucket;
+    if (width === undefined) return get;
+    const bound = bucketBound(width);
+    return (r) => bucketStart(get(r), width, bound);
+  });
   const aggregates = plan.aggregates.map((_, i) => aggregateOf(plan, i));
   const having = plan.having === null ? null : havingPredicate(plan.having);
   const groupAliases = new Set(plan.groupBy.map((g) => g.alias));

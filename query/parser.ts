@@ -16,8 +16,10 @@
  * field      = name [ "." string ]          (attr.key, attr."any key", resource.key)
  * value      = string | number | duration | "-" (number | duration) | true | false
  *            | name | id | "now" [ ("+" | "-") duration ]
- * aggregates = name "(" [ field ] ")" { "," name "(" [ field ] ")" }
- * hOr        = like or, over  ref op value   with ref = name [ "(" [ field ] ")" | "." string ]
+ * aggregates = call { "," call }       call = name "(" [ field [ "," value ] ] ")"
+ * fields     = ref { "," ref }             (a field, or bucket(field, width))
+ * hOr        = like or, over  ref op value   with ref = name [ "(" [ field [ "," value ] ] ")"
+ *                                                            | "." string ]
  * orderKey   = ref [ "asc" | "desc" ]
  * ```
  *
@@ -63,12 +65,17 @@ export type ConditionNode =
   | { type: "has"; token: IToken; entity: IToken; where: ConditionNode | null }
   | { type: "since"; token: IToken; value: ValueNode };
 
-/** A reference in `having` or `order by`: `count()`, `p95(duration)`, a field. */
+/**
+ * A reference in `by`, `having` or `order by`, or an aggregate call:
+ * `count()`, `p95(duration)`, `bucket(start_time, 1m)`, a field.
+ */
 export interface RefNode {
   /** The function or field name token. */
   name: IToken;
   /** For a call, the argument (or `null` for `()`); `undefined` for a field. */
   arg: FieldNode | null | undefined;
+  /** For a call, the value after a comma (the width of `bucket(f, 1m)`), else `null`. */
+  width: ValueNode | null;
   /** For `attr."key"`, the quoted key. */
   quoted: IToken | null;
   /** The closing parenthesis of a call. */
@@ -101,7 +108,7 @@ export interface EntityQueryNode {
   aggregate: {
     pipe: IToken;
     calls: RefNode[];
-    by: FieldNode[];
+    by: RefNode[];
     having: HavingNode | null;
   } | null;
   /** `order by` keys. */
@@ -155,12 +162,12 @@ class QueryParser extends EmbeddedActionsParser {
     this.OPTION2(() => {
       const pipe = this.CONSUME(T.Pipe);
       const calls: RefNode[] = [];
-      const by: FieldNode[] = [];
+      const by: RefNode[] = [];
       let having: HavingNode | null = null;
       this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => calls.push(this.SUBRULE(this.call)) });
       this.OPTION3(() => {
         this.CONSUME(T.By);
-        this.AT_LEAST_ONE_SEP2({ SEP: T.Comma, DEF: () => by.push(this.SUBRULE(this.field)) });
+        this.AT_LEAST_ONE_SEP2({ SEP: T.Comma, DEF: () => by.push(this.SUBRULE2(this.ref)) });
       });
       this.OPTION4(() => {
         this.CONSUME(T.Having);
@@ -362,16 +369,22 @@ class QueryParser extends EmbeddedActionsParser {
     const name = this.CONSUME(T.Identifier);
     this.CONSUME(T.LParen);
     let arg: FieldNode | null = null;
+    let width: ValueNode | null = null;
     this.OPTION(() => {
       arg = this.SUBRULE(this.field);
+      this.OPTION2(() => {
+        this.CONSUME(T.Comma);
+        width = this.SUBRULE(this.value);
+      });
     });
     const end = this.CONSUME(T.RParen);
-    return { name, arg, quoted: null, end };
+    return { name, arg, width, quoted: null, end };
   });
 
   ref = this.RULE("ref", (): RefNode => {
     const name = this.CONSUME(T.Identifier);
     let arg: FieldNode | null | undefined = undefined;
+    let width: ValueNode | null = null;
     let quoted: IToken | null = null;
     let end: IToken | null = null;
     this.OPTION(() => {
@@ -382,6 +395,10 @@ class QueryParser extends EmbeddedActionsParser {
             arg = null;
             this.OPTION2(() => {
               arg = this.SUBRULE(this.field);
+              this.OPTION3(() => {
+                this.CONSUME(T.Comma);
+                width = this.SUBRULE(this.value);
+              });
             });
             end = this.CONSUME(T.RParen);
           },
@@ -394,7 +411,7 @@ class QueryParser extends EmbeddedActionsParser {
         },
       ]);
     });
-    return { name, arg, quoted, end };
+    return { name, arg, width, quoted, end };
   });
 
   havingOr = this.RULE("havingOr", (): HavingNode => {
@@ -500,6 +517,21 @@ export function parseTokens(tokens: IToken[], text: string): QueryNode {
       expected: labels,
     });
   }
+  const before = tokens[at - 1];
+  if (actual.tokenType === T.LParen && before?.image === "bucket") {
+    // The grammar takes bucket(...) only where a group key may stand.
+    throw new QuerySyntaxError(
+      "MISPLACED",
+      "bucket(...) is a group key: write it after 'by' (spans | count() by bucket(start_time, 1m)); " +
+        "to filter by time use a comparison (start_time >= now - 1h) or since",
+      {
+        query: text,
+        offset: before.startOffset,
+        length: actual.startOffset + 1 - before.startOffset,
+        expected: labels,
+      },
+    );
+  }
   let hint = "";
   if (actual.tokenType === T.Identifier || T.KEYWORDS.includes(actual.tokenType)) {
     const words = expected.filter((t) => T.KEYWORDS.includes(t)).map((t) => t.name.toLowerCase());
@@ -508,9 +540,14 @@ export function parseTokens(tokens: IToken[], text: string): QueryNode {
   }
   throw new QuerySyntaxError(
     "UNEXPECTED_TOKEN",
-    `unexpected '${actual.image}'; expected ${list}${hint}`,
+    `unexpected '${shorten(actual.image)}'; expected ${list}${hint}`,
     { query: text, offset: actual.startOffset, length: actual.image.length, expected: labels },
   );
+}
+
+/** A token's text cut to 40 characters, so a 10 MB string literal makes no 10 MB message. */
+function shorten(image: string): string {
+  return image.length > 40 ? `${image.slice(0, 39)}…` : image;
 }
 
 /**

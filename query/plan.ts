@@ -45,6 +45,10 @@
  *   otherwise (then the keys ascending break ties); a `null` aggregate sorts
  *   last. A `having` comparison with a `null` (or non-numeric) value is
  *   false, and `not` negates it as usual.
+ * - Buckets: a group key with a `bucket` width groups numeric values by
+ *   `Math.floor(value / bucket) * bucket` (see {@linkcode GroupKey.bucket});
+ *   its key is that number, ordered and compared in `having` like any
+ *   numeric key.
  *
  * @module
  */
@@ -258,8 +262,25 @@ export interface Aggregate {
 export interface GroupKey {
   /** The field grouped by. */
   field: FieldRef;
-  /** Key of the group value in each output row, e.g. `"attr.node.id"`. */
+  /**
+   * Key of the group value in each output row, e.g. `"attr.node.id"`; for a
+   * bucket, the canonical text `bucket(<field>, <width>)` the DSL gives it,
+   * e.g. `"bucket(start_time, 1m)"` (the width in the largest unit that
+   * writes it as a whole number: 60 s is `1m`, 90 s `90s`, 0.5 s `500ms`).
+   */
   alias: string;
+  /**
+   * Width of a time bucket in seconds (DSL: `by bucket(start_time, 1m)`):
+   * when set, the group value is the start of the value's bucket,
+   * `Math.floor(value / bucket) * bucket` (seconds since the epoch for a
+   * time column), computed with the same float operations on every backend.
+   * The field must be a numeric column or an attribute; a missing or
+   * non-numeric value, or one so large that its bucket number exceeds 1e300,
+   * forms the `null` group. A value within one width of zero is placed
+   * without dividing: `0` for `0 <= value < bucket`, `-bucket` below zero.
+   * Finite and at least 1e-9 (1 ns). Unset: the value itself is the key.
+   */
+  bucket?: number;
 }
 
 /** Ordering key of a select plan. */

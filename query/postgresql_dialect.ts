@@ -175,4 +175,6 @@ export const postgresqlDialect: SqlDialect = {
   canonicalJson: (value: string): string => `(${value})::text collate "C"`,
   percentile: (value: string, fraction: string): string =>
     `(percentile_cont(${fraction}::float8) within group (order by ${value}))`,
+  // float8 division and floor: IEEE 754, as in JavaScript.
+  floorDiv: (value: string, width: string): string => `floor(${value} / ${width})`,
 };

@@ -18,6 +18,7 @@
  */
 import { checkPlan, columnInfo, effectiveLimit, PERCENTILES } from "./_plan_check.ts";
 import { isFrozenPlan } from "./_frozen.ts";
+import { bucketBound } from "./_bucket.ts";
 import {
   type AggregatePlan,
   type Condition,
@@ -170,6 +171,15 @@ export interface SqlDialect {
   canonicalJson(value: string): string;
   /** Linear-interpolation percentile (`percentile_cont`) of a numeric expression; `fraction` is bound. */
   percentile(value: string, fraction: string): string;
+  /**
+   * `floor(value / width)` as a float8 (REAL), for time buckets: the IEEE
+   * 754 double division, then the largest whole number not above it.
+   * `value` is a number or NULL (then the result is NULL), `width` a bound
+   * number > 0 with `abs(value / width) <= 1e300` (the caller guards
+   * overflow and underflow), so the result is exactly what JavaScript's
+   * `Math.floor(value / width)` gives.
+   */
+  floorDiv(value: string, width: string): string;
 }
 
 /** How one output column of a compiled statement maps to a result key. */
@@ -464,6 +474,23 @@ class Compiler {
     return `(case when ${operand[0]} then ${operand[1]} end)`;
   }
 
+  /**
+   * The start of the bucket of `f`, as `bucketStart` in `_bucket.ts` (same
+   * guards, same float operations), NULL for a missing or non-numeric value.
+   */
+  bucketStart(f: FieldSql, width: number): string {
+    // An attribute is read once, in a one-row subquery: the expression
+    // names its value eight times, and each read is a JSON lookup.
+    const value = f.kind === "json" ? "b.v" : this.numeric(f);
+    const w = this.bindValue(width);
+    const start = `(case when abs(${value}) > ${this.bindValue(bucketBound(width))} then null ` +
+      `when abs(${value}) < ${w} then (case when ${value} < 0 then ${
+        this.bindValue(-width)
+      } else 0 end) ` +
+      `else ${this.#d.floorDiv(value, w)} * ${w} end)`;
+    return f.kind === "json" ? `(select ${start} from (select ${this.numeric(f)} as v) b)` : start;
+  }
+
   window(limit: number, offset: number): string {
     const n = effectiveLimit(limit);
     // checkPlan made it a whole number >= 0: digits only.
@@ -503,6 +530,15 @@ function compileAggregate(plan: AggregatePlan, dialect: SqlDialect): CompiledSql
   plan.groupBy.forEach((g, i) => {
     const f = c.field(plan.entity, "t", g.field);
     const name = `g${i}`;
+    if (g.bucket !== undefined) {
+      inner.push(`${c.bucketStart(f, g.bucket)} as ${name}`);
+      columns.push({ name, alias: g.alias, json: false });
+      groupOrder.set(g.alias, (direction) => [
+        `(case when q.${name} is null then 1 else 0 end) asc`,
+        `q.${name} ${direction}`,
+      ]);
+      return;
+    }
     if (f.kind === "column") {
       inner.push(`${f.expr} as ${name}`);
       columns.push({ name, alias: g.alias, json: false });
@@ -606,7 +642,8 @@ function havingSql(
     case "compare": {
       const a = plan.aggregates.findIndex((x) => x.alias === h.alias);
       const g = plan.groupBy.findIndex((x) => x.alias === h.alias);
-      if (a < 0 && plan.groupBy[g]!.field.kind !== "column") {
+      const bucket = a < 0 && plan.groupBy[g]!.bucket !== undefined;
+      if (a < 0 && !bucket && plan.groupBy[g]!.field.kind !== "column") {
         // A JSON group key compares when it is a number.
         const key = `q.g${g}`;
         return `(${dialect.jsonIs(key, null, "number", c)} and ${
@@ -614,7 +651,7 @@ function havingSql(
         } ${sqlOperator(h.operator)} ${c.bindValue(h.value)})`;
       }
       const name = a >= 0 ? `q.a${a}` : `q.g${g}`;
-      if (a < 0) {
+      if (a < 0 && !bucket) {
         const info = columnInfo(plan.entity, (plan.groupBy[g]!.field as { name: string }).name);
         if (info.type !== "number") return dialect.falseLiteral;
       }

@@ -135,4 +135,12 @@ export const sqliteDialect: SqlDialect = {
     `(case when json_type(${value}) in ('array', 'object') then spark_canonical_json(${value}) end)`,
   percentile: (value: string, fraction: string): string =>
     `spark_percentile(${value}, ${fraction})`,
+  floorDiv(value: string, width: string): string {
+    // node:sqlite's SQLite has no floor(). A REAL division (an integer
+    // attribute divided by a bound whole width would truncate), then the
+    // whole part by CAST, one lower when that rounded up (negative values);
+    // from 2^52 up every double is whole already, and CAST would clamp.
+    const q = `(cast(${value} as real) / ${width})`;
+    return `(case when abs(${q}) >= 4503599627370496.0 then ${q} else cast(cast(${q} as integer) - (${q} < cast(${q} as integer)) as real) end)`;
+  },
 };

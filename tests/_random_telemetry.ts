@@ -335,6 +335,30 @@ function numeric(random: Random, entity: Entity): string {
     : random.pick(["attr.tokens", "attr.score", "attr.flag", "attr.model"]);
 }
 
+/** Widths of random buckets, as written (the parser makes them canonical). */
+const BUCKET_WIDTHS = [
+  "1s",
+  "2s",
+  "500ms",
+  "0.5s",
+  "250ms",
+  "100ms",
+  "62.5ms",
+  "3s",
+  "1m",
+  "1h",
+  "1ns",
+  "7",
+  "0.1s",
+];
+
+/** `bucket(<numeric field>, <width>)`: time columns mostly, attributes of every type too. */
+function bucket(random: Random, entity: Entity): string {
+  const time = entity === "spans" || entity === "traces" ? "start_time" : "timestamp";
+  const field = random.chance(0.5) ? time : numeric(random, entity);
+  return `bucket(${field}, ${random.pick(BUCKET_WIDTHS)})`;
+}
+
 /**
  * Generates a random query of the DSL (selects and aggregates).
  *
@@ -357,14 +381,22 @@ export function randomQuery(random: Random): string {
     }
     const groups = new Set<string>();
     for (let n = random.int(3); n > 0; n--) groups.add(sortable(random, entity));
+    // A time bucket (or one of any numeric field); widths from 1ns to an hour,
+    // some not exact in binary (100ms), some spelt two ways (0.5s and 500ms).
+    if (random.chance(0.4)) groups.add(bucket(random, entity));
     const aliases = [...aggregates, ...groups];
     text += ` | ${[...aggregates].join(", ")}`;
     if (groups.size > 0) text += ` by ${[...groups].join(", ")}`;
     const aggs = [...aggregates];
+    const buckets = [...groups].filter((g) => g.startsWith("bucket("));
     const having = () =>
-      `${random.pick(aggs)} ${random.pick([">", ">=", "<", "=", "!="])} ${
-        random.pick([0, 1, 2, 0.5, -1])
-      }`;
+      buckets.length > 0 && random.chance(0.3)
+        ? `${random.pick(buckets)} ${random.pick([">", ">=", "<", "=", "!="])} ${
+          random.pick([T0, T0 + 2.5, T0 + 5, 0, 0.5, 100])
+        }`
+        : `${random.pick(aggs)} ${random.pick([">", ">=", "<", "=", "!="])} ${
+          random.pick([0, 1, 2, 0.5, -1])
+        }`;
     if (random.chance(0.3)) {
       const roll = random.int(4);
       if (roll === 0) text += ` having ${having()} and ${having()}`;

@@ -80,6 +80,47 @@ Deno.test("cli prints aggregates with their aliases as headers", async () => {
   );
 });
 
+Deno.test("cli shows a bucket of a time column as a time, of duration as a duration", async () => {
+  const { code, stdout } = await cli(
+    "--db",
+    DB,
+    "spans where kind=llm_call | count(), max(duration) by bucket(start_time, 1m)",
+  );
+  assert.equal(code, 0);
+  assert.equal(
+    stdout,
+    [
+      " bucket(start_time, 1m)  count()  max(duration)",
+      "2025-11-25 10:00:00.000        1          2.09s",
+      "2025-11-25 10:01:00.000        1          2.19s",
+      "2025-11-25 10:02:00.000        1          1.92s",
+      "(3 rows)",
+      "",
+    ].join("\n"),
+  );
+  const histogram = await cli("--db", DB, "spans | count() by bucket(duration, 500ms) limit 2");
+  assert.equal(
+    histogram.stdout,
+    [
+      "bucket(duration, 500ms)  count()",
+      "                     0s        7",
+      "                  500ms        1",
+      "(2 rows)",
+      "",
+    ]
+      .join("\n"),
+  );
+  // CSV keeps the raw numbers.
+  const csv = await cli(
+    "--db",
+    DB,
+    "--format",
+    "csv",
+    "spans where kind=llm_call | count() by bucket(start_time, 1m) limit 1",
+  );
+  assert.equal(csv.stdout, '"bucket(start_time, 1m)",count()\r\n1764064800,1\r\n');
+});
+
 Deno.test("cli --format json prints the records", async () => {
   const { code, stdout } = await cli("--db", DB, "--format", "json", "traces order by start_time");
   assert.equal(code, 0);

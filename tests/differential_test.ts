@@ -33,6 +33,7 @@ Deno.test({
   fn: async () => {
     const failures: string[] = [];
     let aggregates = 0;
+    let bucketed = 0;
     let nonEmpty = 0;
     for (const seed of SEEDS) {
       const batch = randomBatch(seed);
@@ -50,6 +51,9 @@ Deno.test({
             continue;
           }
           if (plan.type === "aggregate") aggregates++;
+          if (plan.type === "aggregate" && plan.groupBy.some((g) => g.bucket !== undefined)) {
+            bucketed++;
+          }
           const results: QueryRow[][] = [];
           for (const [i, backend] of backends.entries()) {
             try {
@@ -78,6 +82,7 @@ Deno.test({
     assert.deepEqual(failures, [], `${failures.length} disagreements:\n\n${failures.join("\n\n")}`);
     // The generator must exercise both kinds of plan and mostly return rows.
     assert.ok(aggregates > SEEDS.length * QUERIES_PER_SEED * 0.2, `only ${aggregates} aggregates`);
+    assert.ok(bucketed > SEEDS.length * QUERIES_PER_SEED * 0.1, `only ${bucketed} bucketed`);
     assert.ok(
       nonEmpty > SEEDS.length * QUERIES_PER_SEED * 0.4,
       `only ${nonEmpty} non-empty results`,

@@ -83,7 +83,16 @@ function valueQuery(random: Random): string {
     "avg(attr.x), sum(attr.y), avg(duration)",
     "sum(duration), count()",
   ]);
-  const by = random.pick(["attr.v", "name, attr.v", "attr.v, name"]);
+  // attr.y holds 0.1 × k (0.30000000000000004 ...): values on and beside
+  // the edges of 100ms buckets; attr.x spreads over ±1000 with negatives.
+  const by = random.pick([
+    "attr.v",
+    "name, attr.v",
+    "attr.v, name",
+    "bucket(attr.y, 100ms), attr.v",
+    "attr.v, bucket(attr.x, 7)",
+    "bucket(start_time, 0.3s), attr.v",
+  ]);
   let text = `spans where name =~ "^v" | ${aggregates} by ${by}`;
   if (random.chance(0.3)) text += ` having ${aggregates.split(",")[0]} > ${random.pick([0, 2.5])}`;
   if (random.chance(0.6)) {
@@ -137,6 +146,10 @@ const PIECES = [
   " in (",
   "contains ",
   "trace ",
+  "bucket(",
+  "bucket(start_time, 1m)",
+  ", 0s",
+  ", -1m",
 ];
 
 /** A generated query, then 1–4 character, token or splice mutations. */
@@ -216,7 +229,10 @@ class Runner {
         e.message,
         /^Cannot parse query: .+\(line \d+, column \d+\)\n {2}.*\n {2} *\^+$/,
       );
-      assert.ok(e.message.length < 2000, `message of ${e.message.length} characters`);
+      assert.ok(
+        e.message.length < 2000,
+        `message of ${e.message.length} characters: ${e.message.slice(0, 600)}`,
+      );
       this.refused++;
       this.codes.set(e.code, (this.codes.get(e.code) ?? 0) + 1);
       return { rows: null, error: e };
@@ -518,6 +534,26 @@ Deno.test({
       const [row] = rows![0]!;
       for (const v of [row!["avg(attr.y)"], row!["sum(attr.y)"]] as number[]) {
         assert.equal(v, Number(v.toPrecision(12)));
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "buckets: every backend puts values on, beside and far from bucket edges in the same bucket",
+  sanitizeResources: false,
+  fn: async () => {
+    await withBackends(async (runner) => {
+      const widths = ["1ns", "100ms", "0.1s", "300ms", "1s", "7", "1m", "1d"];
+      for (const width of widths) {
+        for (const field of ["attr.y", "attr.x", "start_time", "duration", "attr.v"]) {
+          const text = `spans where name =~ "^v" | count(), min(${
+            field === "attr.v" ? "attr.y" : field
+          }) by bucket(${field}, ${width}) order by bucket(${field}, ${width}) desc`;
+          const { rows } = await runner.run(text, true);
+          assert.ok(rows![0]!.length > 0, text);
+        }
       }
     });
   },

@@ -722,6 +722,205 @@ Deno.test("QuerySyntaxError: duplicates in the aggregation", () => {
   fails("spans | avg(attr.x), avg(attributes.x)", "DUPLICATE");
 });
 
+Deno.test("parseQuery() reads bucket(<field>, <width>) as a group key with a canonical alias", () => {
+  assert.deepEqual(
+    plan("spans where kind = llm_call | count(), p95(duration) by bucket(start_time, 1m)"),
+    {
+      type: "aggregate",
+      entity: "spans",
+      where: { type: "compare", field: col("kind"), operator: "=", value: "llm_call" },
+      aggregates: [
+        { fn: "count", field: null, alias: "count()" },
+        { fn: "p95", field: col("duration"), alias: "p95(duration)" },
+      ],
+      groupBy: [{ field: col("start_time"), alias: "bucket(start_time, 1m)", bucket: 60 }],
+      having: null,
+      orderBy: [],
+      limit: MAX_LIMIT,
+      offset: 0,
+    },
+  );
+  const keys = (text: string) => {
+    const p = plan(text);
+    return p.type === "aggregate" ? p.groupBy : [];
+  };
+  assert.deepEqual(keys("spans | count() by bucket(start_time, 5m), status"), [
+    { field: col("start_time"), alias: "bucket(start_time, 5m)", bucket: 300 },
+    { field: col("status"), alias: "status" },
+  ]);
+  // One canonical spelling per width: the largest unit that writes it whole.
+  const widths: [string, number, string][] = [
+    ["60s", 60, "1m"],
+    ["1m", 60, "1m"],
+    ["90s", 90, "90s"],
+    ["1.5m", 90, "90s"],
+    ["0.5s", 0.5, "500ms"],
+    ["3600s", 3600, "1h"],
+    ["1d", 86400, "1d"],
+    ["1.5s", 1.5, "1500ms"],
+    ["100ms", 0.1, "100ms"],
+    ["250us", 0.00025, "250us"],
+    ["250µs", 0.00025, "250us"],
+    ["1ns", 1e-9, "1ns"],
+    ["7", 7, "7s"],
+  ];
+  for (const [written, seconds, canonical] of widths) {
+    const [key] = keys(`events | count() by bucket(timestamp, ${written})`);
+    assert.deepEqual(key, {
+      field: col("timestamp"),
+      alias: `bucket(timestamp, ${canonical})`,
+      bucket: seconds,
+    }, written);
+    // The alias is itself a query that means the same key.
+    assert.deepEqual(keys(`events | count() by ${key!.alias}`), [key], written);
+  }
+  // Attributes (their numeric values), durations and resource attributes of traces.
+  assert.deepEqual(
+    keys('spans | count() by bucket(attr."llm.tokens", 100), bucket(duration, 100ms)'),
+    [
+      { field: attr("llm.tokens"), alias: "bucket(attr.llm.tokens, 100s)", bucket: 100 },
+      { field: col("duration"), alias: "bucket(duration, 100ms)", bucket: 0.1 },
+    ],
+  );
+  assert.deepEqual(keys("traces | count() by bucket(resource.uptime, 1h)"), [
+    {
+      field: { kind: "resource", key: "uptime" },
+      alias: "bucket(resource.uptime, 1h)",
+      bucket: 3600,
+    },
+  ]);
+  // order by and having name the key by any spelling of its width.
+  const ordered = plan(
+    "spans | count() by bucket(start_time, 1m) having bucket(start_time, 60s) >= 5 " +
+      "order by bucket(start_time, 60000ms) desc",
+  );
+  assert.ok(ordered.type === "aggregate");
+  assert.deepEqual(ordered.having, {
+    type: "compare",
+    alias: "bucket(start_time, 1m)",
+    operator: ">=",
+    value: 5,
+  });
+  assert.deepEqual(ordered.orderBy, [{ alias: "bucket(start_time, 1m)", direction: "desc" }]);
+  // bucket stays an ordinary name everywhere else.
+  assert.deepEqual(where('spans where attr.bucket = 1 and attr."bucket" exists'), {
+    type: "and",
+    conditions: [
+      { type: "compare", field: attr("bucket"), operator: "=", value: 1 },
+      { type: "exists", field: attr("bucket"), negated: false },
+    ],
+  });
+  assert.deepEqual(keys("spans | count() by attr.bucket"), [
+    { field: attr("bucket"), alias: "attr.bucket" },
+  ]);
+});
+
+Deno.test("parseQuery() names a bucket by a width text that reads back as the same width", () => {
+  // 5,000 widths as a user might write them: whole and decimal counts of every unit.
+  let state = 7;
+  const random = (n: number) => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return Math.floor((state / 2147483648) * n);
+  };
+  const units = ["ns", "us", "µs", "ms", "s", "m", "h", "d", ""];
+  for (let i = 0; i < 5000; i++) {
+    const whole = String(1 + random(10 ** (1 + random(9))));
+    const count = random(3) === 0 ? `${whole}.${random(1000)}` : whole;
+    const written = `${count}${units[random(units.length)]}`;
+    const first = plan(`spans | count() by bucket(start_time, ${written})`);
+    assert.ok(first.type === "aggregate");
+    const [key] = first.groupBy;
+    assert.match(key!.alias, /^bucket\(start_time, \d+(?:\.\d+)?(?:ns|us|ms|s|m|h|d)\)$/, written);
+    const again = plan(`spans | count() by ${key!.alias}`);
+    assert.ok(again.type === "aggregate");
+    assert.deepEqual(again.groupBy, [key], written);
+  }
+});
+
+Deno.test("QuerySyntaxError: bad buckets, each positioned with a stable code", () => {
+  fails(
+    "spans | count() by bucket(status, 1m)",
+    "NOT_NUMERIC",
+    "Cannot parse query: bucket(status, ...): 'status' is not numeric; bucket takes start_time, end_time, duration, dropped_events or attr.<key> (line 1, column 27)\n" +
+      "  spans | count() by bucket(status, 1m)\n" +
+      "                            ^^^^^^",
+  );
+  fails(
+    "spans | count() by bucket(start_time)",
+    "BAD_BUCKET",
+    "Cannot parse query: bucket(start_time) needs a width: bucket(start_time, 1m) (line 1, column 20)\n" +
+      "  spans | count() by bucket(start_time)\n" +
+      "                     ^^^^^^^^^^^^^^^^^^",
+  );
+  fails(
+    "spans | count() by bucket(start_time, 0s)",
+    "BAD_BUCKET",
+    "Cannot parse query: the width of a bucket must be greater than 0, got 0s (line 1, column 39)\n" +
+      "  spans | count() by bucket(start_time, 0s)\n" +
+      "                                        ^^",
+  );
+  assert.match(
+    fails("spans | count() by bucket(start_time, -1m)", "BAD_BUCKET").reason,
+    /must be greater than 0, got -1m/,
+  );
+  assert.equal(fails("spans | count() by bucket(start_time, -1m)", "BAD_BUCKET").column, 39);
+  assert.match(
+    fails("spans | count() by bucket(start_time, 0.5ns)", "BAD_BUCKET").reason,
+    /at least 1ns/,
+  );
+  assert.match(
+    fails("spans | count() by bucket(start_time, '1m')", "BAD_BUCKET").reason,
+    /a duration such as 1m or 500ms, not the string '1m'/,
+  );
+  assert.match(
+    fails("spans | count() by bucket(start_time, now)", "BAD_BUCKET").reason,
+    /duration/,
+  );
+  assert.match(fails("spans | count() by bucket()", "BAD_BUCKET").reason, /needs a numeric field/);
+  assert.match(fails("spans | count() by bucket", "BAD_BUCKET").reason, /bucket\(start_time, 1m\)/);
+  fails("spans | count() by bucket(strat_time, 1m)", "UNKNOWN_FIELD", undefined);
+  assert.match(
+    fails("spans | count() by bucket(strat_time, 1m)", "UNKNOWN_FIELD").reason,
+    /did you mean 'start_time'/,
+  );
+  assert.match(
+    fails("spans | count() by bukcet(start_time, 1m)", "UNKNOWN_FUNCTION").reason,
+    /did you mean 'bucket'/,
+  );
+  assert.match(
+    fails("spans | count() by p95(duration)", "MISPLACED").reason,
+    /is an aggregate: write it after '\|'/,
+  );
+  assert.match(fails("spans | count() by bucket(start_time, 2x)", "BAD_NUMBER").reason, /units/);
+  // In where, in the aggregate list, and ordering records: it groups aggregates.
+  const inWhere = fails("spans where bucket(start_time, 1m) > 5", "MISPLACED");
+  assert.equal(inWhere.column, 13);
+  assert.match(inWhere.reason, /write it after 'by'/);
+  fails("traces where has(spans where bucket(start_time, 1m) > 5)", "MISPLACED");
+  assert.match(
+    fails("spans | bucket(start_time, 1m)", "MISPLACED").reason,
+    /is a group key, not an aggregate/,
+  );
+  assert.equal(fails("spans | p95(duration, 1m)", "UNEXPECTED_TOKEN").column, 23);
+  assert.equal(
+    fails("spans order by bucket(start_time, 1m)", "MISPLACED").reason,
+    "cannot order records by a bucket; aggregate first: 'spans | count() by bucket(start_time, 1m)'",
+  );
+  assert.match(
+    fails("spans | count() by status order by bucket(start_time, 1m)", "NOT_SELECTED").reason,
+    /add bucket\(start_time, 1m\) after 'by'/,
+  );
+  fails("spans | count() by bucket(start_time, 1m), bucket(start_time, 60s)", "DUPLICATE");
+});
+
+Deno.test("QuerySyntaxError: an unexpected long token is quoted cut short, not whole", () => {
+  const long = `"${"1, ".repeat(2000)}"`;
+  const e = fails(`spans where name = "a" ${long}`, "UNEXPECTED_TOKEN");
+  assert.equal(e.length, long.length);
+  assert.ok(e.reason.startsWith(`unexpected '${long.slice(0, 39)}…'; expected `), e.reason);
+  assert.ok(e.message.length < 1000, `message of ${e.message.length} characters`);
+});
+
 Deno.test("QuerySyntaxError carries a stable code and the expected tokens", () => {
   const e = fails("spans where", "UNEXPECTED_END");
   assert.equal(e.name, "QuerySyntaxError");
@@ -738,6 +937,7 @@ Deno.test("parseQuery() throws only QuerySyntaxError on thousands of mutated que
     "events where since 1h and attr.x in (1, 'a', true) order by timestamp desc offset 5",
     'metrics where value >= now - 15m or not (unit contains "s") | sum(value) by name',
     "trace 0af7651916cd43dd8448eb211c80319c",
+    "spans where kind = llm_call | count(), p95(duration) by bucket(start_time, 1m), status",
   ];
   const alphabet = ` ()|,.=!<>~"'\\-+$;?*[]abcdefhilmnorstuwy0123456789_\n`;
   let state = 12345;

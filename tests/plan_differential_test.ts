@@ -13,6 +13,7 @@ import type {
   Condition,
   Entity,
   FieldRef,
+  GroupKey,
   HavingCondition,
   Literal,
   QueryPlan,
@@ -232,12 +233,24 @@ function having(aliases: string[], depth: number): HavingCondition {
   };
 }
 
+/** Widths in seconds, some not exact in binary (0.1, 1/3) or far from the data's scale. */
+const BUCKET_WIDTHS = [0.5, 1, 2.5, 0.1, 1 / 3, 7, 1e-9, 1e6, 0.3];
+
+/** A bucket over a numeric column or an attribute (which may hold any type). */
+function bucketKey(entity: Entity, alias: string): GroupKey {
+  const numbers = Object.entries(COLUMNS[entity]).filter(([, c]) => c.type === "number")
+    .map(([n]): FieldRef => ({ kind: "column", name: n }));
+  const f: FieldRef = chance(0.6) ? pick(numbers) : { kind: "attribute", key: pick(KEYS) };
+  return { field: f, alias, bucket: pick(BUCKET_WIDTHS) };
+}
+
 function aggregatePlan(): AggregatePlan {
   const entity = pick(["traces", "spans", "events", "metrics"] as const);
-  const groupBy = Array.from(
+  const groupBy: GroupKey[] = Array.from(
     { length: Math.floor(random() * 3) },
     (_, i) => ({ field: field(entity), alias: `g${i}` }),
   );
+  if (chance(0.35)) groupBy.push(bucketKey(entity, `g${groupBy.length}`));
   const aggregates: Aggregate[] = Array.from({ length: Math.floor(random() * 3) + 1 }, (_, i) => {
     const fn = pick(AGGREGATE_FUNCTIONS);
     const numeric: FieldRef = entity === "metrics"

@@ -3,12 +3,14 @@
  * comparators for the memory backend, with exactly the semantics of the SQL
  * compiler (module doc of `query/plan.ts`): the same type rules, the same
  * ordering of missing values and of mixed types, the same tie-breaking by
- * id, the same regular expressions (JavaScript's, as SQLite's registered
- * `regexp`), the same compensated sums and interpolated percentiles.
+ * id, the same regular expressions (JavaScript's syntax and meaning, run in
+ * linear time by RE2 as in SQLite's registered `regexp`), the same
+ * compensated sums and interpolated percentiles.
  *
  * @module
  */
 import { checkPlan, columnInfo, effectiveLimit, PERCENTILES } from "./_plan_check.ts";
+import { compileRegex } from "./_re2_regex.ts";
 import {
   comparePresent,
   compareScalars,
@@ -139,7 +141,7 @@ function compileCondition(entity: Entity, c: Condition, has: HasIndex): Predicat
     }
     case "regex": {
       const get = getter(entity, c.field);
-      const re = new RegExp(c.pattern, "u");
+      const re = compileRegex(c.pattern);
       const match = (v: unknown) => typeof v === "string" && re.test(v);
       if (c.negated) {
         return (r) => {

@@ -14,6 +14,7 @@ import type { Entity, QueryPlan, QueryRow } from "../../query/plan.ts";
 import { type CompiledSql, compileSql } from "../../query/sql.ts";
 import { sqliteDialect } from "../../query/sqlite_dialect.ts";
 import { percentileCont, setField } from "../../query/_values.ts";
+import { compileRegex, type LinearRegex } from "../../query/_re2_regex.ts";
 import type {
   Batch,
   EventRecord,
@@ -217,13 +218,13 @@ const MAX_CACHED_STATEMENTS = 128;
 const MAX_CACHED_PATTERNS = 256;
 
 function registerFunctions(db: DatabaseSync): void {
-  const patterns = new Map<string, RegExp>();
+  const patterns = new Map<string, LinearRegex>();
   db.function("regexp", { deterministic: true }, (pattern, text) => {
     if (typeof text !== "string" || typeof pattern !== "string") return 0;
     let re = patterns.get(pattern);
     if (re === undefined) {
       if (patterns.size >= MAX_CACHED_PATTERNS) patterns.clear();
-      re = new RegExp(pattern, "u");
+      re = compileRegex(pattern);
       patterns.set(pattern, re);
     }
     return re.test(text) ? 1 : 0;

@@ -37,7 +37,7 @@ export type PipelineMessage =
     wake: WakeMode;
   }
   | { type: "flush"; seq: number }
-  | { type: "query"; id: number; seq: number; plan: QueryPlan }
+  | { type: "query"; id: number; seq: number; plan: QueryPlan; timeoutMs: number }
   | { type: "startTimer" }
   | { type: "shutdown"; seq: number }
   // worker → application
@@ -61,6 +61,22 @@ export type PipelineMessage =
   | { type: "queryResult"; id: number; rows: QueryRow[] }
   | { type: "queryFailed"; id: number; error: WireError }
   | { type: "closed"; durable: number };
+
+/**
+ * Every message between the application thread and the reader worker
+ * (`workers/reader.ts`), which runs queries on a read-only connection of
+ * its own. A query reaches it only once everything recorded before it is
+ * stored, so it sees all of that.
+ */
+export type ReaderMessage =
+  // application → reader
+  | { type: "init"; spec: BackendSpec; timeoutMs: number }
+  | { type: "query"; id: number; plan: QueryPlan }
+  // reader → application
+  | { type: "ready" }
+  | { type: "fatal"; error: WireError }
+  | { type: "queryResult"; id: number; rows: QueryRow[] }
+  | { type: "queryFailed"; id: number; error: WireError };
 
 /**
  * Converts anything thrown into a {@linkcode WireError}.

@@ -68,6 +68,14 @@ export interface TelemetryConfigOptions {
   maxBlockMs?: number;
   /** Milliseconds `shutdown()` and process exit may spend draining. @default {5000} */
   shutdownTimeoutMs?: number;
+  /**
+   * Milliseconds a query may run before it is cancelled and fails with a
+   * `BackendError` coded `"QUERY_TIMEOUT"` (the wait for the records
+   * recorded before it to be stored is not counted). Queries run apart from
+   * the writer, so a slow one never holds up storing.
+   * @default {30000}
+   */
+  queryTimeoutMs?: number;
 }
 
 /** The plain-object form of a {@linkcode TelemetryConfig}, as returned by `toDict()`. */
@@ -178,6 +186,8 @@ export class TelemetryConfig {
   readonly maxBlockMs: number;
   /** Milliseconds shutdown may spend draining. */
   readonly shutdownTimeoutMs: number;
+  /** Milliseconds a query may run before it is cancelled. */
+  readonly queryTimeoutMs: number;
 
   /**
    * Creates a configuration; omitted fields take the seed's defaults.
@@ -236,6 +246,8 @@ export class TelemetryConfig {
       Infinity,
       false,
     );
+    // setTimeout's limit: a longer delay fires at once.
+    this.queryTimeoutMs = checkNumber("queryTimeoutMs", o.queryTimeoutMs, 1, 2 ** 31 - 1, true);
   }
 
   /**
@@ -355,6 +367,7 @@ export class TelemetryConfig {
       maxSpillRecords: this.maxSpillRecords,
       maxBlockMs: this.maxBlockMs,
       shutdownTimeoutMs: this.shutdownTimeoutMs,
+      queryTimeoutMs: this.queryTimeoutMs,
     };
   }
 }
@@ -396,6 +409,7 @@ const DEFAULTS: TelemetryConfigDict = {
   maxSpillRecords: 100_000,
   maxBlockMs: 1000,
   shutdownTimeoutMs: 5000,
+  queryTimeoutMs: 30_000,
 };
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

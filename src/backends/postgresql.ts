@@ -22,6 +22,7 @@ import { migrate, SCHEMA_NAME } from "./_pg_schema.ts";
 import { openSocket } from "./_pg_socket.ts";
 import { validateBatch } from "./_validate_batch.ts";
 import { runQuery } from "./_pg_query.ts";
+import { queryTimeoutError } from "../_query_timeout.ts";
 
 /** Settings of a {@linkcode PostgresqlBackend} (`TelemetryConfig.backendConfig`). */
 export interface PostgresqlBackendOptions {
@@ -57,6 +58,20 @@ export interface PostgresqlBackendOptions {
   connectTimeoutSeconds?: number;
   /** Rows deleted per statement by {@linkcode PostgresqlBackend.applyRetention}. @default {5000} */
   retentionBatchSize?: number;
+  /**
+   * Open for queries only (the reader beside the writer, the CLI): no
+   * schema is created or migrated, and every session is read-only
+   * (`default_transaction_read_only`), so writes fail.
+   * @default {false}
+   */
+  readOnly?: boolean;
+  /**
+   * Milliseconds a query statement may run (the server's
+   * `statement_timeout`); past it the server cancels it and
+   * {@linkcode PostgresqlBackend.query} throws `"QUERY_TIMEOUT"`.
+   * @default {0} (no limit)
+   */
+  queryTimeoutMs?: number;
 }
 
 const OPTION_KEYS = [
@@ -70,6 +85,8 @@ const OPTION_KEYS = [
   "maxConnections",
   "connectTimeoutSeconds",
   "retentionBatchSize",
+  "readOnly",
+  "queryTimeoutMs",
 ] as const;
 
 function badConfig(why: string): BackendError {
@@ -89,6 +106,13 @@ function checkOptions(options: PostgresqlBackendOptions): void {
     if (value !== undefined && typeof value !== "string") {
       throw badConfig(`${key} must be a string, got ${typeof value}`);
     }
+  }
+  if (options.readOnly !== undefined && typeof options.readOnly !== "boolean") {
+    throw badConfig(`readOnly must be a boolean, got ${typeof options.readOnly}`);
+  }
+  const timeout = options.queryTimeoutMs;
+  if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 0)) {
+    throw badConfig(`queryTimeoutMs must be a whole number >= 0, got ${String(timeout)}`);
   }
   for (
     const key of ["port", "maxConnections", "connectTimeoutSeconds", "retentionBatchSize"] as const
@@ -169,6 +193,7 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
   #target: PgTarget;
   #password: string | undefined;
   #retentionBatchSize: number;
+  #queryTimeoutMs = 0;
   #closed = false;
   /** `write()` calls so far: tells a write whether later ones were sent behind it. */
   #writeCalls = 0;
@@ -219,7 +244,13 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
       // the per-connection array-type lookup buys nothing, and postgres.js
       // leaves its failure unhandled when a connection dies mid-lookup.
       fetch_types: false,
-      connection: { application_name: `spark_telemetry:${schema}`, search_path: schema },
+      connection: {
+        application_name: `spark_telemetry:${schema}`,
+        search_path: schema,
+        // Server settings of every session, sent at connect (reconnects too).
+        ...(options.readOnly ? { default_transaction_read_only: true } : {}),
+        ...(options.queryTimeoutMs ? { statement_timeout: options.queryTimeoutMs } : {}),
+      },
     };
     const connect = (max: number): Sql =>
       options.url !== undefined ? postgres(options.url, { ...settings, max }) : postgres({
@@ -246,8 +277,10 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
       throw badConfig(`invalid connection settings: ${message}`);
     }
     const backend = new PostgresqlBackend(sql, writer, schema, options.retentionBatchSize ?? 5000);
+    backend.#queryTimeoutMs = options.queryTimeoutMs ?? 0;
     try {
-      await migrate(sql, schema);
+      if (options.readOnly) await sql`select 1`;
+      else await migrate(sql, schema);
     } catch (error) {
       await sql.end({ timeout: 0 }).catch(() => {});
       await writer.end({ timeout: 0 }).catch(() => {});
@@ -336,6 +369,10 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
     try {
       return await runQuery(this.#sql, plan);
     } catch (error) {
+      if ((error as { code?: unknown } | null)?.code === "57014") {
+        // query_canceled: our statement_timeout (nothing else cancels ours).
+        throw queryTimeoutError(this.#queryTimeoutMs);
+      }
       throw toBackendError(
         `query ${plan.entity}`,
         error,

@@ -612,11 +612,12 @@ export class Pipeline {
     else read.resolveRows(rows!);
   }
 
-  #closeReader(error: Error): void {
+  /** Fails every reader query and ends the reader; resolves once its thread is gone. */
+  async #closeReader(error: Error): Promise<void> {
     for (const read of [...this.#reads.values()]) this.#settleRead(read.id, error, null);
     const reader = this.#reader;
     this.#reader = null;
-    reader?.terminate();
+    await reader?.terminate();
   }
 
   /**
@@ -679,7 +680,7 @@ export class Pipeline {
     this.#flushes = [];
     for (const q of this.#queries.values()) q.reject(error);
     this.#queries.clear();
-    this.#closeReader(error);
+    await this.#closeReader(error);
   }
 
   /** Counters of the pipeline (see {@linkcode TelemetryStats}). */
@@ -916,7 +917,7 @@ export class Pipeline {
     for (const q of this.#queries.values()) q.reject(error);
     this.#flushes = [];
     this.#queries.clear();
-    this.#closeReader(error);
+    void this.#closeReader(error);
     this.#workerRefs = 0;
     const worker = this.#worker;
     this.#worker = null;

@@ -362,7 +362,8 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
    *
    * @param plan The plan.
    * @returns The rows, identical to every other backend's.
-   * @throws {BackendError} `"CONNECTION"` or `"QUERY_FAILED"`.
+   * @throws {BackendError} `"CONNECTION"` or `"QUERY_FAILED"`; `"QUERY_TIMEOUT"` when the
+   *   server cancelled it after `queryTimeoutMs`.
    */
   async query(plan: QueryPlan): Promise<QueryRow[]> {
     this.#check(`query ${plan.entity}`);

@@ -104,7 +104,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "sqlite: a reader replaced after a timeout does not leak its thread",
+  name: "sqlite: readers replaced after repeated timeouts end, and a fresh one answers",
   sanitizeResources: false,
   sanitizeOps: false,
   ignore: Deno.build.os !== "linux",

@@ -70,7 +70,16 @@ export type PipelineMessage =
  */
 export type ReaderMessage =
   // application → reader
-  | { type: "init"; spec: BackendSpec; timeoutMs: number }
+  | {
+    type: "init";
+    spec: BackendSpec;
+    timeoutMs: number;
+    /**
+     * Two Int32 words: [0] the id of a query to cancel (written by the
+     * application thread), [1] the id of the query running (written by the reader).
+     */
+    cancel: SharedArrayBuffer;
+  }
   | { type: "query"; id: number; plan: QueryPlan }
   // reader → application
   | { type: "ready" }

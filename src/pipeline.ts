@@ -119,6 +119,12 @@ function queryError(error: WireError): Error {
  */
 const SERVER_CANCEL_GRACE_MS = 1000;
 
+/**
+ * How long a SQLite reader told to cancel a query (through its functions,
+ * see `workers/reader.ts`) may take to answer before it is replaced.
+ */
+const CANCEL_ANSWER_MS = 1000;
+
 /** A query for the reader worker: waiting for its records to be stored, or running. */
 interface ReaderQuery {
   id: number;
@@ -183,6 +189,10 @@ export class Pipeline {
   #readerSpec: BackendSpec | null;
   #reader: Worker | null = null;
   #readerReady = false;
+  /** The reader's cancel words: [0] query to cancel, [1] query running. */
+  #readerCancel: Int32Array<SharedArrayBuffer> = new Int32Array(new SharedArrayBuffer(8));
+  /** Queries the reader was told to cancel, with the timer that replaces it if it does not answer. */
+  #cancelling = new Map<number, ReturnType<typeof setTimeout>>();
   /** Reader queries by id, from the call until settled. */
   #reads = new Map<number, ReaderQuery>();
   #fatal: PipelineError | null = null;
@@ -528,9 +538,20 @@ export class Pipeline {
     const reader = new Worker(new URL("../workers/reader.ts", import.meta.url));
     this.#reader = reader;
     this.#readerReady = false;
+    this.#readerCancel = new Int32Array(new SharedArrayBuffer(8));
+    this.#clearCancelling();
     reader.unref();
     reader.on("message", (message: ReaderMessage) => {
       if (this.#reader !== reader) return;
+      if ("id" in message) {
+        // An answer, even to a query already failed by its time limit: the
+        // reader is alive and need not be replaced.
+        const replace = this.#cancelling.get(message.id);
+        if (replace !== undefined) {
+          clearTimeout(replace);
+          this.#cancelling.delete(message.id);
+        }
+      }
       switch (message.type) {
         case "ready":
           this.#readerReady = true;
@@ -569,6 +590,7 @@ export class Pipeline {
         type: "init",
         spec: this.#readerSpec!,
         timeoutMs: this.#config.queryTimeoutMs,
+        cancel: this.#readerCancel.buffer,
       } satisfies ReaderMessage,
     );
   }
@@ -584,13 +606,38 @@ export class Pipeline {
   }
 
   /**
-   * A query ran past its limit: it fails, and the reader — which may be
-   * stuck in it (node:sqlite cannot interrupt a statement) — is terminated
-   * and replaced; the other queries it was running start again on the new one.
+   * A query ran past its limit: it fails at once. A SQLite reader is told to
+   * stop it (its registered functions check the cancel words) and kept if
+   * it answers within `CANCEL_ANSWER_MS`; otherwise — and for PostgreSQL,
+   * whose server had its own chance — the reader, which may be stuck in it,
+   * is terminated and replaced, and the other queries it had start again on
+   * the new one.
    */
   #readTimedOut(id: number): void {
     if (!this.#reads.has(id)) return;
     this.#settleRead(id, queryTimeoutError(this.#config.queryTimeoutMs), null);
+    if (this.#readerSpec!.backend === "sqlite" && this.#reader !== null) {
+      Atomics.store(this.#readerCancel, 0, id);
+      const reader = this.#reader;
+      this.#cancelling.set(
+        id,
+        setTimeout(() => {
+          this.#cancelling.delete(id);
+          if (this.#reader === reader) this.#replaceReader();
+        }, CANCEL_ANSWER_MS),
+      );
+      return;
+    }
+    this.#replaceReader();
+  }
+
+  #clearCancelling(): void {
+    for (const timer of this.#cancelling.values()) clearTimeout(timer);
+    this.#cancelling.clear();
+  }
+
+  #replaceReader(): void {
+    this.#clearCancelling();
     const reader = this.#reader;
     this.#reader = null;
     reader?.terminate();
@@ -614,6 +661,7 @@ export class Pipeline {
 
   /** Fails every reader query and ends the reader; resolves once its thread is gone. */
   async #closeReader(error: Error): Promise<void> {
+    this.#clearCancelling();
     for (const read of [...this.#reads.values()]) this.#settleRead(read.id, error, null);
     const reader = this.#reader;
     this.#reader = null;

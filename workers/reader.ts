@@ -15,12 +15,17 @@
  *                                             statement_timeout = queryTimeoutMs
  * ```
  *
- * The pipeline enforces the time limit: node:sqlite cannot interrupt a
- * running statement, so a query past `queryTimeoutMs` is failed with
- * `"QUERY_TIMEOUT"` and this worker is terminated and replaced by a fresh
- * one (PostgreSQL's server cancels the statement itself first). Like the
- * flusher it is a `node:worker_threads` worker, unref'ed while idle, so it
- * never keeps the process alive.
+ * The pipeline enforces the time limit. A query past `queryTimeoutMs` fails
+ * with `"QUERY_TIMEOUT"`; PostgreSQL's server cancels the statement itself
+ * (`statement_timeout`). node:sqlite cannot interrupt a statement, so the
+ * pipeline writes the query's id into the shared `cancel` words, which
+ * SQLite's registered functions (`regexp`, the percentile aggregate) check:
+ * they stop working, the statement calling them ends soon, its result is
+ * thrown away and this worker goes on. One
+ * that does not answer soon (plain SQL over a huge table) gets this worker
+ * terminated and replaced by a fresh one. Like the flusher it is a
+ * `node:worker_threads` worker, unref'ed while idle, so it never keeps the
+ * process alive.
  *
  * @module
  */
@@ -35,10 +40,15 @@ function post(message: ReaderMessage): void {
 }
 
 let backend: Promise<Backend> | null = null;
+let cancel: Int32Array<SharedArrayBuffer> = new Int32Array(new SharedArrayBuffer(8));
 
 async function answer(id: number, plan: QueryPlan, store: Promise<Backend>): Promise<void> {
   try {
-    const rows = await (await store).query(plan);
+    const open = await store;
+    // SQLite runs the statement synchronously inside query(): the words
+    // name this query for its whole run.
+    Atomics.store(cancel, 1, id);
+    const rows = await open.query(plan);
     post({ type: "queryResult", id, rows });
   } catch (error) {
     post({ type: "queryFailed", id, error: toWireError(error, "QUERY_FAILED") });
@@ -47,7 +57,8 @@ async function answer(id: number, plan: QueryPlan, store: Promise<Backend>): Pro
 
 parentPort!.on("message", (message: ReaderMessage) => {
   if (message.type === "init") {
-    backend = openReader(message.spec, message.timeoutMs);
+    cancel = new Int32Array(message.cancel);
+    backend = openReader(message.spec, message.timeoutMs, cancel);
     backend.then(
       () => post({ type: "ready" }),
       (error) => post({ type: "fatal", error: toWireError(error, "CONNECTION") }),

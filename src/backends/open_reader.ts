@@ -44,9 +44,14 @@ export function readerSpec(spec: BackendSpec): BackendSpec | null {
  *
  * @param spec A spec from {@linkcode readerSpec}.
  * @param timeoutMs The query time limit (PostgreSQL's `statement_timeout`).
+ * @param cancel SQLite's cancel words (see `SqliteBackendOptions.cancel`).
  * @returns The store, opened read-only.
  */
-export async function openReader(spec: BackendSpec, timeoutMs: number): Promise<Backend> {
+export async function openReader(
+  spec: BackendSpec,
+  timeoutMs: number,
+  cancel: Int32Array,
+): Promise<Backend> {
   if (spec.backend === "postgresql") {
     const { PostgresqlBackend } = await import("./postgresql.ts");
     return await PostgresqlBackend.open({
@@ -56,5 +61,5 @@ export async function openReader(spec: BackendSpec, timeoutMs: number): Promise<
     });
   }
   const { SqliteBackend } = await import("./sqlite.ts");
-  return new SqliteBackend({ path: spec.backendConfig.dbPath as string, readOnly: true });
+  return new SqliteBackend({ path: spec.backendConfig.dbPath as string, readOnly: true, cancel });
 }

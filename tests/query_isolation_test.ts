@@ -3,9 +3,9 @@
  * on a reader worker with a read-only connection of its own, so records are
  * stored and flushed while a slow query runs; every query has a time limit
  * (`queryTimeoutMs`), after which it fails with `"QUERY_TIMEOUT"` — the
- * SQLite reader, which cannot interrupt a statement, is replaced; the
- * memory backend, whose records live in the writer, checks the limit as it
- * goes. A query still sees every record recorded before it.
+ * SQLite reader, which cannot interrupt a statement, is cancelled through
+ * its registered functions or replaced; the memory backend, whose records
+ * live in the writer, checks the limit as it goes. A query still sees every record recorded before it.
  *
  * The slow query is linear (RE2) but heavy: a 200-state pattern over
  * 20,000-character attributes, so that they take far longer than the

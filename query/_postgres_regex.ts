@@ -19,12 +19,13 @@
  * @module
  */
 
-type Range = [number, number];
+/** An inclusive range of code points. */
+export type Range = [number, number];
 
 const DIGIT: Range[] = [[0x30, 0x39]];
 const WORD: Range[] = [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]];
 /** JavaScript's `\s`: WhiteSpace and LineTerminator code points. */
-const SPACE: Range[] = [
+export const SPACE: Range[] = [
   [0x09, 0x0d],
   [0x20, 0x20],
   [0xa0, 0xa0],
@@ -36,10 +37,10 @@ const SPACE: Range[] = [
   [0x3000, 0x3000],
   [0xfeff, 0xfeff],
 ];
-const LINE_TERMINATORS: Range[] = [[0x0a, 0x0a], [0x0d, 0x0d], [0x2028, 0x2029]];
+export const LINE_TERMINATORS: Range[] = [[0x0a, 0x0a], [0x0d, 0x0d], [0x2028, 0x2029]];
 
-const SHORTHANDS: Readonly<Record<string, Range[]>> = { d: DIGIT, w: WORD, s: SPACE };
-const CHARACTER_ESCAPES: Readonly<Record<string, number>> = { n: 0x0a, t: 0x09, r: 0x0d };
+export const SHORTHANDS: Readonly<Record<string, Range[]>> = { d: DIGIT, w: WORD, s: SPACE };
+export const CHARACTER_ESCAPES: Readonly<Record<string, number>> = { n: 0x0a, t: 0x09, r: 0x0d };
 
 function escapeCodePoint(cp: number): string {
   return cp > 0xffff
@@ -57,13 +58,13 @@ function bracket(ranges: readonly Range[], negated: boolean): string {
 }
 
 /** A parsed JavaScript class: its ranges and the negated shorthands (`\D \S \W`) it contains. */
-interface ClassSet {
+export interface ClassSet {
   negated: boolean;
   ranges: Range[];
   complements: Range[][];
 }
 
-function parseClass(pattern: string, start: number): { set: ClassSet; end: number } {
+export function parseClass(pattern: string, start: number): { set: ClassSet; end: number } {
   let i = start + 1;
   const set: ClassSet = { negated: false, ranges: [], complements: [] };
   if (pattern[i] === "^") {

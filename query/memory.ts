@@ -3,13 +3,16 @@
  * comparators for the memory backend, with exactly the semantics of the SQL
  * compiler (module doc of `query/plan.ts`): the same type rules, the same
  * ordering of missing values and of mixed types, the same tie-breaking by
- * id, the same regular expressions (JavaScript's, as SQLite's registered
- * `regexp`), the same compensated sums and interpolated percentiles.
+ * id, the same regular expressions (JavaScript's syntax and meaning, run in
+ * linear time by RE2 as in SQLite's registered `regexp`), the same
+ * compensated sums and interpolated percentiles.
  *
  * @module
  */
 import { checkPlan, columnInfo, effectiveLimit, PERCENTILES } from "./_plan_check.ts";
 import { bucketBound, bucketStart } from "./_bucket.ts";
+import { compileRegex } from "./_re2_regex.ts";
+import { QueryDeadline } from "../src/_query_timeout.ts";
 import {
   canonicalJson,
   comparePresent,
@@ -45,8 +48,13 @@ export interface MemoryStore {
   records(entity: Entity): Iterable<MemoryRecord>;
 }
 
-/** A compiled memory query: runs against a store and returns result rows. */
-export type MemoryQuery = (store: MemoryStore) => QueryRow[];
+/**
+ * A compiled memory query: runs against a store and returns result rows.
+ * With `timeoutMs`, it stops and throws a `BackendError` coded
+ * `"QUERY_TIMEOUT"` once it has run that long (checked every 1024 records),
+ * so a query can hold the thread it runs on only that long.
+ */
+export type MemoryQuery = (store: MemoryStore, timeoutMs?: number) => QueryRow[];
 
 type Getter = (record: MemoryRecord) => unknown;
 type Predicate = (record: MemoryRecord) => boolean;
@@ -143,8 +151,14 @@ function compileCondition(entity: Entity, c: Condition, has: HasIndex): Predicat
     }
     case "regex": {
       const get = getter(entity, c.field);
-      const re = new RegExp(c.pattern, "u");
-      const match = (v: unknown) => typeof v === "string" && re.test(v);
+      const re = compileRegex(c.pattern);
+      const match = (v: unknown) => {
+        if (typeof v !== "string") return false;
+        // Linear, but a long text under a large pattern still costs: count
+        // it, so the time limit is checked between such records.
+        has.deadline.tick(v.length >> 4);
+        return re.test(v);
+      };
       if (c.negated) {
         return (r) => {
           const v = get(r);
@@ -176,10 +190,13 @@ function compileCondition(entity: Entity, c: Condition, has: HasIndex): Predicat
 
 /**
  * The trace ids that satisfy each `has(...)` of a plan, computed once per
- * run (one pass over the child entity) instead of once per trace.
+ * run (one pass over the child entity) instead of once per trace; it also
+ * carries the time limit of the run to the compiled predicates.
  */
 class HasIndex {
   #store: MemoryStore | null = null;
+  /** The time limit of the current run. */
+  deadline: QueryDeadline = new QueryDeadline(Infinity);
   readonly #entries: {
     condition: Condition & { type: "has" };
     predicate: Predicate;
@@ -195,7 +212,9 @@ class HasIndex {
     return () => {
       if (entry.ids === null) {
         entry.ids = new Set();
+        const deadline = this.deadline;
         for (const child of this.#store!.records(condition.entity)) {
+          deadline.tick();
           if (typeof child.traceId === "string" && predicate(child)) entry.ids.add(child.traceId);
         }
       }
@@ -203,8 +222,9 @@ class HasIndex {
     };
   }
 
-  reset(store: MemoryStore): void {
+  reset(store: MemoryStore, deadline: QueryDeadline): void {
     this.#store = store;
+    this.deadline = deadline;
     for (const e of this.#entries) e.ids = null;
   }
 }
@@ -241,11 +261,18 @@ function compileSelect(plan: SelectPlan): MemoryQuery {
   };
   const limit = effectiveLimit(plan.limit);
   const offset = plan.offset;
-  return (store) => {
-    has.reset(store);
+  return (store, timeoutMs = Infinity) => {
+    const deadline = new QueryDeadline(timeoutMs);
+    has.reset(store, deadline);
     const rows: MemoryRecord[] = [];
-    for (const r of store.records(plan.entity)) if (filter === null || filter(r)) rows.push(r);
-    rows.sort(compare);
+    for (const r of store.records(plan.entity)) {
+      deadline.tick();
+      if (filter === null || filter(r)) rows.push(r);
+    }
+    rows.sort((a, b) => {
+      deadline.tick();
+      return compare(a, b);
+    });
     return rows.slice(offset, offset + limit);
   };
 }
@@ -357,10 +384,12 @@ function compileAggregate(plan: AggregatePlan): MemoryQuery {
   }
   const limit = effectiveLimit(plan.limit);
   const offset = plan.offset;
-  return (store) => {
-    has.reset(store);
+  return (store, timeoutMs = Infinity) => {
+    const deadline = new QueryDeadline(timeoutMs);
+    has.reset(store, deadline);
     const groups = new Map<string, Group>();
     for (const r of store.records(plan.entity)) {
+      deadline.tick();
       if (filter !== null && !filter(r)) continue;
       const keys = keyGetters.map((get) => {
         const v = get(r);
@@ -378,12 +407,14 @@ function compileAggregate(plan: AggregatePlan): MemoryQuery {
     if (plan.groupBy.length === 0 && groups.size === 0) groups.set("[]", { keys: [], members: [] });
     let rows: QueryRow[] = [];
     for (const group of groups.values()) {
+      deadline.tick();
       const row: QueryRow = {};
       plan.groupBy.forEach((g, i) => setField(row, g.alias, structuredClone(group.keys[i])));
       plan.aggregates.forEach((a, i) => setField(row, a.alias, aggregates[i]!(group.members)));
       if (having === null || having(row)) rows.push(row);
     }
     rows = rows.sort((a, b) => {
+      deadline.tick();
       for (const k of order) {
         const c = k.group
           ? orderGroupValues(a[k.alias], b[k.alias], k.sign)

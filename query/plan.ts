@@ -52,6 +52,7 @@
  *
  * @module
  */
+import { compileRegex } from "./_re2_regex.ts";
 
 /** The four queryable entities. */
 export const ENTITIES = ["traces", "spans", "events", "metrics"] as const;
@@ -357,12 +358,13 @@ export type QueryRow = Record<string, unknown>;
 
 /**
  * Checks that a regular expression uses only the portable subset that
- * JavaScript, SQLite (through a registered JavaScript function) and
- * PostgreSQL (ARE) interpret alike: literals, `.`, classes `[...]`, `\d \w \s
+ * JavaScript, RE2 (the memory backend and SQLite's registered function,
+ * linear time) and PostgreSQL (ARE) interpret alike: literals, `.`, classes `[...]`, `\d \w \s
  * \D \W \S`, escaped punctuation, anchors `^ $`, groups `( )` and `(?: )`,
  * alternation, and quantifiers `* + ? {m,n}` (greedy or lazy, counts up to
  * 255). Rejects
- * backreferences, lookaround, `\b`, named groups, and patterns longer than
+ * backreferences, lookaround, `\b`, named groups (none of which can run in
+ * linear time, or mean the same everywhere), and patterns longer than
  * {@linkcode MAX_REGEX_LENGTH}.
  *
  * @param pattern The pattern.
@@ -410,6 +412,12 @@ export function checkRegex(pattern: string): string | null {
     new RegExp(pattern, "u");
   } catch (e) {
     return `invalid regular expression: ${(e as Error).message}`;
+  }
+  try {
+    // Every backend must run it in linear time: RE2 (memory, SQLite) must accept it.
+    compileRegex(pattern);
+  } catch (e) {
+    return `regular expression cannot run in linear time: ${(e as Error).message}`;
   }
   return null;
 }

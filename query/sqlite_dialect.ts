@@ -39,7 +39,11 @@ export function sqliteJsonPath(key: string): string {
  * array or object (`[`, `{`) need the `json_type` guard.
  */
 function extractDecides(value: Literal): boolean {
-  if (typeof value === "number") return value !== 0 && value !== 1;
+  // An integer beyond 2^53 is compared as a double (see jsonNumber), not
+  // with json_extract's exact 64-bit integer.
+  if (typeof value === "number") {
+    return value !== 0 && value !== 1 && (Number.isSafeInteger(value) || !Number.isInteger(value));
+  }
   if (typeof value === "string") return value[0] !== "[" && value[0] !== "{";
   return false;
 }
@@ -83,7 +87,14 @@ export const sqliteDialect: SqlDialect = {
     return `(coalesce(${type}, 'null') ${JSON_TYPES[test]})`;
   },
   jsonNumber(source: string, key: string | null, binder: SqlBinder): string {
-    return `json_extract(${source}, ${key === null ? "'$'" : binder.bind(sqliteJsonPath(key))})`;
+    // As a double, like every backend's numbers (README, "Numbers"): SQLite
+    // reads a JSON integer such as 1700000000123456800 as a 64-bit integer,
+    // which node:sqlite cannot return (it throws), nor pass to a JavaScript
+    // function (spark_percentile never returned), and which sums, compares
+    // and orders differently from the double the other backends hold.
+    return `cast(json_extract(${source}, ${
+      key === null ? "'$'" : binder.bind(sqliteJsonPath(key))
+    }) as real)`;
   },
   jsonString(source: string, key: string | null, binder: SqlBinder): string {
     return `json_extract(${source}, ${key === null ? "'$'" : binder.bind(sqliteJsonPath(key))})`;

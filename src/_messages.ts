@@ -47,7 +47,7 @@ export type PipelineMessage =
     wake: WakeMode;
   }
   | { type: "flush"; seq: number }
-  | { type: "query"; id: number; seq: number; plan: QueryPlan }
+  | { type: "query"; id: number; seq: number; plan: QueryPlan; timeoutMs: number }
   | { type: "startTimer" }
   | { type: "shutdown"; seq: number }
   // worker → application
@@ -74,6 +74,31 @@ export type PipelineMessage =
   | { type: "queryFailed"; id: number; error: WireError }
   | { type: "exportStats"; exportStats: ExportStats }
   | { type: "closed"; durable: number; exportStats: ExportStats | null };
+
+/**
+ * Every message between the application thread and the reader worker
+ * (`workers/reader.ts`), which runs queries on a read-only connection of
+ * its own. A query reaches it only once everything recorded before it is
+ * stored, so it sees all of that.
+ */
+export type ReaderMessage =
+  // application → reader
+  | {
+    type: "init";
+    spec: BackendSpec;
+    timeoutMs: number;
+    /**
+     * Two Int32 words: [0] the id of a query to cancel (written by the
+     * application thread), [1] the id of the query running (written by the reader).
+     */
+    cancel: SharedArrayBuffer;
+  }
+  | { type: "query"; id: number; plan: QueryPlan }
+  // reader → application
+  | { type: "ready" }
+  | { type: "fatal"; error: WireError }
+  | { type: "queryResult"; id: number; rows: QueryRow[] }
+  | { type: "queryFailed"; id: number; error: WireError };
 
 /**
  * Converts anything thrown into a {@linkcode WireError}.

@@ -94,6 +94,14 @@ export interface TelemetryConfigOptions {
    * @default {false}
    */
   drainOnSignal?: boolean;
+  /**
+   * Milliseconds a query may run before it is cancelled and fails with a
+   * `BackendError` coded `"QUERY_TIMEOUT"` (the wait for the records
+   * recorded before it to be stored is not counted). Queries run apart from
+   * the writer, so a slow one never holds up storing.
+   * @default {30000}
+   */
+  queryTimeoutMs?: number;
 }
 
 /** The plain-object form of a {@linkcode TelemetryConfig}, as returned by `toDict()`. */
@@ -206,6 +214,8 @@ export class TelemetryConfig {
   readonly shutdownTimeoutMs: number;
   /** Whether SIGINT and SIGTERM drain and exit with 130 or 143. */
   readonly drainOnSignal: boolean;
+  /** Milliseconds a query may run before it is cancelled. */
+  readonly queryTimeoutMs: number;
 
   /**
    * Creates a configuration; omitted fields take the seed's defaults.
@@ -268,6 +278,8 @@ export class TelemetryConfig {
       false,
     );
     this.drainOnSignal = checkBoolean("drainOnSignal", o.drainOnSignal);
+    // setTimeout's limit: a longer delay fires at once.
+    this.queryTimeoutMs = checkNumber("queryTimeoutMs", o.queryTimeoutMs, 1, 2 ** 31 - 1, true);
   }
 
   /**
@@ -388,6 +400,7 @@ export class TelemetryConfig {
       maxBlockMs: this.maxBlockMs,
       shutdownTimeoutMs: this.shutdownTimeoutMs,
       drainOnSignal: this.drainOnSignal,
+      queryTimeoutMs: this.queryTimeoutMs,
     };
   }
 }
@@ -430,6 +443,7 @@ const DEFAULTS: TelemetryConfigDict = {
   maxBlockMs: 1000,
   shutdownTimeoutMs: 5000,
   drainOnSignal: false,
+  queryTimeoutMs: 30_000,
 };
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

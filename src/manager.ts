@@ -847,6 +847,7 @@ export class TelemetryManager {
    * @param plan The plan.
    * @returns The rows; `[]` for a disabled manager.
    * @throws {PipelineError} With the backend's code, e.g. `"EXPORT_ONLY"`.
+   * @throws {BackendError} Coded `"QUERY_TIMEOUT"` when it ran longer than `queryTimeoutMs`.
    */
   async runPlan(plan: QueryPlan): Promise<QueryRow[]> {
     if (this.#pipeline === null) return [];
@@ -864,6 +865,8 @@ export class TelemetryManager {
    * @returns The rows; `[]` for a disabled manager.
    * @throws {QuerySyntaxError} When the query is malformed, with line, column and a caret excerpt.
    * @throws {PipelineError} When the backend cannot run it, e.g. `"EXPORT_ONLY"`.
+   * @throws {BackendError} Coded `"QUERY_TIMEOUT"` when it ran longer than `queryTimeoutMs`
+   * (it runs apart from the writer, so recording and flushing go on meanwhile).
    *
    * @example
    * ```ts

@@ -16,7 +16,17 @@
 import { Worker } from "node:worker_threads";
 import type { QueryPlan, QueryRow } from "../query/plan.ts";
 import type { TelemetryConfig } from "./config.ts";
-import type { PipelineMessage, RefusedRecords, WakeMode, WireError } from "./_messages.ts";
+import type {
+  PipelineMessage,
+  ReaderMessage,
+  RefusedRecords,
+  WakeMode,
+  WireError,
+} from "./_messages.ts";
+import { BackendError } from "./backends/backend.ts";
+import type { BackendSpec } from "./backends/open_backend.ts";
+import { readerSpec } from "./backends/open_reader.ts";
+import { queryTimeoutError } from "./_query_timeout.ts";
 import {
   type MetricFields,
   type SpanFields,
@@ -160,6 +170,38 @@ function fromWire(error: WireError): PipelineError {
   return new PipelineError(error.code, error.message);
 }
 
+/** A query's error from either worker; a timeout is a `BackendError` wherever it was decided. */
+function queryError(error: WireError): Error {
+  return error.code === "QUERY_TIMEOUT"
+    ? new BackendError("QUERY_TIMEOUT", error.message)
+    : fromWire(error);
+}
+
+/**
+ * Extra time the pipeline gives a PostgreSQL reader past `queryTimeoutMs`
+ * before replacing it: the server's `statement_timeout` cancels the
+ * statement itself, which keeps the reader's connections.
+ */
+const SERVER_CANCEL_GRACE_MS = 1000;
+
+/**
+ * How long a SQLite reader told to cancel a query (through its functions,
+ * see `workers/reader.ts`) may take to answer before it is replaced.
+ */
+const CANCEL_ANSWER_MS = 1000;
+
+/** A query for the reader worker: waiting for its records to be stored, or running. */
+interface ReaderQuery {
+  id: number;
+  plan: QueryPlan;
+  resolveRows: (rows: QueryRow[]) => void;
+  reject: (error: Error) => void;
+  /** Whether it was handed to the reader. */
+  posted: boolean;
+  /** The time limit, running once the reader is ready. */
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
 /**
  * The recording pipeline of one {@linkcode TelemetryManager}: one ring, one
  * worker. Internal; the manager is the public face.
@@ -212,6 +254,16 @@ export class Pipeline {
   #flushes: Waiter[] = [];
   #queries = new Map<number, PendingQuery>();
   #nextQueryId = 1;
+  /** The store the reader worker opens; null when the writer answers queries. */
+  #readerSpec: BackendSpec | null;
+  #reader: Worker | null = null;
+  #readerReady = false;
+  /** The reader's cancel words: [0] query to cancel, [1] query running. */
+  #readerCancel: Int32Array<SharedArrayBuffer> = new Int32Array(new SharedArrayBuffer(8));
+  /** Queries the reader was told to cancel, with the timer that replaces it if it does not answer. */
+  #cancelling = new Map<number, ReturnType<typeof setTimeout>>();
+  /** Reader queries by id, from the call until settled. */
+  #reads = new Map<number, ReaderQuery>();
   #fatal: PipelineError | null = null;
   #closing: Promise<void> | null = null;
   #closed = false;
@@ -243,6 +295,10 @@ export class Pipeline {
   constructor(config: TelemetryConfig, options: PipelineOptions = {}) {
     this.#config = config;
     this.#wake = options.wake ?? "poll";
+    this.#readerSpec = readerSpec({
+      backend: config.backend,
+      backendConfig: config.backendConfig,
+    });
     this.#ring = RingBuffer.create(config.ringBufferBytes & ~7);
     this.#maxPayload = this.#ring.maxPayloadBytes;
     this.#frameLimit = Math.min(FRAME_BYTES, this.#maxPayload >> 2);
@@ -575,8 +631,12 @@ export class Pipeline {
   }
 
   /**
-   * Runs a query plan in the worker, after everything pushed before the call
-   * is stored.
+   * Runs a query plan after everything pushed before the call is stored:
+   * on the reader worker's own read-only connection for SQLite files and
+   * PostgreSQL (so it never holds up writing), else in the writer worker
+   * (memory, which bounds it by `queryTimeoutMs` itself). Past
+   * `queryTimeoutMs` of running it fails with a `BackendError` coded
+   * `"QUERY_TIMEOUT"`, and a reader that cannot stop is replaced.
    *
    * @param plan The plan.
    * @returns The rows.
@@ -586,15 +646,207 @@ export class Pipeline {
     if (this.#closed) {
       return Promise.reject(new PipelineError("CLOSED", "Cannot query: the manager is shut down"));
     }
+    if (this.#readerSpec !== null) return this.#read(plan);
     this.#publish(true);
     const id = this.#nextQueryId++;
     const seq = this.#accepted;
+    const timeoutMs = this.#config.queryTimeoutMs;
     return new Promise<QueryRow[]>((resolveRows, reject) => {
       this.#queries.set(id, { seq, plan, resolveRows, resolve: () => {}, reject });
       this.#ref();
-      this.#post({ type: "query", id, seq, plan });
+      this.#post({ type: "query", id, seq, plan, timeoutMs });
       this.#ring.wakeConsumer();
     });
+  }
+
+  // ---- reader ---------------------------------------------------------------
+
+  /** A query for the reader: first everything recorded before it is stored (a flush), then the reader runs it. */
+  #read(plan: QueryPlan): Promise<QueryRow[]> {
+    const id = this.#nextQueryId++;
+    return new Promise<QueryRow[]>((resolveRows, reject) => {
+      const read: ReaderQuery = { id, plan, resolveRows, reject, posted: false, timer: null };
+      this.#reads.set(id, read);
+      // The reader opens the store read-only: it needs the writer to have
+      // created it (ready), even when there is nothing to flush.
+      // The writer stays ref'ed meanwhile: someone awaits it.
+      this.#ref();
+      this.flush().then(() => this.#ready).then(
+        () => {
+          this.#unref();
+          this.#sendRead(read);
+        },
+        (error: Error) => {
+          this.#unref();
+          this.#settleRead(id, error, null);
+        },
+      );
+    });
+  }
+
+  #sendRead(read: ReaderQuery): void {
+    if (!this.#reads.has(read.id)) return;
+    if (this.#closed || this.#closing !== null) {
+      this.#settleRead(
+        read.id,
+        new PipelineError("CLOSED", "Cannot query: the manager is shut down"),
+        null,
+      );
+      return;
+    }
+    this.#postRead(read);
+  }
+
+  #postRead(read: ReaderQuery): void {
+    if (this.#reader === null) this.#startReader();
+    read.posted = true;
+    // The limit counts from when the reader can run it, not its start-up.
+    if (this.#readerReady) this.#startTimer(read);
+    this.#reader!.ref();
+    this.#reader!.postMessage(
+      { type: "query", id: read.id, plan: read.plan } satisfies ReaderMessage,
+    );
+  }
+
+  #startTimer(read: ReaderQuery): void {
+    if (read.timer !== null) return;
+    const limit = this.#config.queryTimeoutMs;
+    const grace = this.#readerSpec!.backend === "postgresql" ? SERVER_CANCEL_GRACE_MS : 0;
+    read.timer = setTimeout(() => this.#readTimedOut(read.id), limit + grace);
+  }
+
+  #startReader(): void {
+    const reader = new Worker(new URL("../workers/reader.ts", import.meta.url));
+    this.#reader = reader;
+    this.#readerReady = false;
+    this.#readerCancel = new Int32Array(new SharedArrayBuffer(8));
+    this.#clearCancelling();
+    reader.unref();
+    reader.on("message", (message: ReaderMessage) => {
+      if (this.#reader !== reader) return;
+      if ("id" in message) {
+        // An answer, even to a query already failed by its time limit: the
+        // reader is alive and need not be replaced.
+        const replace = this.#cancelling.get(message.id);
+        if (replace !== undefined) {
+          clearTimeout(replace);
+          this.#cancelling.delete(message.id);
+        }
+      }
+      switch (message.type) {
+        case "ready":
+          this.#readerReady = true;
+          for (const read of this.#reads.values()) if (read.posted) this.#startTimer(read);
+          break;
+        case "queryResult":
+          this.#settleRead(message.id, null, message.rows);
+          break;
+        case "queryFailed":
+          this.#settleRead(message.id, queryError(message.error), null);
+          break;
+        case "fatal":
+          // The store cannot be opened for reading: fail what it was asked;
+          // the next query tries a fresh reader.
+          this.#dropReader(fromWire(message.error));
+          break;
+      }
+    });
+    reader.on("error", (error: Error) => {
+      if (this.#reader !== reader) return;
+      this.#dropReader(
+        new PipelineError(
+          "QUERY_FAILED",
+          `Cannot run query: the reader worker failed: ${error?.message ?? error}`,
+        ),
+      );
+    });
+    reader.on("exit", () => {
+      if (this.#reader !== reader) return;
+      this.#dropReader(
+        new PipelineError("QUERY_FAILED", "Cannot run query: the reader worker exited"),
+      );
+    });
+    reader.postMessage(
+      {
+        type: "init",
+        spec: this.#readerSpec!,
+        timeoutMs: this.#config.queryTimeoutMs,
+        cancel: this.#readerCancel.buffer,
+      } satisfies ReaderMessage,
+    );
+  }
+
+  /** Ends the reader and fails every query handed to it. */
+  #dropReader(error: Error): void {
+    const reader = this.#reader;
+    this.#reader = null;
+    reader?.terminate();
+    for (const read of [...this.#reads.values()]) {
+      if (read.posted) this.#settleRead(read.id, error, null);
+    }
+  }
+
+  /**
+   * A query ran past its limit: it fails at once. A SQLite reader is told to
+   * stop it (its registered functions check the cancel words) and kept if
+   * it answers within `CANCEL_ANSWER_MS`; otherwise — and for PostgreSQL,
+   * whose server had its own chance — the reader, which may be stuck in it,
+   * is terminated and replaced, and the other queries it had start again on
+   * the new one.
+   */
+  #readTimedOut(id: number): void {
+    if (!this.#reads.has(id)) return;
+    this.#settleRead(id, queryTimeoutError(this.#config.queryTimeoutMs), null);
+    if (this.#readerSpec!.backend === "sqlite" && this.#reader !== null) {
+      Atomics.store(this.#readerCancel, 0, id);
+      const reader = this.#reader;
+      this.#cancelling.set(
+        id,
+        setTimeout(() => {
+          this.#cancelling.delete(id);
+          if (this.#reader === reader) this.#replaceReader();
+        }, CANCEL_ANSWER_MS),
+      );
+      return;
+    }
+    this.#replaceReader();
+  }
+
+  #clearCancelling(): void {
+    for (const timer of this.#cancelling.values()) clearTimeout(timer);
+    this.#cancelling.clear();
+  }
+
+  #replaceReader(): void {
+    this.#clearCancelling();
+    const reader = this.#reader;
+    this.#reader = null;
+    reader?.terminate();
+    for (const read of this.#reads.values()) {
+      if (read.posted) this.#postRead(read);
+    }
+  }
+
+  #settleRead(id: number, error: Error | null, rows: QueryRow[] | null): void {
+    const read = this.#reads.get(id);
+    if (read === undefined) return;
+    this.#reads.delete(id);
+    if (read.timer !== null) clearTimeout(read.timer);
+    if (this.#reader !== null && ![...this.#reads.values()].some((r) => r.posted)) {
+      // Idle: it must not keep the process alive.
+      this.#reader.unref();
+    }
+    if (error !== null) read.reject(error);
+    else read.resolveRows(rows!);
+  }
+
+  /** Fails every reader query and ends the reader; resolves once its thread is gone. */
+  async #closeReader(error: Error): Promise<void> {
+    this.#clearCancelling();
+    for (const read of [...this.#reads.values()]) this.#settleRead(read.id, error, null);
+    const reader = this.#reader;
+    this.#reader = null;
+    await reader?.terminate();
   }
 
   /**
@@ -670,6 +922,7 @@ export class Pipeline {
     this.#flushes = [];
     for (const q of this.#queries.values()) q.reject(error);
     this.#queries.clear();
+    await this.#closeReader(error);
   }
 
   /** Counters of the pipeline (see {@linkcode TelemetryStats}). */
@@ -830,7 +1083,13 @@ export class Pipeline {
       if (seq > 0) this.#post({ type: "flush", seq });
       if (this.#timerStarted) this.#post({ type: "startTimer" });
       for (const [id, q] of this.#queries) {
-        this.#post({ type: "query", id, seq: q.seq, plan: q.plan });
+        this.#post({
+          type: "query",
+          id,
+          seq: q.seq,
+          plan: q.plan,
+          timeoutMs: this.#config.queryTimeoutMs,
+        });
       }
     }, delay);
     if (this.#workerRefs === 0) Deno.unrefTimer(timer);
@@ -868,7 +1127,7 @@ export class Pipeline {
         this.#queries.delete(message.id);
         this.#unref();
         if (message.type === "queryResult") q.resolveRows(message.rows);
-        else q.reject(fromWire(message.error));
+        else q.reject(queryError(message.error));
         break;
       }
       case "exportStats":
@@ -924,6 +1183,7 @@ export class Pipeline {
     for (const q of this.#queries.values()) q.reject(error);
     this.#flushes = [];
     this.#queries.clear();
+    void this.#closeReader(error);
     this.#workerRefs = 0;
     const worker = this.#worker;
     this.#worker = null;

@@ -124,6 +124,7 @@ interface PendingQuery {
   id: number;
   seq: number;
   plan: QueryPlan;
+  timeoutMs: number;
 }
 
 function post(message: PipelineMessage): void {
@@ -177,7 +178,12 @@ class Flusher {
         this.#flushTarget = Math.max(this.#flushTarget, message.seq);
         break;
       case "query":
-        this.#queries.push({ id: message.id, seq: message.seq, plan: message.plan });
+        this.#queries.push({
+          id: message.id,
+          seq: message.seq,
+          plan: message.plan,
+          timeoutMs: message.timeoutMs,
+        });
         break;
       case "startTimer":
         if (this.#intervalMs > 0 && this.#deadline === Infinity) {
@@ -535,7 +541,10 @@ class Flusher {
     this.#queries = this.#queries.filter((q) => q.seq > this.#durable);
     for (const q of ready) {
       try {
-        const rows = await this.#backend!.query(q.plan);
+        // Only stores without a reader of their own (memory, a private
+        // SQLite ":memory:", custom modules) and exporters are asked here;
+        // the limit makes the memory backend let go of this thread in time.
+        const rows = await this.#backend!.query(q.plan, { timeoutMs: q.timeoutMs });
         post({ type: "queryResult", id: q.id, rows });
       } catch (error) {
         post({ type: "queryFailed", id: q.id, error: toWireError(error, "QUERY_FAILED") });

@@ -25,6 +25,7 @@ export const BACKEND_CONFIG_KEYS = {
     "connectTimeoutSeconds",
     "retentionBatchSize",
     "readOnly",
+    "queryTimeoutMs",
   ],
   otlp_http: [
     "endpoint",

@@ -45,9 +45,12 @@ export interface Backend {
   readonly writePipelineDepth?: number;
   /**
    * Runs a query plan. Throws a {@linkcode BackendError} with code
-   * `"EXPORT_ONLY"` for backends that store nothing queryable.
+   * `"EXPORT_ONLY"` for backends that store nothing queryable, and
+   * `"QUERY_TIMEOUT"` when it runs past `options.timeoutMs` (a backend that
+   * can stop a query part-way does; the pipeline enforces the limit for
+   * those that cannot).
    */
-  query(plan: QueryPlan): Promise<QueryRow[]>;
+  query(plan: QueryPlan, options?: QueryRunOptions): Promise<QueryRow[]>;
   /**
    * Deletes records older than `cutoff` (seconds since the epoch; by
    * `start_time` for traces and spans, `timestamp` for events and metrics).
@@ -63,12 +66,26 @@ export interface Backend {
   stats?(): ExportStats;
 }
 
-/** Stable codes of errors that cross the worker boundary. */
+/** Options of {@linkcode Backend.query}. */
+export interface QueryRunOptions {
+  /**
+   * Milliseconds the query may run; past them it stops and throws a
+   * {@linkcode BackendError} coded `"QUERY_TIMEOUT"`.
+   * @default {Infinity}
+   */
+  timeoutMs?: number;
+}
+
+/**
+ * Stable codes of errors that cross the worker boundary. `"QUERY_TIMEOUT"`:
+ * a query ran longer than `queryTimeoutMs` and was cancelled.
+ */
 export type BackendErrorCode =
   | "EXPORT_ONLY"
   | "CONNECTION"
   | "WRITE_FAILED"
   | "QUERY_FAILED"
+  | "QUERY_TIMEOUT"
   | "CLOSED"
   | "BAD_CONFIG"
   | "BAD_QUERY"

@@ -19,7 +19,7 @@ import type { QueryPlan, QueryRow } from "../../query/plan.ts";
 import { nowSeconds } from "../clock.ts";
 import { sleep } from "../_sleep.ts";
 import type { Batch } from "../types.ts";
-import { type Backend, BackendError } from "./backend.ts";
+import { type Backend, BackendError, type QueryRunOptions } from "./backend.ts";
 import type { ExportStats } from "./export_stats.ts";
 
 /** Settings of a {@linkcode FanoutBackend}. */
@@ -181,10 +181,11 @@ export class FanoutBackend implements Backend {
    * Runs the query on the store.
    *
    * @param plan The query plan.
+   * @param options Its time limit, passed on.
    * @returns The store's rows.
    */
-  query(plan: QueryPlan): Promise<QueryRow[]> {
-    return this.#store.query(plan);
+  query(plan: QueryPlan, options?: QueryRunOptions): Promise<QueryRow[]> {
+    return this.#store.query(plan, options);
   }
 
   /**

@@ -17,7 +17,7 @@ import type {
   SpanWithEvents,
   TraceRecord,
 } from "../types.ts";
-import { type Backend, BackendError } from "./backend.ts";
+import { type Backend, BackendError, type QueryRunOptions } from "./backend.ts";
 import { validateBatch } from "./_validate_batch.ts";
 
 /** Options of {@linkcode MemoryBackend}. */
@@ -155,13 +155,15 @@ export class MemoryBackend implements Backend, AsyncDisposable {
    * Runs a plan over the stored records.
    *
    * @param plan The plan.
+   * @param options Its time limit: it stops within ~1024 records of running out.
    * @returns Copies of the matching records (spans with their events), or aggregate rows.
-   * @throws {BackendError} `"BAD_QUERY"` for an invalid plan, `"CLOSED"` after close.
+   * @throws {BackendError} `"BAD_QUERY"` for an invalid plan, `"CLOSED"` after close,
+   * `"QUERY_TIMEOUT"` past `options.timeoutMs`.
    */
-  query(plan: QueryPlan): Promise<QueryRow[]> {
+  query(plan: QueryPlan, options: QueryRunOptions = {}): Promise<QueryRow[]> {
     try {
       this.#checkOpen("query");
-      const rows = compileMemory(plan)(this.#store);
+      const rows = compileMemory(plan)(this.#store, options.timeoutMs);
       if (plan.type === "aggregate") return Promise.resolve(rows);
       const copies = rows.map((r) => structuredClone(r));
       if (plan.entity === "spans") this.#attachEvents(copies);

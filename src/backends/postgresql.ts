@@ -23,6 +23,7 @@ import { openSocket } from "./_pg_socket.ts";
 import { validateBatch } from "./_validate_batch.ts";
 import { runQuery } from "./_pg_query.ts";
 import { BACKEND_CONFIG_KEYS } from "./_config_keys.ts";
+import { queryTimeoutError } from "../_query_timeout.ts";
 
 /** Settings of a {@linkcode PostgresqlBackend} (`TelemetryConfig.backendConfig`). */
 export interface PostgresqlBackendOptions {
@@ -68,6 +69,13 @@ export interface PostgresqlBackendOptions {
    * @default {false}
    */
   readOnly?: boolean;
+  /**
+   * Milliseconds a query statement may run (the server's
+   * `statement_timeout`); past it the server cancels it and
+   * {@linkcode PostgresqlBackend.query} throws `"QUERY_TIMEOUT"`.
+   * @default {0} (no limit)
+   */
+  queryTimeoutMs?: number;
 }
 
 const OPTION_KEYS = BACKEND_CONFIG_KEYS.postgresql;
@@ -89,6 +97,13 @@ function checkOptions(options: PostgresqlBackendOptions): void {
     if (value !== undefined && typeof value !== "string") {
       throw badConfig(`${key} must be a string, got ${typeof value}`);
     }
+  }
+  if (options.readOnly !== undefined && typeof options.readOnly !== "boolean") {
+    throw badConfig(`readOnly must be a boolean, got ${typeof options.readOnly}`);
+  }
+  const timeout = options.queryTimeoutMs;
+  if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 0)) {
+    throw badConfig(`queryTimeoutMs must be a whole number >= 0, got ${String(timeout)}`);
   }
   for (
     const key of ["port", "maxConnections", "connectTimeoutSeconds", "retentionBatchSize"] as const
@@ -173,6 +188,7 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
   #password: string | undefined;
   #retentionBatchSize: number;
   #readOnly = false;
+  #queryTimeoutMs = 0;
   #closed = false;
   /** `write()` calls so far: tells a write whether later ones were sent behind it. */
   #writeCalls = 0;
@@ -226,8 +242,9 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
       connection: {
         application_name: `spark_telemetry:${schema}`,
         search_path: schema,
-        // The server itself refuses any write of a read-only backend.
+        // Server settings of every session, sent at connect (reconnects too).
         ...(options.readOnly ? { default_transaction_read_only: true } : {}),
+        ...(options.queryTimeoutMs ? { statement_timeout: options.queryTimeoutMs } : {}),
       },
     };
     const connect = (max: number): Sql =>
@@ -256,6 +273,7 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
     }
     const backend = new PostgresqlBackend(sql, writer, schema, options.retentionBatchSize ?? 5000);
     backend.#readOnly = options.readOnly ?? false;
+    backend.#queryTimeoutMs = options.queryTimeoutMs ?? 0;
     try {
       if (backend.#readOnly) await checkStore(sql, schema);
       else await migrate(sql, schema);
@@ -360,13 +378,18 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
    *
    * @param plan The plan.
    * @returns The rows, identical to every other backend's.
-   * @throws {BackendError} `"CONNECTION"` or `"QUERY_FAILED"`.
+   * @throws {BackendError} `"CONNECTION"` or `"QUERY_FAILED"`; `"QUERY_TIMEOUT"` when the
+   *   server cancelled it after `queryTimeoutMs`.
    */
   async query(plan: QueryPlan): Promise<QueryRow[]> {
     this.#check(`query ${plan.entity}`);
     try {
       return await runQuery(this.#sql, plan);
     } catch (error) {
+      if ((error as { code?: unknown } | null)?.code === "57014") {
+        // query_canceled: our statement_timeout (nothing else cancels ours).
+        throw queryTimeoutError(this.#queryTimeoutMs);
+      }
       throw toBackendError(
         `query ${plan.entity}`,
         error,

@@ -20,6 +20,7 @@ import {
   roundSum,
   setField,
 } from "../../query/_values.ts";
+import { compileRegex, type LinearRegex } from "../../query/_re2_regex.ts";
 import type {
   Batch,
   EventRecord,
@@ -60,6 +61,15 @@ export interface SqliteBackendOptions {
    * @default {false}
    */
   readOnly?: boolean;
+  /**
+   * Lets another thread stop a running query: while `cancel[0]` is non-zero
+   * and equal to `cancel[1]` (which the owner sets to the id of the query it
+   * runs), the registered functions (`regexp`, `spark_percentile`) return at
+   * once without work, so the statement calling them ends soon, and the
+   * query fails with `"QUERY_TIMEOUT"`. node:sqlite cannot interrupt a
+   * statement otherwise; the reader worker uses it for `queryTimeoutMs`.
+   */
+  cancel?: Int32Array;
   /**
    * Rows deleted per statement by {@linkcode SqliteBackend.applyRetention};
    * each batch commits on its own so writers never wait long.
@@ -225,17 +235,45 @@ const MAX_CACHED_STATEMENTS = 128;
 /** Compiled patterns of the `regexp` function, bounded so odd queries cannot grow it forever. */
 const MAX_CACHED_PATTERNS = 256;
 
-function registerFunctions(db: DatabaseSync): void {
-  const patterns = new Map<string, RegExp>();
+function cancelled(cancel: Int32Array | null): boolean {
+  if (cancel === null) return false;
+  const id = Atomics.load(cancel, 0);
+  return id !== 0 && id === Atomics.load(cancel, 1);
+}
+
+/** What the registered functions report to the query that ran them. */
+interface FunctionFailure {
+  /** What a function threw, kept for the query to report; `null` when all went well. */
+  error: unknown;
+}
+
+/**
+ * Registers `regexp` and `spark_percentile`. They never throw: in Deno's
+ * node:sqlite a JavaScript function that throws leaves its statement
+ * hanging forever (seen with Deno 2.9), so a failure is kept in the
+ * returned object and reported by the query once the statement is done,
+ * and a cancelled query (see {@linkcode SqliteBackendOptions.cancel}) makes
+ * them return at once without work, so the statement finishes quickly and
+ * its result is thrown away.
+ */
+function registerFunctions(db: DatabaseSync, cancel: Int32Array | null): FunctionFailure {
+  const failure: FunctionFailure = { error: null };
+  const patterns = new Map<string, LinearRegex>();
   db.function("regexp", { deterministic: true }, (pattern, text) => {
     if (typeof text !== "string" || typeof pattern !== "string") return 0;
-    let re = patterns.get(pattern);
-    if (re === undefined) {
-      if (patterns.size >= MAX_CACHED_PATTERNS) patterns.clear();
-      re = new RegExp(pattern, "u");
-      patterns.set(pattern, re);
+    if (failure.error !== null || cancelled(cancel)) return 0;
+    try {
+      let re = patterns.get(pattern);
+      if (re === undefined) {
+        if (patterns.size >= MAX_CACHED_PATTERNS) patterns.clear();
+        re = compileRegex(pattern);
+        patterns.set(pattern, re);
+      }
+      return re.test(text) ? 1 : 0;
+    } catch (error) {
+      failure.error = error;
+      return 0;
     }
-    return re.test(text) ? 1 : 0;
   });
   interface State {
     values: number[];
@@ -246,16 +284,25 @@ function registerFunctions(db: DatabaseSync): void {
   const percentile = {
     start: (): State => ({ values: [], fraction: 0 }),
     step: (state: State, value: unknown, fraction: unknown): State => {
+      if ((state.values.length & 1023) === 1023 && cancelled(cancel)) return state;
       if (typeof value === "number") state.values.push(value);
       state.fraction = fraction as number;
       return state;
     },
-    result: (state: State): number | null => percentileCont(state.values, state.fraction),
+    result: (state: State): number | null => {
+      try {
+        return percentileCont(state.values, state.fraction);
+      } catch (error) {
+        failure.error = error;
+        return null;
+      }
+    },
   };
   db.aggregate(
     "spark_percentile",
     percentile as unknown as Parameters<DatabaseSync["aggregate"]>[1],
   );
+  return failure;
 }
 
 /** Rounding of sum/avg and the order of array/object group keys, as memory computes them. */
@@ -327,6 +374,8 @@ export class SqliteBackend implements Backend, AsyncDisposable {
   readonly #db: DatabaseSync;
   readonly #retentionBatchSize: number;
   readonly #readOnly: boolean;
+  readonly #cancel: Int32Array | null;
+  #functions: FunctionFailure = { error: null };
   readonly #upserts: Record<Entity, StatementSync>;
   readonly #begin: StatementSync;
   readonly #commit: StatementSync;
@@ -358,6 +407,7 @@ export class SqliteBackend implements Backend, AsyncDisposable {
     }
     this.#readOnly = options.readOnly ?? false;
     if (this.#readOnly) checkFileExists(path);
+    this.#cancel = options.cancel ?? null;
     try {
       this.#db = new DatabaseSync(path, { readOnly: this.#readOnly });
     } catch (e) {
@@ -373,7 +423,7 @@ export class SqliteBackend implements Backend, AsyncDisposable {
       this.#db.exec(`pragma busy_timeout = ${busyTimeoutMs}`);
       if (this.#readOnly) this.#checkSchema(path);
       else this.#configureWriter();
-      registerFunctions(this.#db);
+      this.#functions = registerFunctions(this.#db, this.#cancel);
       registerValueFunctions(this.#db);
       // One-row statements: with the indexes in place they measured faster than
       // 16- to 1000-row multi-VALUES upserts (bench/sqlite_write_bench.ts, README).
@@ -580,6 +630,7 @@ export class SqliteBackend implements Backend, AsyncDisposable {
 
   #run(plan: QueryPlan, compiled: CompiledSql): QueryRow[] {
     let rows: ArrayRow[];
+    this.#functions.error = null;
     try {
       rows = this.#prepared(compiled.text).all(...compiled.params) as unknown as ArrayRow[];
     } catch (e) {
@@ -589,6 +640,19 @@ export class SqliteBackend implements Backend, AsyncDisposable {
         {
           cause: e,
         },
+      );
+    }
+    if (cancelled(this.#cancel)) {
+      // The functions stopped working part-way: the rows are wrong.
+      throw new BackendError("QUERY_TIMEOUT", "Cannot run query on SQLite: it was cancelled");
+    }
+    const failed = this.#functions.error;
+    if (failed !== null) {
+      this.#functions.error = null;
+      throw new BackendError(
+        "QUERY_FAILED",
+        `Cannot run query on SQLite: ${(failed as Error)?.message ?? String(failed)}`,
+        { cause: failed },
       );
     }
     if (plan.type === "aggregate") {

@@ -226,11 +226,18 @@ Deno.test({
   async fn() {
     const schema = freshSchema("queryiso_ro");
     await withAdmin(schema, async (admin) => {
+      // A schema that is not a store yet is refused, and nothing is created.
+      await assert.rejects(
+        PostgresqlBackend.open({ url: pgUrl(), schema, readOnly: true }),
+        (e: unknown) => e instanceof BackendError && e.code === "BAD_CONFIG",
+      );
+      const created = await admin`select 1 from pg_namespace where nspname = ${schema}`;
+      assert.equal(created.length, 0, "the read-only open created the schema");
+      // Once the writer has made the store, the reader opens it and still cannot write.
+      const writer = await PostgresqlBackend.open({ url: pgUrl(), schema });
+      await writer.close();
       const reader = await PostgresqlBackend.open({ url: pgUrl(), schema, readOnly: true });
       try {
-        const created = await admin`select 1 from pg_namespace where nspname = ${schema}`;
-        assert.equal(created.length, 0, "the read-only open created the schema");
-        await admin.unsafe(`create schema ${schema}; create table ${schema}.t (x int)`);
         await assert.rejects(
           reader.write({
             traces: [{
@@ -248,6 +255,8 @@ Deno.test({
           }),
           (e: unknown) => e instanceof BackendError,
         );
+        const traces = await admin.unsafe(`select count(*)::int as n from ${schema}.traces`);
+        assert.equal(traces[0]!.n, 0);
       } finally {
         await reader.close();
       }

@@ -4,8 +4,14 @@
  *
  * @module
  */
-import type { Batch, EventRecord, MetricRecord, SpanRecord, TraceRecord } from "../src/types.ts";
-import { newRecordId, newSpanId, newTraceId } from "../src/ids.ts";
+import type {
+  Batch,
+  EventRecord,
+  MetricRecord,
+  SpanRecord,
+  TraceRecord,
+} from "../src/model/types.ts";
+import { newRecordId, newSpanId, newTraceId } from "../src/model/ids.ts";
 
 const KINDS = ["node_execution", "tool_call", "llm_call", "internal"] as const;
 

@@ -11,8 +11,8 @@
  * @module
  */
 import type { Sql } from "postgres";
-import type { Batch } from "../src/types.ts";
-import { PostgresqlBackend } from "../src/backends/postgresql.ts";
+import type { Batch } from "../src/model/types.ts";
+import { PostgresqlBackend } from "../src/backends/postgresql/mod.ts";
 import { makeBatch } from "./_pg_fixtures.ts";
 import {
   client,
@@ -20,7 +20,7 @@ import {
   writeJsonRecordset,
   writeMultiRow,
 } from "./_pg_write_strategies.ts";
-import { writeBatch } from "../src/backends/_pg_ingest.ts";
+import { writeBatch } from "../src/backends/postgresql/_ingest.ts";
 const URL = Deno.env.get("TELEMETRY_TEST_PG_URL")!;
 const cases: [string, boolean, (sql: Sql, b: Batch) => Promise<void>][] = [
   ["unnest", false, writeBatch],

@@ -1,14 +1,14 @@
 /**
  * The ways of writing a batch into PostgreSQL that `postgresql_write_bench.ts`
- * compares with the one the backend uses (`src/backends/_pg_ingest.ts`). All
+ * compares with the one the backend uses (`src/backends/postgresql/_ingest.ts`). All
  * of them upsert by id, one transaction per batch, into the same schema.
  *
  * @module
  */
 import net from "node:net";
 import postgres, { type Sql } from "postgres";
-import type { Batch } from "../src/types.ts";
-import { type PgTable, TABLES, uniqueById } from "../src/backends/_pg_tables.ts";
+import type { Batch } from "../src/model/types.ts";
+import { type PgTable, TABLES, uniqueById } from "../src/backends/postgresql/_tables.ts";
 
 /** A socket function for postgres.js that sets TCP noDelay. */
 export function noDelaySocket(options: { host: string[]; port: number[] }): Promise<net.Socket> {

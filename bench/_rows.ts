@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { newSpanId } from "../src/ids.ts";
-import { TABLE_COLUMNS } from "../src/backends/_sqlite_schema.ts";
+import { newSpanId } from "../src/model/ids.ts";
+import { TABLE_COLUMNS } from "../src/backends/sqlite/_schema.ts";
 import type { StatementSync } from "node:sqlite";
 import type { TelemetryManager } from "../src/manager.ts";
-import type { Attributes, SpanRecord } from "../src/types.ts";
+import type { Attributes, SpanRecord } from "../src/model/types.ts";
 
 /** Attributes of span `i`: the five that `bench/record_bench.ts` sets too. */
 export function spanAttributes(i: number): Attributes {

@@ -32,9 +32,9 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { TelemetryConfig } from "../src/config.ts";
 import { TelemetryManager } from "../src/manager.ts";
-import { FrameWriter } from "../src/_frame_writer.ts";
-import { writeSpan } from "../src/codec.ts";
-import { WRITER_PRAGMAS } from "../src/backends/_sqlite_schema.ts";
+import { FrameWriter } from "../src/frame/_frame_writer.ts";
+import { writeSpan } from "../src/frame/codec.ts";
+import { WRITER_PRAGMAS } from "../src/backends/sqlite/_schema.ts";
 import { recordSpan, spanRows } from "./_rows.ts";
 
 /** The two V8 heaps' working set and promoted garbage (see the module doc). */

@@ -44,13 +44,13 @@ import { Worker } from "node:worker_threads";
 import type { Sql } from "postgres";
 import { TelemetryConfig } from "../src/config.ts";
 import { TelemetryManager } from "../src/manager.ts";
-import { MemoryBackend } from "../src/backends/memory.ts";
-import { SqliteBackend } from "../src/backends/sqlite.ts";
-import { WRITER_PRAGMAS } from "../src/backends/_sqlite_schema.ts";
-import { PostgresqlBackend } from "../src/backends/postgresql.ts";
+import { MemoryBackend } from "../src/backends/memory/mod.ts";
+import { SqliteBackend } from "../src/backends/sqlite/mod.ts";
+import { WRITER_PRAGMAS } from "../src/backends/sqlite/_schema.ts";
+import { PostgresqlBackend } from "../src/backends/postgresql/mod.ts";
 import { OtlpModel } from "../src/backends/otlp/_sdk_model.ts";
 import { encodeTracesProtobuf } from "../src/backends/otlp/_protobuf.ts";
-import type { Batch, SpanRecord } from "../src/types.ts";
+import type { Batch, SpanRecord } from "../src/model/types.ts";
 import { client, writeRawCopy } from "./_pg_write_strategies.ts";
 import { insertRawSpans, rawSpanInsertSql, recordSpan, spanRows } from "./_rows.ts";
 

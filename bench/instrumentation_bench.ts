@@ -5,7 +5,7 @@
  * divide by CHUNK for the cost of one. The noop backend keeps storage out of
  * the measurement; a final check asserts nothing was dropped.
  */
-import { instrumentGraphRun, instrumentNode } from "../src/instrumentation.ts";
+import { instrumentGraphRun, instrumentNode } from "../src/instrumentation/instrumentation.ts";
 import { TelemetryConfig } from "../src/config.ts";
 import { TelemetryManager } from "../src/manager.ts";
 

@@ -13,7 +13,7 @@ import { OtlpHttpBackend, type OtlpHttpOptions } from "../src/backends/otlp/mod.
 import { OtlpModel } from "../src/backends/otlp/_sdk_model.ts";
 import { encodeTracesJson } from "../src/backends/otlp/_json_encoder.ts";
 import { encodeTracesProtobuf } from "../src/backends/otlp/_protobuf.ts";
-import type { Batch, SpanRecord } from "../src/types.ts";
+import type { Batch, SpanRecord } from "../src/model/types.ts";
 // The official serializer, a bench-only oracle: what our encoder replaced.
 import { ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
 

@@ -9,11 +9,11 @@
  * @module
  */
 import postgres, { type Sql } from "postgres";
-import type { Batch } from "../src/types.ts";
+import type { Batch } from "../src/model/types.ts";
 import { nowSeconds, TelemetryConfig, TelemetryManager } from "../mod.ts";
-import { newSpanId, newTraceId } from "../src/ids.ts";
-import { PostgresqlBackend } from "../src/backends/postgresql.ts";
-import { ingestStatement } from "../src/backends/_pg_ingest.ts";
+import { newSpanId, newTraceId } from "../src/model/ids.ts";
+import { PostgresqlBackend } from "../src/backends/postgresql/mod.ts";
+import { ingestStatement } from "../src/backends/postgresql/_ingest.ts";
 import { makeBatch } from "./_pg_fixtures.ts";
 import {
   client,

@@ -47,11 +47,17 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { SqliteBackend } from "../src/backends/sqlite.ts";
-import { percentileCont } from "../query/_values.ts";
+import { SqliteBackend } from "../src/backends/sqlite/mod.ts";
+import { percentileCont } from "../query/values.ts";
 import { parseQuery } from "../query/parse_query.ts";
 import type { QueryRow } from "../query/plan.ts";
-import type { EventRecord, EventType, SpanKind, SpanStatus, SpanWithEvents } from "../src/types.ts";
+import type {
+  EventRecord,
+  EventType,
+  SpanKind,
+  SpanStatus,
+  SpanWithEvents,
+} from "../src/model/types.ts";
 
 const SPANS = 1_000_000;
 const SPANS_PER_TRACE = 10;

@@ -16,11 +16,11 @@ import {
   type SpanExporter,
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
-import { SqliteBackend } from "../src/backends/sqlite.ts";
+import { SqliteBackend } from "../src/backends/sqlite/mod.ts";
 import { TelemetryConfig } from "../src/config.ts";
-import { newSpanId } from "../src/ids.ts";
-import { nowSeconds } from "../src/clock.ts";
-import type { SpanRecord } from "../src/types.ts";
+import { newSpanId } from "../src/model/ids.ts";
+import { nowSeconds } from "../src/model/clock.ts";
+import type { SpanRecord } from "../src/model/types.ts";
 import { TelemetryManager } from "../src/manager.ts";
 
 const CHUNK = 500;

@@ -9,9 +9,9 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { SqliteBackend } from "../src/backends/sqlite.ts";
-import { WRITER_PRAGMAS } from "../src/backends/_sqlite_schema.ts";
-import type { Batch, SpanRecord } from "../src/types.ts";
+import { SqliteBackend } from "../src/backends/sqlite/mod.ts";
+import { WRITER_PRAGMAS } from "../src/backends/sqlite/_schema.ts";
+import type { Batch, SpanRecord } from "../src/model/types.ts";
 import { insertRawSpans, rawSpanInsertSql } from "./_rows.ts";
 
 const BATCH = 1000;

@@ -43,7 +43,7 @@ import type {
   ValueNode,
 } from "./parser.ts";
 import { HexId, Identifier, NumberLiteral, StringLiteral, unquote } from "./lexer.ts";
-import { suggest } from "../src/_suggest.ts";
+import { suggest } from "../src/suggest.ts";
 import { bucketAlias, MIN_BUCKET_WIDTH } from "./_bucket.ts";
 
 /** A field resolved against an entity. */

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { BackendError } from "../src/backends/backend.ts";
-import { suggest } from "../src/_suggest.ts";
+import { BackendError } from "../src/errors.ts";
+import { suggest } from "../src/suggest.ts";
 import {
   AGGREGATE_FUNCTIONS,
   checkRegex,

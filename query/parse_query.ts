@@ -10,7 +10,7 @@ import { analyzePlan, checkEntity } from "./_analyze.ts";
 import { freezePlan } from "./_frozen.ts";
 import { QuerySyntaxError } from "./errors.ts";
 import { checkQueryLength, checkQueryShape } from "./_limit_check.ts";
-import { nowSeconds } from "../src/clock.ts";
+import { nowSeconds } from "../src/model/clock.ts";
 
 /** Options of {@linkcode parseQuery}. */
 export interface ParseQueryOptions {

@@ -34,7 +34,7 @@ import {
   type TokenType,
 } from "chevrotain";
 import { QuerySyntaxError } from "./errors.ts";
-import { suggest } from "../src/_suggest.ts";
+import { suggest } from "../src/suggest.ts";
 import * as T from "./lexer.ts";
 
 /** A field as written: `name`, `attr.key` or `attr."quoted key"`. */

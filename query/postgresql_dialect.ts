@@ -9,7 +9,7 @@
 import type { Literal } from "./plan.ts";
 import type { JsonTest, SqlBinder, SqlDialect } from "./sql.ts";
 import { toPostgresRegex } from "./_postgres_regex.ts";
-import { SIGNIFICANT_DIGITS } from "./_values.ts";
+import { SIGNIFICANT_DIGITS } from "./values.ts";
 
 /**
  * Free-text columns whose btree index holds only values of at most

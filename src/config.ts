@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { suggest } from "./_suggest.ts";
+import { suggest } from "./suggest.ts";
 import { checkBackendConfigKeys } from "./backends/_config_keys.ts";
-import type { Attributes } from "./types.ts";
+import type { Attributes } from "./model/types.ts";
 
 /** The storage or export backends a configuration can name. */
 export const BACKENDS = ["memory", "sqlite", "postgresql", "otlp_http", "noop"] as const;

@@ -17,17 +17,17 @@ import {
 import { parseQuery, type ParseQueryOptions } from "../query/parse_query.ts";
 import { TelemetryConfig } from "./config.ts";
 import { checkKeys } from "./backends/_config_keys.ts";
-import { getCurrentContext, runWithContext, type TelemetryContext } from "./context.ts";
-import { Event } from "./event.ts";
-import { newTraceId } from "./ids.ts";
-import { idCodes, idText, takeId } from "./_id_pool.ts";
-import { Metric } from "./metric.ts";
-import { Pipeline } from "./pipeline.ts";
-import { mergeReadable } from "./_sanitize.ts";
-import { RecordingSpan, type SpanOwner } from "./_recording_span.ts";
-import { Span } from "./span.ts";
-import type { TelemetryStats } from "./telemetry_stats.ts";
-import { Trace } from "./trace.ts";
+import { getCurrentContext, runWithContext, type TelemetryContext } from "./context/context.ts";
+import { Event } from "./model/event.ts";
+import { newTraceId } from "./model/ids.ts";
+import { idCodes, idText, takeId } from "./model/_id_pool.ts";
+import { Metric } from "./model/metric.ts";
+import { Pipeline } from "./pipeline/pipeline.ts";
+import { mergeReadable } from "./model/sanitize.ts";
+import { RecordingSpan, type SpanOwner } from "./model/_recording_span.ts";
+import { Span } from "./model/span.ts";
+import type { TelemetryStats } from "./pipeline/telemetry_stats.ts";
+import { Trace } from "./model/trace.ts";
 import {
   type Attributes,
   type EventRecord,
@@ -38,7 +38,7 @@ import {
   SpanStatus,
   type SpanWithEvents,
   type TraceRecord,
-} from "./types.ts";
+} from "./model/types.ts";
 
 /** Options of {@linkcode TelemetryManager.startTrace}. */
 export interface StartTraceOptions {

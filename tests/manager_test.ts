@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { TelemetryConfig, type TelemetryConfigOptions } from "../src/config.ts";
-import { getCurrentContext } from "../src/context.ts";
-import { Event } from "../src/event.ts";
+import { getCurrentContext } from "../src/context/context.ts";
+import { Event } from "../src/model/event.ts";
 import { TelemetryManager } from "../src/manager.ts";
-import { PipelineError } from "../src/pipeline.ts";
-import { SpanKind } from "../src/types.ts";
+import { PipelineError } from "../src/pipeline/pipeline.ts";
+import { SpanKind } from "../src/model/types.ts";
 
 function memory(options: TelemetryConfigOptions = {}): TelemetryManager {
   return new TelemetryManager(TelemetryConfig.createMemory(options));

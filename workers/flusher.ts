@@ -58,15 +58,15 @@ import {
   type RefusedRecords,
   toWireError,
   type WakeMode,
-} from "../src/_messages.ts";
+} from "../src/pipeline/messages.ts";
 import { type Backend, isTransientError } from "../src/backends/backend.ts";
-import { refusalReason } from "../src/backends/_transient.ts";
+import { refusalReason } from "../src/transient.ts";
 import type { ExportStats } from "../src/backends/export_stats.ts";
-import type { Batch } from "../src/types.ts";
+import type { Batch } from "../src/model/types.ts";
 import { splitInvalidRecords } from "../src/backends/_validate_batch.ts";
 import { openBackend } from "../src/backends/open_backend.ts";
-import { appendToBatch, decodeFrame, emptyBatch, type RecordTuple } from "../src/codec.ts";
-import { RingBuffer } from "../src/ring_buffer.ts";
+import { appendToBatch, decodeFrame, emptyBatch, type RecordTuple } from "../src/frame/codec.ts";
+import { RingBuffer } from "../src/pipeline/ring_buffer.ts";
 
 const RETENTION_EVERY_MS = 60 * 60 * 1000;
 const MAX_SLEEP_MS = 1000;

@@ -30,7 +30,7 @@
  * @module
  */
 import { parentPort } from "node:worker_threads";
-import { type ReaderMessage, toWireError } from "../src/_messages.ts";
+import { type ReaderMessage, toWireError } from "../src/pipeline/messages.ts";
 import type { Backend } from "../src/backends/backend.ts";
 import type { QueryPlan } from "../query/plan.ts";
 import { openReader } from "../src/backends/open_reader.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { suggest } from "../_suggest.ts";
+import { suggest } from "../suggest.ts";
 
 /** Keys of `backendConfig`, per backend. */
 export const BACKEND_CONFIG_KEYS = {

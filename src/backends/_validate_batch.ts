@@ -4,13 +4,13 @@
  * field, and so that every backend refuses exactly the same input.
  *
  * The last line of defence: the encoder makes every value storable at
- * record time (`src/_sanitize.ts`, `docs/values.md`), so records from a
+ * record time (`src/model/sanitize.ts`, `docs/values.md`), so records from a
  * `TelemetryManager` pass; these checks catch records written to a backend
  * directly and anything the encoder missed.
  *
  * @module
  */
-import type { Batch } from "../types.ts";
+import type { Batch } from "../model/types.ts";
 import { BackendError } from "./backend.ts";
 
 function fail(what: string, id: unknown, why: string): never {

@@ -16,9 +16,9 @@
  * @module
  */
 import type { QueryPlan, QueryRow } from "../../query/plan.ts";
-import { nowSeconds } from "../clock.ts";
-import { sleep } from "../_sleep.ts";
-import type { Batch } from "../types.ts";
+import { nowSeconds } from "../model/clock.ts";
+import { sleep } from "./_sleep.ts";
+import type { Batch } from "../model/types.ts";
 import { type Backend, BackendError, type QueryRunOptions } from "./backend.ts";
 import type { ExportStats } from "./export_stats.ts";
 

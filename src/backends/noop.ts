@@ -5,7 +5,7 @@
  * @module
  */
 import type { QueryPlan, QueryRow } from "../../query/plan.ts";
-import type { Batch } from "../types.ts";
+import type { Batch } from "../model/types.ts";
 import { type Backend, BackendError } from "./backend.ts";
 
 /**

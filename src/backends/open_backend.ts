@@ -66,16 +66,16 @@ export function openBackend(spec: BackendSpec): Promise<Backend> {
     case "otlp_http":
       return import("./otlp/mod.ts").then((m) => new m.OtlpHttpBackend(spec.backendConfig));
     case "postgresql":
-      return import("./postgresql.ts").then(({ PostgresqlBackend }) =>
+      return import("./postgresql/mod.ts").then(({ PostgresqlBackend }) =>
         PostgresqlBackend.open(spec.backendConfig)
       );
     case "memory":
-      return import("./memory.ts").then((m) => {
+      return import("./memory/mod.ts").then((m) => {
         const max = spec.backendConfig.maxRecords;
         return new m.MemoryBackend(typeof max === "number" ? { maxRecords: max } : {});
       });
     case "sqlite":
-      return import("./sqlite.ts").then((m) => {
+      return import("./sqlite/mod.ts").then((m) => {
         const path = spec.backendConfig.dbPath ?? "spark_telemetry.db";
         if (typeof path !== "string" || path === "") {
           throw new BackendError(

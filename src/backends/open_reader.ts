@@ -53,13 +53,13 @@ export async function openReader(
   cancel: Int32Array,
 ): Promise<Backend> {
   if (spec.backend === "postgresql") {
-    const { PostgresqlBackend } = await import("./postgresql.ts");
+    const { PostgresqlBackend } = await import("./postgresql/mod.ts");
     return await PostgresqlBackend.open({
       ...(spec.backendConfig as Record<string, never>),
       readOnly: true,
       queryTimeoutMs: timeoutMs,
     });
   }
-  const { SqliteBackend } = await import("./sqlite.ts");
+  const { SqliteBackend } = await import("./sqlite/mod.ts");
   return new SqliteBackend({ path: spec.backendConfig.dbPath as string, readOnly: true, cancel });
 }

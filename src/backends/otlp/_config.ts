@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Attributes } from "../../types.ts";
+import type { Attributes } from "../../model/types.ts";
 import { BackendError } from "../backend.ts";
 import { BACKEND_CONFIG_KEYS } from "../_config_keys.ts";
 

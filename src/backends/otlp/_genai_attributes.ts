@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Attributes, AttributeValue, SpanKind } from "../../types.ts";
+import type { Attributes, AttributeValue, SpanKind } from "../../model/types.ts";
 
 /** `gen_ai.*` key ← the attribute names it is taken from, first present wins. */
 export const LLM_ATTRIBUTE_MAP: ReadonlyArray<readonly [string, readonly string[]]> = [

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Attributes, AttributeValue } from "../../types.ts";
+import type { Attributes, AttributeValue } from "../../model/types.ts";
 import type { ModelDataPoint, ModelHistogram, ModelResourceMetrics } from "./_metric_aggregator.ts";
 import { DATA_POINT_TYPE, SDK_TEMPORALITY } from "./_metric_aggregator.ts";
 import type { ModelLogRecord, ModelSpan, OtlpResource, OtlpScope } from "./_sdk_model.ts";

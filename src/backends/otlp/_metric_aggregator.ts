@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { Attributes, MetricRecord } from "../../types.ts";
+import type { Attributes, MetricRecord } from "../../model/types.ts";
 import type { OtlpTemporality } from "./_config.ts";
 import type { OtlpModel, OtlpResource, OtlpScope } from "./_sdk_model.ts";
 import { SCOPE } from "./_sdk_model.ts";

@@ -9,13 +9,13 @@
  * message library (or the OpenTelemetry SDK's serializers, which pull the SDK
  * and its semantic conventions) would cost more to load than it saves to
  * write. The field choices follow the official serializers of
- * `@opentelemetry/otlp-transformer` exactly; tests/otlp_protobuf_test.ts
+ * `@opentelemetry/otlp-transformer` exactly; tests/backends/otlp_protobuf_test.ts
  * checks that the bytes are identical to theirs, and decodes them with
  * descriptors generated from the official `.proto` files.
  *
  * @module
  */
-import type { AttributeValue } from "../../types.ts";
+import type { AttributeValue } from "../../model/types.ts";
 import type { HrTime } from "./_hr_time.ts";
 import {
   DATA_POINT_TYPE,

@@ -24,9 +24,9 @@ import type {
   SpanKind,
   SpanRecord,
   TraceRecord,
-} from "../../types.ts";
+} from "../../model/types.ts";
 import { genAiAttributes } from "./_genai_attributes.ts";
-import { PARENT_REMOTE_ATTRIBUTE, TRACESTATE_ATTRIBUTE } from "../../_w3c.ts";
+import { PARENT_REMOTE_ATTRIBUTE, TRACESTATE_ATTRIBUTE } from "../../context/w3c.ts";
 import { type HrTime, toHrTime } from "./_hr_time.ts";
 
 /** A resource: the SDK `Resource` fields the serializers read. */

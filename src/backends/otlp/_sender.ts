@@ -19,7 +19,7 @@
  * @module
  */
 import { VERSION } from "../../version.ts";
-import { sleep } from "../../_sleep.ts";
+import { sleep } from "../_sleep.ts";
 import { BackendError } from "../backend.ts";
 import type { Signal, SignalTarget } from "./_config.ts";
 import {

@@ -5,8 +5,8 @@
  * @module
  */
 import type { QueryPlan, QueryRow } from "../../../query/plan.ts";
-import { nowSeconds } from "../../clock.ts";
-import type { Attributes, Batch } from "../../types.ts";
+import { nowSeconds } from "../../model/clock.ts";
+import type { Attributes, Batch } from "../../model/types.ts";
 import { type Backend, BackendError } from "../backend.ts";
 import type { ExportStats } from "../export_stats.ts";
 import { type ResolvedOtlpConfig, resolveOtlpConfig, type Signal, SIGNALS } from "./_config.ts";

@@ -1,0 +1,1265 @@
+/**
+ * The application-thread side of the recording pipeline: batches finished
+ * records into frames, writes frames into the shared ring buffer, and talks
+ * to the flusher worker (flush acknowledgements, queries, restarts).
+ *
+ * Back-pressure, in order:
+ * 1. ring full → wait for space (`Atomics.wait`), at most `maxBlockMs`; after
+ *    one wait that timed out, no further waits until the worker commits
+ *    something again, so a stuck worker costs at most one wait;
+ * 2. → spill to a bounded queue on this thread (`maxSpillRecords`), moved
+ *    into the ring, oldest first, as it drains;
+ * 3. → beyond that, drop and count (`stats().dropped`), never silently.
+ *
+ * @module
+ */
+import { Worker } from "node:worker_threads";
+import type { QueryPlan, QueryRow } from "../../query/plan.ts";
+import type { TelemetryConfig } from "../config.ts";
+import type {
+  PipelineMessage,
+  ReaderMessage,
+  RefusedRecords,
+  WakeMode,
+  WireError,
+} from "./messages.ts";
+import { BackendError } from "../backends/backend.ts";
+import type { BackendSpec } from "../backends/open_backend.ts";
+import { readerSpec } from "../backends/open_reader.ts";
+import { queryTimeoutError } from "../../query/deadline.ts";
+import {
+  type MetricFields,
+  type SpanFields,
+  type TraceFields,
+  writeEvent,
+  writeMetric,
+  writeSpan,
+  writeTrace,
+} from "../frame/codec.ts";
+import { FrameWriter } from "../frame/_frame_writer.ts";
+import { readableCopy } from "../model/sanitize.ts";
+import type { Attributes } from "../model/types.ts";
+import { RingBuffer } from "./ring_buffer.ts";
+import type { TelemetryStats } from "./telemetry_stats.ts";
+import type { ExportStats } from "../backends/export_stats.ts";
+
+/** Records per frame: large enough to amortise per-frame costs, small enough to keep latency low. */
+const FRAME_RECORDS = 512;
+/** Frame size that triggers publishing regardless of the record count. */
+const FRAME_BYTES = 64 * 1024;
+const RESTART_FIRST_MS = 50;
+const RESTART_MAX_MS = 5000;
+
+/**
+ * An error from the pipeline or the worker's backend, with the stable `code`
+ * it carried across the thread boundary (e.g. `"CONNECTION"`,
+ * `"WRITE_FAILED"`, `"QUERY_FAILED"`, `"BAD_QUERY"`, `"EXPORT_ONLY"`,
+ * `"CLOSED"`).
+ *
+ * @example
+ * ```ts
+ * import { PipelineError } from "@spark/telemetry";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new PipelineError("CLOSED", "Cannot flush: the manager is shut down");
+ * assert.equal(error.code, "CLOSED");
+ * assert.ok(error instanceof Error);
+ * ```
+ */
+export class PipelineError extends Error {
+  /** Stable code. */
+  readonly code: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param code Stable code.
+   * @param message "Cannot <action>: <why>".
+   */
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "PipelineError";
+    this.code = code;
+  }
+}
+
+/** Internal knobs of a {@linkcode Pipeline}, for tests and benchmarks. */
+export interface PipelineOptions {
+  /** How the worker waits for frames. @default {"poll"} */
+  wake?: WakeMode;
+  /**
+   * Whether to drain on the `unload` event and on an uncaught exception or
+   * unhandled rejection. @default {true}
+   */
+  drainOnUnload?: boolean;
+}
+
+/** Conventional exit codes after a signal: 128 + its number. */
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+type DrainSignal = keyof typeof SIGNAL_EXIT_CODES;
+
+/** Exit drains of every pipeline configured with `drainOnSignal`. */
+const signalDrains = new Set<() => void>();
+const signalHandlers = new Map<DrainSignal, () => void>();
+
+/**
+ * One listener per signal for all pipelines: each drains, then the process
+ * exits with the conventional code (a listener replaces the default action,
+ * which would have been to terminate at once).
+ */
+function addSignalDrain(drain: () => void): void {
+  signalDrains.add(drain);
+  if (signalHandlers.size > 0) return;
+  for (const signal of Object.keys(SIGNAL_EXIT_CODES) as DrainSignal[]) {
+    const handler = (): void => {
+      for (const d of [...signalDrains]) d();
+      Deno.exit(SIGNAL_EXIT_CODES[signal]);
+    };
+    try {
+      Deno.addSignalListener(signal, handler);
+      signalHandlers.set(signal, handler);
+    } catch {
+      // A platform without this signal (SIGTERM on Windows): nothing to drain on.
+    }
+  }
+}
+
+/** Removes a pipeline's signal drain; with none left, the default signal behaviour returns. */
+function removeSignalDrain(drain: () => void): void {
+  if (!signalDrains.delete(drain) || signalDrains.size > 0) return;
+  for (const [signal, handler] of signalHandlers) Deno.removeSignalListener(signal, handler);
+  signalHandlers.clear();
+}
+
+/** Losses of pipelines already shut down, said once on stderr when the process exits. */
+let closedLosses = 0;
+let closedLossesReported = false;
+
+function reportClosedLosses(): void {
+  if (closedLossesReported || closedLosses === 0) return;
+  closedLossesReported = true;
+  console.error(
+    `@spark/telemetry: ${closedLosses} records were lost (counted in stats().dropped of managers already shut down)`,
+  );
+}
+
+function noteClosedLosses(count: number): void {
+  if (count <= 0) return;
+  if (closedLosses === 0) globalThis.addEventListener("unload", reportClosedLosses);
+  closedLosses += count;
+}
+
+interface Waiter {
+  seq: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/** A frame that did not fit in the ring, waiting on this thread. */
+interface SpilledFrame {
+  bytes: Uint8Array;
+  records: number;
+}
+
+interface PendingQuery extends Waiter {
+  plan: QueryPlan;
+  resolveRows: (rows: QueryRow[]) => void;
+}
+
+function fromWire(error: WireError): PipelineError {
+  return new PipelineError(error.code, error.message);
+}
+
+/** A query's error from either worker; a timeout is a `BackendError` wherever it was decided. */
+function queryError(error: WireError): Error {
+  return error.code === "QUERY_TIMEOUT"
+    ? new BackendError("QUERY_TIMEOUT", error.message)
+    : fromWire(error);
+}
+
+/**
+ * Extra time the pipeline gives a PostgreSQL reader past `queryTimeoutMs`
+ * before replacing it: the server's `statement_timeout` cancels the
+ * statement itself, which keeps the reader's connections.
+ */
+const SERVER_CANCEL_GRACE_MS = 1000;
+
+/**
+ * How long a SQLite reader told to cancel a query (through its functions,
+ * see `workers/reader.ts`) may take to answer before it is replaced.
+ */
+const CANCEL_ANSWER_MS = 1000;
+
+/** A query for the reader worker: waiting for its records to be stored, or running. */
+interface ReaderQuery {
+  id: number;
+  plan: QueryPlan;
+  resolveRows: (rows: QueryRow[]) => void;
+  reject: (error: Error) => void;
+  /** Whether it was handed to the reader. */
+  posted: boolean;
+  /** The time limit, running once the reader is ready. */
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+/**
+ * The recording pipeline of one {@linkcode TelemetryManager}: one ring, one
+ * worker. Internal; the manager is the public face.
+ */
+export class Pipeline {
+  #config: TelemetryConfig;
+  #wake: WakeMode;
+  #ring: RingBuffer;
+  #worker: Worker | null = null;
+  #workerRefs = 0;
+  #ready: Promise<void>;
+  #resolveReady!: () => void;
+  #rejectReady!: (error: Error) => void;
+
+  #exportStats: ExportStats | null = null;
+  /** Records the backend refused (invalid, or failing alone): stored nowhere, counted as dropped. */
+  #rejected = 0;
+  /** `#rejected` by reason; each reason is warned about once. */
+  #rejectedByReason = new Map<string, number>();
+  #writer = new FrameWriter();
+  #frameHeader = 0;
+  #frameRecords = 0;
+  #frameLimit: number;
+  #maxPayload: number;
+  #publishScheduled = false;
+  #spill: SpilledFrame[] = [];
+  #spillHead = 0;
+  #spillRecords = 0;
+
+  /** Records accepted into the ring or the spill queue, in ring order. */
+  #accepted = 0;
+  #durable = 0;
+  #recorded = 0;
+  #dropped = 0;
+  /** Whether a record is being written again after its first attempt threw (see `#retryable`). */
+  #retrying = false;
+  #spilled = 0;
+  #sinceWake = 0;
+  #blocked = false;
+  #blockedAt = 0;
+
+  #batches = 0;
+  #exportErrors = 0;
+  #lastExportError: string | null = null;
+  #lastLatencyMs: number | null = null;
+  #latencySumMs = 0;
+  #restarts = 0;
+  #timerStarted = false;
+
+  #flushes: Waiter[] = [];
+  #queries = new Map<number, PendingQuery>();
+  #nextQueryId = 1;
+  /** The store the reader worker opens; null when the writer answers queries. */
+  #readerSpec: BackendSpec | null;
+  #reader: Worker | null = null;
+  #readerReady = false;
+  /** The reader's cancel words: [0] query to cancel, [1] query running. */
+  #readerCancel: Int32Array<SharedArrayBuffer> = new Int32Array(new SharedArrayBuffer(8));
+  /** Queries the reader was told to cancel, with the timer that replaces it if it does not answer. */
+  #cancelling = new Map<number, ReturnType<typeof setTimeout>>();
+  /** Reader queries by id, from the call until settled. */
+  #reads = new Map<number, ReaderQuery>();
+  #fatal: PipelineError | null = null;
+  #closing: Promise<void> | null = null;
+  #closed = false;
+  #resolveClosed: (() => void) | null = null;
+  #drainOnExit: boolean;
+  #exitDrained = false;
+  #warnedClosed = false;
+  #onUnload = (): void => this.#exitDrain("exit");
+  // Deno delivers an uncaught exception as "error" and an unhandled
+  // rejection (also a throw at a module's top level) as
+  // "unhandledrejection", then prints it and exits with code 1 — unless a
+  // listener calls preventDefault(), which this one never does. "unload"
+  // does not fire on that path, so this is the only chance to drain.
+  #onCrash = (event: Event): void => {
+    if (!event.defaultPrevented) this.#exitDrain("crash");
+  };
+  #onSignal = (): void => this.#exitDrain("signal");
+  #publishTask = (): void => {
+    this.#publishScheduled = false;
+    this.#publish(true);
+  };
+
+  /**
+   * Creates the ring and starts the worker.
+   *
+   * @param config An enabled configuration.
+   * @param options Internal knobs.
+   */
+  constructor(config: TelemetryConfig, options: PipelineOptions = {}) {
+    this.#config = config;
+    this.#wake = options.wake ?? "poll";
+    this.#readerSpec = readerSpec({
+      backend: config.backend,
+      backendConfig: config.backendConfig,
+    });
+    this.#ring = RingBuffer.create(config.ringBufferBytes & ~7);
+    this.#maxPayload = this.#ring.maxPayloadBytes;
+    this.#frameLimit = Math.min(FRAME_BYTES, this.#maxPayload >> 2);
+    this.#frameHeader = this.#writer.reserveArray32();
+    this.#ready = new Promise<void>((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    // Nobody may be awaiting readiness; an open failure is reported by the
+    // next flush or query instead.
+    this.#ready.catch(() => {});
+    this.#startWorker();
+    this.#drainOnExit = options.drainOnUnload ?? true;
+    if (this.#drainOnExit) {
+      globalThis.addEventListener("unload", this.#onUnload);
+      globalThis.addEventListener("error", this.#onCrash);
+      globalThis.addEventListener("unhandledrejection", this.#onCrash);
+      if (config.drainOnSignal) addSignalDrain(this.#onSignal);
+    }
+  }
+
+  #removeExitListeners(): void {
+    if (!this.#drainOnExit) return;
+    globalThis.removeEventListener("unload", this.#onUnload);
+    globalThis.removeEventListener("error", this.#onCrash);
+    globalThis.removeEventListener("unhandledrejection", this.#onCrash);
+    removeSignalDrain(this.#onSignal);
+  }
+
+  /** Resolves once the worker has opened the backend; rejects when it cannot. */
+  get ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** Whether records are accepted; counts the record as recorded (and dropped when not). */
+  #accepting(): boolean {
+    this.#recorded++;
+    if (this.#closed || this.#fatal !== null) {
+      this.#dropped++;
+      if (this.#closed) this.#droppedAfterShutdown();
+      return false;
+    }
+    return true;
+  }
+
+  /** A record made after `shutdown()`: counted, said once on stderr, and reported again at exit. */
+  #droppedAfterShutdown(): void {
+    noteClosedLosses(1);
+    if (this.#warnedClosed) return;
+    this.#warnedClosed = true;
+    console.error(
+      "@spark/telemetry: a record was made after shutdown(); it and any later ones are dropped and counted in stats().dropped",
+    );
+  }
+
+  /**
+   * Records a trace (at start and again at end). Cheap and synchronous, like
+   * every `push*`: the record is encoded at once into the current frame,
+   * which is published when full or at the end of the current microtask.
+   *
+   * @param trace The trace's fields.
+   */
+  pushTrace(trace: TraceFields): void {
+    if (!this.#accepting()) return;
+    let start = this.#writer.pos;
+    const sanitized = this.#writer.sanitized;
+    try {
+      writeTrace(this.#writer, trace);
+      if (this.#writer.pos > this.#maxPayload) {
+        if (!this.#makeRoom(start)) return;
+        start = this.#writer.pos;
+        this.#writer.sanitized = sanitized;
+        writeTrace(this.#writer, trace);
+        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
+      }
+    } catch (error) {
+      this.#rollBack(start, sanitized);
+      const attributes = this.#retryable("trace", error, trace.attributes);
+      if (attributes !== null) {
+        this.#retrying = true;
+        try {
+          this.pushTrace({ ...trace, attributes });
+        } finally {
+          this.#retrying = false;
+        }
+      }
+      return;
+    }
+    this.#added();
+  }
+
+  /**
+   * Records a finished span.
+   *
+   * @param span The span's fields.
+   * @param idCodes Where the span id's character codes are, if known (see `writeSpan`).
+   * @param idAt See `idCodes`.
+   */
+  pushSpan(span: SpanFields, idCodes: DataView | null = null, idAt = 0): void {
+    if (!this.#accepting()) return;
+    let start = this.#writer.pos;
+    const sanitized = this.#writer.sanitized;
+    try {
+      writeSpan(this.#writer, span, idCodes, idAt);
+      if (this.#writer.pos > this.#maxPayload) {
+        if (!this.#makeRoom(start)) return;
+        start = this.#writer.pos;
+        this.#writer.sanitized = sanitized;
+        writeSpan(this.#writer, span, idCodes, idAt);
+        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
+      }
+    } catch (error) {
+      this.#rollBack(start, sanitized);
+      const attributes = this.#retryable("span", error, span.attributes);
+      if (attributes !== null) {
+        this.#retrying = true;
+        try {
+          this.pushSpan({ ...span, attributes }, idCodes, idAt);
+        } finally {
+          this.#retrying = false;
+        }
+      }
+      return;
+    }
+    this.#added();
+  }
+
+  /**
+   * Records an event.
+   *
+   * @param eventId Its id.
+   * @param eventType Its type.
+   * @param name Its name.
+   * @param timestamp Seconds since the epoch.
+   * @param traceId Its trace.
+   * @param spanId Its span.
+   * @param attributes Its attributes.
+   * @param idCodes Where the event id's character codes are, if known (see `writeEvent`).
+   * @param idAt See `idCodes`.
+   */
+  pushEvent(
+    eventId: string,
+    eventType: string,
+    name: string,
+    timestamp: number,
+    traceId: string | null,
+    spanId: string | null,
+    attributes: Attributes,
+    idCodes: DataView | null = null,
+    idAt = 0,
+  ): void {
+    if (!this.#accepting()) return;
+    let start = this.#writer.pos;
+    const sanitized = this.#writer.sanitized;
+    try {
+      writeEvent(
+        this.#writer,
+        eventId,
+        eventType,
+        name,
+        timestamp,
+        traceId,
+        spanId,
+        attributes,
+        idCodes,
+        idAt,
+      );
+      if (this.#writer.pos > this.#maxPayload) {
+        if (!this.#makeRoom(start)) return;
+        start = this.#writer.pos;
+        this.#writer.sanitized = sanitized;
+        writeEvent(
+          this.#writer,
+          eventId,
+          eventType,
+          name,
+          timestamp,
+          traceId,
+          spanId,
+          attributes,
+          idCodes,
+          idAt,
+        );
+        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
+      }
+    } catch (error) {
+      this.#rollBack(start, sanitized);
+      const copy = this.#retryable("event", error, attributes);
+      if (copy !== null) {
+        this.#retrying = true;
+        try {
+          this.pushEvent(eventId, eventType, name, timestamp, traceId, spanId, copy, idCodes, idAt);
+        } finally {
+          this.#retrying = false;
+        }
+      }
+      return;
+    }
+    this.#added();
+  }
+
+  /**
+   * Records a metric point.
+   *
+   * @param metric The point's fields.
+   * @param idCodes Where the metric id's character codes are, if known (see `writeMetric`).
+   * @param idAt See `idCodes`.
+   */
+  pushMetric(metric: MetricFields, idCodes: DataView | null = null, idAt = 0): void {
+    if (!this.#accepting()) return;
+    let start = this.#writer.pos;
+    const sanitized = this.#writer.sanitized;
+    try {
+      writeMetric(this.#writer, metric, idCodes, idAt);
+      if (this.#writer.pos > this.#maxPayload) {
+        if (!this.#makeRoom(start)) return;
+        start = this.#writer.pos;
+        this.#writer.sanitized = sanitized;
+        writeMetric(this.#writer, metric, idCodes, idAt);
+        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
+      }
+    } catch (error) {
+      this.#rollBack(start, sanitized);
+      const attributes = this.#retryable("metric", error, metric.attributes);
+      if (attributes !== null) {
+        this.#retrying = true;
+        try {
+          this.pushMetric({ ...metric, attributes }, idCodes, idAt);
+        } finally {
+          this.#retrying = false;
+        }
+      }
+      return;
+    }
+    this.#added();
+  }
+
+  /**
+   * A record written at `start` pushed the frame past what the ring
+   * accepts: takes it back out and publishes the frame, so the caller can
+   * write it again into a fresh one. It is written again rather than
+   * copied, because a record may refer back to earlier ones in its frame
+   * (`SAME_TRACE_ID`). Returns `false`, dropping the record, when the
+   * frame held nothing else: the record alone is too large.
+   */
+  #makeRoom(start: number): boolean {
+    const w = this.#writer;
+    const size = w.pos - start;
+    w.pos = start;
+    if (this.#frameRecords === 0) {
+      // The dropped record may have set up references to itself.
+      w.forgetReferences();
+      this.#dropped++;
+      this.#lastExportError = `TOO_LARGE: a record of ${size} bytes exceeds the ring's frame limit`;
+      return false;
+    }
+    this.#publish(true);
+    return true;
+  }
+
+  /**
+   * Takes a record that failed to encode (e.g. an attribute getter threw)
+   * back out of the frame, which stays decodable.
+   */
+  #rollBack(start: number, sanitized: number): void {
+    this.#writer.pos = start;
+    this.#writer.sanitized = sanitized;
+    this.#writer.forgetReferences();
+  }
+
+  /**
+   * After a record failed to encode: the attributes to write it again with
+   * (a copy in which every value that cannot be read is a marker, see
+   * `readableCopy`), uncounting it as recorded since the retry counts it
+   * again; or, when the retry failed too, `null`, the record counted as
+   * dropped and the reason kept in `lastExportError`. Recording never
+   * throws into the application.
+   */
+  #retryable(kind: string, error: unknown, attributes: unknown): Attributes | null {
+    if (this.#retrying) {
+      this.#dropped++;
+      let why: string;
+      try {
+        why = error instanceof Error ? error.message : String(error);
+      } catch {
+        why = "unknown error";
+      }
+      this.#lastExportError = `ENCODE_FAILED: Cannot record ${kind}: ${why}`;
+      return null;
+    }
+    this.#recorded--;
+    const copy = readableCopy(attributes);
+    this.#writer.sanitized += copy.replaced;
+    return copy.value as Attributes;
+  }
+
+  /** Counts values the manager replaced before they reached the encoder (see `stats().sanitizedValues`). */
+  countSanitized(n: number): void {
+    this.#writer.sanitized += n;
+  }
+
+  /** Counts the record just written; publishes the frame when full, else at the end of the microtask. */
+  #added(): void {
+    if (++this.#frameRecords >= FRAME_RECORDS || this.#writer.pos >= this.#frameLimit) {
+      this.#publish(true);
+    } else if (!this.#publishScheduled) {
+      this.#publishScheduled = true;
+      queueMicrotask(this.#publishTask);
+    }
+  }
+
+  /**
+   * Resolves when every record pushed before the call is durably stored.
+   *
+   * @returns Resolves when stored; rejects with a {@linkcode PipelineError}
+   * when the backend could not be opened or the pipeline is closed.
+   */
+  flush(): Promise<void> {
+    if (this.#fatal !== null) return Promise.reject(this.#fatal);
+    if (this.#closed) return Promise.resolve();
+    this.#publish(true);
+    const seq = this.#accepted;
+    if (this.#durable >= seq) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#flushes.push({ seq, resolve, reject });
+      this.#ref();
+      this.#post({ type: "flush", seq });
+      this.#ring.wakeConsumer();
+    });
+  }
+
+  /**
+   * Runs a query plan after everything pushed before the call is stored:
+   * on the reader worker's own read-only connection for SQLite files and
+   * PostgreSQL (so it never holds up writing), else in the writer worker
+   * (memory, which bounds it by `queryTimeoutMs` itself). Past
+   * `queryTimeoutMs` of running it fails with a `BackendError` coded
+   * `"QUERY_TIMEOUT"`, and a reader that cannot stop is replaced.
+   *
+   * @param plan The plan.
+   * @returns The rows.
+   */
+  query(plan: QueryPlan): Promise<QueryRow[]> {
+    if (this.#fatal !== null) return Promise.reject(this.#fatal);
+    if (this.#closed) {
+      return Promise.reject(new PipelineError("CLOSED", "Cannot query: the manager is shut down"));
+    }
+    if (this.#readerSpec !== null) return this.#read(plan);
+    this.#publish(true);
+    const id = this.#nextQueryId++;
+    const seq = this.#accepted;
+    const timeoutMs = this.#config.queryTimeoutMs;
+    return new Promise<QueryRow[]>((resolveRows, reject) => {
+      this.#queries.set(id, { seq, plan, resolveRows, resolve: () => {}, reject });
+      this.#ref();
+      this.#post({ type: "query", id, seq, plan, timeoutMs });
+      this.#ring.wakeConsumer();
+    });
+  }
+
+  // ---- reader ---------------------------------------------------------------
+
+  /** A query for the reader: first everything recorded before it is stored (a flush), then the reader runs it. */
+  #read(plan: QueryPlan): Promise<QueryRow[]> {
+    const id = this.#nextQueryId++;
+    return new Promise<QueryRow[]>((resolveRows, reject) => {
+      const read: ReaderQuery = { id, plan, resolveRows, reject, posted: false, timer: null };
+      this.#reads.set(id, read);
+      // The reader opens the store read-only: it needs the writer to have
+      // created it (ready), even when there is nothing to flush.
+      // The writer stays ref'ed meanwhile: someone awaits it.
+      this.#ref();
+      this.flush().then(() => this.#ready).then(
+        () => {
+          this.#unref();
+          this.#sendRead(read);
+        },
+        (error: Error) => {
+          this.#unref();
+          this.#settleRead(id, error, null);
+        },
+      );
+    });
+  }
+
+  #sendRead(read: ReaderQuery): void {
+    if (!this.#reads.has(read.id)) return;
+    if (this.#closed || this.#closing !== null) {
+      this.#settleRead(
+        read.id,
+        new PipelineError("CLOSED", "Cannot query: the manager is shut down"),
+        null,
+      );
+      return;
+    }
+    this.#postRead(read);
+  }
+
+  #postRead(read: ReaderQuery): void {
+    if (this.#reader === null) this.#startReader();
+    read.posted = true;
+    // The limit counts from when the reader can run it, not its start-up.
+    if (this.#readerReady) this.#startTimer(read);
+    this.#reader!.ref();
+    this.#reader!.postMessage(
+      { type: "query", id: read.id, plan: read.plan } satisfies ReaderMessage,
+    );
+  }
+
+  #startTimer(read: ReaderQuery): void {
+    if (read.timer !== null) return;
+    const limit = this.#config.queryTimeoutMs;
+    const grace = this.#readerSpec!.backend === "postgresql" ? SERVER_CANCEL_GRACE_MS : 0;
+    read.timer = setTimeout(() => this.#readTimedOut(read.id), limit + grace);
+  }
+
+  #startReader(): void {
+    const reader = new Worker(new URL("../../workers/reader.ts", import.meta.url));
+    this.#reader = reader;
+    this.#readerReady = false;
+    this.#readerCancel = new Int32Array(new SharedArrayBuffer(8));
+    this.#clearCancelling();
+    reader.unref();
+    reader.on("message", (message: ReaderMessage) => {
+      if (this.#reader !== reader) return;
+      if ("id" in message) {
+        // An answer, even to a query already failed by its time limit: the
+        // reader is alive and need not be replaced.
+        const replace = this.#cancelling.get(message.id);
+        if (replace !== undefined) {
+          clearTimeout(replace);
+          this.#cancelling.delete(message.id);
+        }
+      }
+      switch (message.type) {
+        case "ready":
+          this.#readerReady = true;
+          for (const read of this.#reads.values()) if (read.posted) this.#startTimer(read);
+          break;
+        case "queryResult":
+          this.#settleRead(message.id, null, message.rows);
+          break;
+        case "queryFailed":
+          this.#settleRead(message.id, queryError(message.error), null);
+          break;
+        case "fatal":
+          // The store cannot be opened for reading: fail what it was asked;
+          // the next query tries a fresh reader.
+          this.#dropReader(fromWire(message.error));
+          break;
+      }
+    });
+    reader.on("error", (error: Error) => {
+      if (this.#reader !== reader) return;
+      this.#dropReader(
+        new PipelineError(
+          "QUERY_FAILED",
+          `Cannot run query: the reader worker failed: ${error?.message ?? error}`,
+        ),
+      );
+    });
+    reader.on("exit", () => {
+      if (this.#reader !== reader) return;
+      this.#dropReader(
+        new PipelineError("QUERY_FAILED", "Cannot run query: the reader worker exited"),
+      );
+    });
+    reader.postMessage(
+      {
+        type: "init",
+        spec: this.#readerSpec!,
+        timeoutMs: this.#config.queryTimeoutMs,
+        cancel: this.#readerCancel.buffer,
+      } satisfies ReaderMessage,
+    );
+  }
+
+  /** Ends the reader and fails every query handed to it. */
+  #dropReader(error: Error): void {
+    const reader = this.#reader;
+    this.#reader = null;
+    reader?.terminate();
+    for (const read of [...this.#reads.values()]) {
+      if (read.posted) this.#settleRead(read.id, error, null);
+    }
+  }
+
+  /**
+   * A query ran past its limit: it fails at once. A SQLite reader is told to
+   * stop it (its registered functions check the cancel words) and kept if
+   * it answers within `CANCEL_ANSWER_MS`; otherwise — and for PostgreSQL,
+   * whose server had its own chance — the reader, which may be stuck in it,
+   * is terminated and replaced, and the other queries it had start again on
+   * the new one.
+   */
+  #readTimedOut(id: number): void {
+    if (!this.#reads.has(id)) return;
+    this.#settleRead(id, queryTimeoutError(this.#config.queryTimeoutMs), null);
+    if (this.#readerSpec!.backend === "sqlite" && this.#reader !== null) {
+      Atomics.store(this.#readerCancel, 0, id);
+      const reader = this.#reader;
+      this.#cancelling.set(
+        id,
+        setTimeout(() => {
+          this.#cancelling.delete(id);
+          if (this.#reader === reader) this.#replaceReader();
+        }, CANCEL_ANSWER_MS),
+      );
+      return;
+    }
+    this.#replaceReader();
+  }
+
+  #clearCancelling(): void {
+    for (const timer of this.#cancelling.values()) clearTimeout(timer);
+    this.#cancelling.clear();
+  }
+
+  #replaceReader(): void {
+    this.#clearCancelling();
+    const reader = this.#reader;
+    this.#reader = null;
+    reader?.terminate();
+    for (const read of this.#reads.values()) {
+      if (read.posted) this.#postRead(read);
+    }
+  }
+
+  #settleRead(id: number, error: Error | null, rows: QueryRow[] | null): void {
+    const read = this.#reads.get(id);
+    if (read === undefined) return;
+    this.#reads.delete(id);
+    if (read.timer !== null) clearTimeout(read.timer);
+    if (this.#reader !== null && ![...this.#reads.values()].some((r) => r.posted)) {
+      // Idle: it must not keep the process alive.
+      this.#reader.unref();
+    }
+    if (error !== null) read.reject(error);
+    else read.resolveRows(rows!);
+  }
+
+  /** Fails every reader query and ends the reader; resolves once its thread is gone. */
+  async #closeReader(error: Error): Promise<void> {
+    this.#clearCancelling();
+    for (const read of [...this.#reads.values()]) this.#settleRead(read.id, error, null);
+    const reader = this.#reader;
+    this.#reader = null;
+    await reader?.terminate();
+  }
+
+  /**
+   * Makes sure background export runs: starts the worker's export timer if
+   * it was not running, and resolves once the backend is open or its server
+   * could not be reached a first time (the worker keeps trying).
+   *
+   * @returns Resolves when the worker is ready; rejects when the backend cannot open
+   *   for a reason other than a connection failure.
+   */
+  async startBackgroundExport(): Promise<void> {
+    if (!this.#timerStarted) {
+      this.#timerStarted = true;
+      this.#post({ type: "startTimer" });
+    }
+    this.#ref();
+    try {
+      await this.#ready;
+    } finally {
+      this.#unref();
+    }
+  }
+
+  /**
+   * Stores everything pushed so far, closes the backend and stops the
+   * worker, within `shutdownTimeoutMs`. Records still unstored when the time
+   * is up are counted as dropped.
+   *
+   * @returns Resolves when closed.
+   */
+  shutdown(): Promise<void> {
+    if (this.#closing === null) this.#closing = this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#publish(false);
+    const seq = this.#accepted;
+    this.#removeExitListeners();
+    if (this.#fatal === null && this.#worker !== null) {
+      this.#ref();
+      const closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
+      this.#post({ type: "shutdown", seq });
+      this.#ring.wakeConsumer();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.#config.shutdownTimeoutMs);
+      });
+      await Promise.race([closed, timedOut]);
+      clearTimeout(timer);
+    }
+    this.#closed = true;
+    const lost = this.#accepted - this.#durable;
+    if (lost > 0) this.#dropped += lost;
+    const exported = this.#exportStats;
+    if (exported !== null) {
+      // Records the collector never got: not stored in time (so never
+      // handed to the exporter), or still queued when the worker was stopped.
+      this.#exportStats = {
+        ...exported,
+        dropped: exported.dropped + Math.max(0, lost) + exported.queued,
+        queued: 0,
+      };
+    }
+    this.#accepted = this.#durable;
+    this.#clearSpill();
+    noteClosedLosses(this.#dropped + this.#rejected);
+    const worker = this.#worker;
+    this.#worker = null;
+    await worker?.terminate();
+    const error = new PipelineError("CLOSED", "Cannot complete: the manager was shut down");
+    for (const w of this.#flushes) w.seq <= this.#durable ? w.resolve() : w.reject(error);
+    this.#flushes = [];
+    for (const q of this.#queries.values()) q.reject(error);
+    this.#queries.clear();
+    await this.#closeReader(error);
+  }
+
+  /** Counters of the pipeline (see {@linkcode TelemetryStats}). */
+  stats(): TelemetryStats {
+    const spillQueue = this.#spillRecords;
+    return {
+      recorded: this.#recorded,
+      exported: this.#durable - this.#rejected,
+      dropped: this.#dropped + this.#rejected,
+      spilled: this.#spilled,
+      spillQueue,
+      pending: this.#accepted - this.#durable + this.#frameRecords,
+      batches: this.#batches,
+      exportErrors: this.#exportErrors,
+      lastExportError: this.#lastExportError,
+      sanitizedValues: this.#writer.sanitized,
+      lastExportLatencyMs: this.#lastLatencyMs,
+      avgExportLatencyMs: this.#batches > 0 ? this.#latencySumMs / this.#batches : null,
+      ringUsage: this.#ring.usedBytes() / this.#ring.capacity,
+      workerRestarts: this.#restarts,
+      export: this.#exportStats === null ? null : { ...this.#exportStats },
+      rejected: this.#rejected,
+      rejectedByReason: Object.fromEntries(this.#rejectedByReason),
+    };
+  }
+
+  // ---- frames, ring, spill -------------------------------------------------
+
+  /** Moves the spill queue, then the current frame, into the ring. */
+  #publish(mayWait: boolean): void {
+    if (this.#spillHead < this.#spill.length) this.#moveSpill(mayWait);
+    const records = this.#frameRecords;
+    if (records === 0) return;
+    const w = this.#writer;
+    w.patchArray32(this.#frameHeader, records);
+    const bytes = w.buf.subarray(0, w.pos);
+    if (this.#spillHead < this.#spill.length || !this.#write(bytes, records, mayWait)) {
+      // Older records still wait in the spill queue (ring order must be
+      // recording order), or the ring is full.
+      this.#toSpill(bytes, records);
+    }
+    w.reset();
+    // A huge record grew the scratch buffer: give the memory back.
+    if (w.buf.length > 4 * FRAME_BYTES) this.#writer = new FrameWriter();
+    this.#frameHeader = this.#writer.reserveArray32();
+    this.#frameRecords = 0;
+  }
+
+  #moveSpill(mayWait: boolean): void {
+    while (this.#spillHead < this.#spill.length) {
+      const frame = this.#spill[this.#spillHead]!;
+      // Spilled records were already accepted: undo the count #write adds.
+      if (!this.#write(frame.bytes, frame.records, mayWait)) break;
+      this.#accepted -= frame.records;
+      this.#spillRecords -= frame.records;
+      this.#spill[this.#spillHead++] = undefined as unknown as SpilledFrame;
+    }
+    if (this.#spillHead >= this.#spill.length) {
+      this.#spill = [];
+      this.#spillHead = 0;
+    } else if (this.#spillHead > 1024 && this.#spillHead * 2 > this.#spill.length) {
+      this.#spill = this.#spill.slice(this.#spillHead);
+      this.#spillHead = 0;
+    }
+  }
+
+  #clearSpill(): void {
+    this.#spill = [];
+    this.#spillHead = 0;
+    this.#spillRecords = 0;
+  }
+
+  /** Writes one frame into the ring (waiting for space if allowed); counts its records as accepted. */
+  #write(bytes: Uint8Array, records: number, mayWait: boolean): boolean {
+    const ring = this.#ring;
+    if (!ring.tryWrite(bytes, records) && !this.#waitAndWrite(bytes, records, mayWait)) {
+      return false;
+    }
+    this.#accepted += records;
+    this.#sinceWake += records;
+    if (this.#sinceWake >= this.#config.bufferSize || ring.usedBytes() * 2 > ring.capacity) {
+      this.#sinceWake = 0;
+      ring.wakeConsumer();
+    }
+    return true;
+  }
+
+  #waitAndWrite(bytes: Uint8Array, records: number, mayWait: boolean): boolean {
+    const ring = this.#ring;
+    if (this.#blocked) {
+      // Wait again only once the worker has shown it is alive.
+      if (ring.readPosition === this.#blockedAt) return false;
+      this.#blocked = false;
+    }
+    if (!mayWait || this.#config.maxBlockMs <= 0) return false;
+    ring.wakeConsumer();
+    const deadline = performance.now() + this.#config.maxBlockMs;
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0 || !ring.waitForSpace(left)) break;
+      if (ring.tryWrite(bytes, records)) return true;
+    }
+    if (ring.tryWrite(bytes, records)) return true;
+    this.#blocked = true;
+    this.#blockedAt = ring.readPosition;
+    return false;
+  }
+
+  /** Queues a frame on this thread (a copy), or drops it when the queue is full. */
+  #toSpill(bytes: Uint8Array, records: number): void {
+    if (this.#spillRecords + records > this.#config.maxSpillRecords) {
+      this.#dropped += records;
+      return;
+    }
+    this.#spill.push({ bytes: bytes.slice(), records });
+    this.#spillRecords += records;
+    this.#accepted += records;
+    this.#spilled += records;
+  }
+
+  // ---- worker ---------------------------------------------------------------
+
+  #startWorker(): void {
+    const worker = new Worker(new URL("../../workers/flusher.ts", import.meta.url));
+    this.#worker = worker;
+    // The worker must not keep the process alive on its own; it is ref'ed
+    // while someone awaits it (flush, query, shutdown).
+    if (this.#workerRefs === 0) worker.unref();
+    worker.on("message", (message: PipelineMessage) => this.#onMessage(message));
+    worker.on("error", (error: Error) => {
+      this.#exportErrors++;
+      this.#lastExportError = `WORKER_EXIT: ${error?.message ?? String(error)}`;
+    });
+    worker.on("exit", () => {
+      if (this.#worker !== worker || this.#closing !== null || this.#fatal !== null) return;
+      this.#worker = null;
+      this.#restart();
+    });
+    this.#post({
+      type: "init",
+      buffer: this.#ring.buffer,
+      spec: { backend: this.#config.backend, backendConfig: this.#config.backendConfig },
+      bufferSize: this.#config.bufferSize,
+      exportIntervalMs: this.#config.exportInterval * 1000,
+      retentionDays: this.#config.retentionDays,
+      wake: this.#wake,
+    });
+  }
+
+  #restart(): void {
+    const delay = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** this.#restarts);
+    this.#restarts++;
+    const timer = setTimeout(() => {
+      if (this.#closing !== null) return;
+      this.#startWorker();
+      // The new worker replays uncommitted frames; re-ask what was pending.
+      const seq = this.#flushes.reduce((m, w) => Math.max(m, w.seq), 0);
+      if (seq > 0) this.#post({ type: "flush", seq });
+      if (this.#timerStarted) this.#post({ type: "startTimer" });
+      for (const [id, q] of this.#queries) {
+        this.#post({
+          type: "query",
+          id,
+          seq: q.seq,
+          plan: q.plan,
+          timeoutMs: this.#config.queryTimeoutMs,
+        });
+      }
+    }, delay);
+    if (this.#workerRefs === 0) Deno.unrefTimer(timer);
+  }
+
+  #onMessage(message: PipelineMessage): void {
+    switch (message.type) {
+      case "ready":
+        this.#resolveReady();
+        break;
+      case "progress":
+        this.#exportStats = message.exportStats;
+        this.#rejected += message.rejected;
+        if (message.refused.length > 0) this.#countRefused(message.refused);
+        this.#batches++;
+        this.#lastLatencyMs = message.latencyMs;
+        this.#latencySumMs += message.latencyMs;
+        if (message.durable > this.#durable) this.#durable = message.durable;
+        this.#blocked = false;
+        this.#publish(false);
+        this.#settleFlushes();
+        break;
+      case "backendError":
+        this.#exportStats = message.exportStats ?? this.#exportStats;
+        this.#exportErrors++;
+        this.#lastExportError = `${message.error.code}: ${message.error.message}`;
+        break;
+      case "fatal":
+        this.#fail(fromWire(message.error));
+        break;
+      case "queryResult":
+      case "queryFailed": {
+        const q = this.#queries.get(message.id);
+        if (q === undefined) return;
+        this.#queries.delete(message.id);
+        this.#unref();
+        if (message.type === "queryResult") q.resolveRows(message.rows);
+        else q.reject(queryError(message.error));
+        break;
+      }
+      case "exportStats":
+        this.#exportStats = message.exportStats;
+        break;
+      case "closed":
+        if (message.durable > this.#durable) this.#durable = message.durable;
+        this.#exportStats = message.exportStats ?? this.#exportStats;
+        this.#settleFlushes();
+        this.#resolveClosed?.();
+        break;
+    }
+  }
+
+  /** Counts refused records by reason; says each new reason once on stderr. */
+  #countRefused(refused: readonly RefusedRecords[]): void {
+    for (const { reason, count, example } of refused) {
+      const known = this.#rejectedByReason.get(reason);
+      this.#rejectedByReason.set(reason, (known ?? 0) + count);
+      if (known === undefined) {
+        console.warn(
+          `spark-telemetry: ${count} record${count === 1 ? " was" : "s were"} dropped, ` +
+            `${reason} (${this.#config.backend} backend); the rest of the batch was stored. ` +
+            `Later records dropped for this reason are only counted ` +
+            `(stats().rejectedByReason). First error: ${example.slice(0, 500)}`,
+        );
+      }
+    }
+  }
+
+  #settleFlushes(): void {
+    if (this.#flushes.length === 0) return;
+    const still: Waiter[] = [];
+    for (const w of this.#flushes) {
+      if (w.seq <= this.#durable) {
+        this.#unref();
+        w.resolve();
+      } else {
+        still.push(w);
+      }
+    }
+    this.#flushes = still;
+  }
+
+  #fail(error: PipelineError): void {
+    this.#fatal = error;
+    this.#lastExportError = `${error.code}: ${error.message}`;
+    this.#rejectReady(error);
+    this.#dropped += this.#accepted - this.#durable;
+    this.#accepted = this.#durable;
+    this.#clearSpill();
+    for (const w of this.#flushes) w.reject(error);
+    for (const q of this.#queries.values()) q.reject(error);
+    this.#flushes = [];
+    this.#queries.clear();
+    void this.#closeReader(error);
+    this.#workerRefs = 0;
+    const worker = this.#worker;
+    this.#worker = null;
+    worker?.terminate();
+  }
+
+  #post(message: PipelineMessage): void {
+    this.#worker?.postMessage(message);
+  }
+
+  #ref(): void {
+    if (this.#workerRefs++ === 0) this.#worker?.ref();
+  }
+
+  #unref(): void {
+    if (this.#workerRefs > 0 && --this.#workerRefs === 0) this.#worker?.unref();
+  }
+
+  /**
+   * The exit path (`unload`, an uncaught error, a signal with
+   * `drainOnSignal`): the event loop is gone or about to be, so drain
+   * synchronously — publish everything, ask the worker to write it all, and
+   * wait (bounded by `shutdownTimeoutMs`) until the ring is empty. Then say
+   * on stderr, in one line, how many records were lost, if any.
+   */
+  #exitDrain(reason: "exit" | "crash" | "signal"): void {
+    if (this.#exitDrained || this.#closing !== null) return;
+    // After "error"/"unhandledrejection" the process normally dies, but a
+    // listener added after ours may still call preventDefault() and keep it
+    // alive: then this drain must leave the pipeline as it was (records not
+    // yet stored are still on their way, not lost), and the real exit
+    // drains again.
+    const final = reason !== "crash";
+    if (final) {
+      this.#exitDrained = true;
+      this.#removeExitListeners();
+    }
+    const lost = this.#drainSync(final);
+    const dropped = this.#dropped + this.#rejected + (final ? 0 : lost);
+    if (dropped === 0) return;
+    const when = reason === "exit"
+      ? "at exit"
+      : reason === "crash"
+      ? "at exit after an uncaught error"
+      : "at exit on a signal";
+    const parts: string[] = [];
+    if (lost > 0) {
+      parts.push(
+        `${lost} not stored within shutdownTimeoutMs (${this.#config.shutdownTimeoutMs} ms)`,
+      );
+    }
+    if (dropped > lost) parts.push(`${dropped - lost} dropped before (stats().dropped)`);
+    console.error(`@spark/telemetry: ${dropped} records lost ${when}: ${parts.join(", ")}`);
+  }
+
+  /**
+   * Drains synchronously (see `#exitDrain`); returns the records it could
+   * not store in time, counted as dropped when `final`.
+   */
+  #drainSync(final: boolean): number {
+    if (this.#fatal !== null || this.#worker === null) return 0;
+    const deadline = performance.now() + this.#config.shutdownTimeoutMs;
+    this.#blocked = false;
+    this.#publish(false);
+    this.#ring.requestDrain();
+    for (;;) {
+      this.#publish(false);
+      this.#durable = Math.max(this.#durable, this.#ring.committedRecords);
+      const left = deadline - performance.now();
+      if (this.#durable >= this.#accepted || left <= 0) break;
+      this.#ring.waitForSpace(Math.min(left, 50));
+    }
+    const lost = this.#accepted - this.#durable;
+    if (final && lost > 0) this.#dropped += lost;
+    // The worker goes back to batching as usual if the process lives on.
+    if (!final) this.#ring.cancelDrain();
+    return Math.max(0, lost);
+  }
+}

@@ -28,6 +28,8 @@ export interface TraceSummary {
   traceId: string;
   /** The trace name. */
   name: string;
+  /** The `graph.id` attribute of a graph run, `null` when absent. */
+  graph: string | null;
   /** Start, seconds since the epoch. */
   startTime: number;
   /** End, or `null` while active. */
@@ -143,6 +145,7 @@ export async function listTraces(run: RunPlan, offset: number, limit: number): P
     summaries.set(t.traceId, {
       traceId: t.traceId,
       name: t.name,
+      graph: typeof t.attributes["graph.id"] === "string" ? t.attributes["graph.id"] : null,
       startTime: t.startTime,
       endTime: t.endTime,
       status: t.status,

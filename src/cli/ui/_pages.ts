@@ -148,7 +148,9 @@ export function traceRows(page: TracePage): Html {
 function traceRow(t: TraceSummary): Html {
   return html`
     <tr class="trace-row status-${cssToken(t.status)}" data-trace-id="${t.traceId}">
-      <td class="name"><a href="${traceHref(t.traceId)}">${t.name}</a></td>
+      <td class="name"><a href="${traceHref(t.traceId)}">${t.name}</a>${t.graph === null
+        ? ""
+        : html`<span class="graph-label">${t.graph}</span>`}</td>
       <td class="time">${formatTime(t.startTime)}</td>
       <td class="num">${duration(t.startTime, t.endTime)}</td>
       <td>${statusBadge(t.status)}</td>
@@ -779,7 +781,7 @@ ${
 </section>`;
   });
 
-  const ticks = [0, 0.25, 0.5, 0.75, 1];
+  const ticks = [0, 1 / 3, 2 / 3, 1];
   const main = html`
     <section class="trace-head">
       <h1>${name} ${statusBadge(status)}</h1>
@@ -813,7 +815,7 @@ ${
     <div class="waterfall" role="tree" aria-label="Spans of ${name}" tabindex="0">
     <div class="span-row axis-row" aria-hidden="true"><div class="cell name-cell">Span</div><div class="cell">Kind</div><div class="cell">Status</div><div class="cell num">Duration</div>
     <div class="cell bar-cell axis">${ticks.map((f) =>
-      html`<span>${formatDuration(total * f)}</span>`
+      html`<span class="${f === 1 ? "axis-end" : ""}">${formatDuration(total * f)}</span>`
     )}</div></div>
     ${rows.length > 0 ? rows : html`<p class="empty">This trace has no stored spans.</p>`}
     </div>

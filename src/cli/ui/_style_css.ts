@@ -53,7 +53,9 @@ main { padding: 12px 16px 32px; }
 
 .heading { display: flex; align-items: baseline; gap: 12px; flex-wrap: wrap; margin-bottom: 8px; }
 .hint { color: var(--muted); }
-.example { margin-left: 8px; }
+.example { display: inline-block; margin: 2px 0 2px 6px; padding: 0 6px; border: 1px solid var(--line); border-radius: 3px; background: var(--panel); }
+.graph-label { color: var(--muted); margin-left: 6px; font-size: 12px; }
+td.errors a { color: var(--error); }
 .live { font-size: 11px; color: var(--ok); border: 1px solid currentColor; border-radius: 8px; padding: 0 6px; }
 .live.stale { color: var(--error); }
 
@@ -95,7 +97,7 @@ summary { cursor: pointer; color: var(--muted); }
 .trace-body { display: grid; grid-template-columns: minmax(0, 1fr) minmax(320px, 32%); gap: 12px; align-items: start; }
 .waterfall { border: 1px solid var(--line); border-radius: 4px; outline: none; }
 .waterfall:focus-visible { box-shadow: 0 0 0 2px var(--accent); }
-.span-row { display: grid; grid-template-columns: minmax(220px, 34%) 96px 52px 64px minmax(120px, 1fr); align-items: center; border-bottom: 1px solid var(--line); min-height: 22px; cursor: pointer; }
+.span-row { display: grid; grid-template-columns: minmax(220px, 34%) 112px 60px 72px minmax(120px, 1fr); align-items: center; border-bottom: 1px solid var(--line); min-height: 22px; cursor: pointer; }
 .span-row:hover { background: var(--hover); }
 .span-row.selected { background: var(--sel); }
 .span-row.status-error .span-name { color: var(--error); }
@@ -108,8 +110,10 @@ summary { cursor: pointer; color: var(--muted); }
 .toggle, .toggle-space { flex: none; width: 16px; height: 16px; margin-right: 2px; padding: 0; border: 0; background: none; color: var(--muted); font-size: 11px; cursor: pointer; }
 .span-name { color: var(--fg); overflow: hidden; text-overflow: ellipsis; }
 .err-dot { color: var(--error); margin-left: 4px; font-size: 9px; }
-.axis { display: grid; grid-template-columns: repeat(4, 1fr) 0; }
-.axis span:last-child { text-align: right; direction: rtl; }
+.axis { display: grid; grid-template-columns: repeat(3, 1fr); position: relative; overflow: visible; }
+.axis .axis-end { position: absolute; right: 6px; }
+.axis span { border-left: 1px solid var(--line); padding-left: 3px; }
+.axis span.axis-end { border: 0; }
 svg.track { display: block; width: 100%; height: 12px; overflow: visible; }
 .wf-bar { fill: var(--k-internal); }
 .kind-graph_run .wf-bar { fill: var(--k-graph); }

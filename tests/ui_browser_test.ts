@@ -9,55 +9,39 @@
  * `UPDATE_SCREENSHOT=1` also writes docs/viewer.png (the README's picture).
  */
 import assert from "node:assert/strict";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { openBackend } from "../src/backends/open_backend.ts";
 import { TelemetryConfig, TelemetryManager } from "../mod.ts";
 import { serveViewer } from "../src/cli/ui/mod.ts";
+import {
+  type BrowserPage,
+  type Chromium,
+  CHROMIUM_CANDIDATES,
+  CHROMIUM_PATH,
+  launchChromium,
+} from "./_chromium.ts";
 import { fingerprint, HOSTILE_NAME, HOSTILE_TRACE, hostileBatch, startUi } from "./_ui_fixtures.ts";
 
 const CI = Deno.env.get("CI") === "true";
-const CANDIDATES = [
-  Deno.env.get("CHROME_PATH"),
-  "/usr/bin/chromium",
-  "/usr/bin/chromium-browser",
-  "/usr/bin/google-chrome",
-  "/usr/bin/google-chrome-stable",
-].filter((p): p is string => p !== undefined && p !== "");
-const CHROMIUM = CANDIDATES.find((p) => {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-});
-const IGNORE = CHROMIUM === undefined && !CI;
+const IGNORE = CHROMIUM_PATH === undefined && !CI;
 if (IGNORE) {
   console.warn(
     "Browser tests skipped: no Chromium found (apt-get install -y chromium, or set CHROME_PATH).",
   );
 }
 
-function chromium(): string {
-  if (CHROMIUM === undefined) {
+async function launch(): Promise<Chromium> {
+  if (CHROMIUM_PATH === undefined) {
     throw new Error(
       `Cannot run browser tests: CI=true but no Chromium at ${
-        CANDIDATES.join(", ")
+        CHROMIUM_CANDIDATES.join(", ")
       } (apt-get install -y chromium)`,
     );
   }
-  return CHROMIUM;
-}
-
-async function launch(): Promise<Browser> {
-  return await puppeteer.launch({
-    executablePath: chromium(),
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-  });
+  return await launchChromium();
 }
 
 /** A page that records script errors and CSP violations, which every test asserts are absent. */
-async function open(browser: Browser): Promise<{ page: Page; problems: string[] }> {
+async function open(browser: Chromium): Promise<{ page: BrowserPage; problems: string[] }> {
   const page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 800 });
   const problems: string[] = [];
@@ -181,7 +165,7 @@ Deno.test({
           const target = failed[failed.length - 1]!;
           await page.click(`.span-row[data-span-id="${target.spanId}"] .span-name`);
           const shown = await page.$eval(".detail.selected", (d) => ({
-            visible: (d as unknown as { offsetHeight: number }).offsetHeight > 0,
+            visible: (d.offsetHeight) > 0,
             type: d.querySelector(".error-type")?.textContent,
             message: d.querySelector(".error-message")?.textContent,
           }));
@@ -193,7 +177,7 @@ Deno.test({
           if (Deno.env.get("UPDATE_SCREENSHOT") === "1") {
             await page.evaluate("window.scrollTo(0, 0)");
             await page.screenshot({
-              path: new URL("../docs/viewer.png", import.meta.url).pathname as `${string}.png`,
+              path: new URL("../docs/viewer.png", import.meta.url).pathname,
             });
           }
         },
@@ -221,7 +205,7 @@ Deno.test({
         const visible = () =>
           page.$$eval(
             ".span-row[data-span-id]",
-            (r) => r.filter((x) => !(x as unknown as { hidden: boolean }).hidden).length,
+            (r) => r.filter((x) => !x.hidden).length,
           );
         const all = await visible();
         await page.keyboard.press("ArrowLeft");
@@ -300,7 +284,7 @@ Deno.test({
         );
         const text = await page.$eval(
           "main",
-          (m) => (m as unknown as { innerText: string }).innerText,
+          (m) => m.innerText,
         );
         assert.ok(text.includes(HOSTILE_NAME), `${path}: the name is shown as text`);
       }

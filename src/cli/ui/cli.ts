@@ -103,7 +103,17 @@ export async function main(args: string[], signal?: AbortSignal): Promise<number
     Deno.addSignalListener("SIGINT", stop);
     if (interrupt) Deno.addSignalListener(interrupt, stop);
     try {
-      const server = serveViewer({ backend, port, hostname, signal: controller.signal });
+      let server;
+      try {
+        server = serveViewer({ backend, port, hostname, signal: controller.signal });
+      } catch (e) {
+        if (e instanceof Deno.errors.AddrInUse) {
+          throw new UsageError(
+            `Cannot listen on ${hostname}:${port}: the port is in use (is a viewer already running?); pass --port 0 or another port`,
+          );
+        }
+        throw e;
+      }
       const source = values.url !== undefined
         ? `PostgreSQL ${redact(values.url)}`
         : (values.db ?? "telemetry.db");

@@ -74,6 +74,7 @@ Deno.test("GET / lists traces newest first with spans, errors, tokens, models an
     assert.equal(failed.status, "error");
     assert.ok(failed.spans >= 3, `span count ${failed.spans}`);
     assert.ok(failed.errors >= 1, `error count ${failed.errors}`);
+    assert.deepEqual(failed.errorTypes, ["TimeoutError"]);
     const last = await (await fetch(new URL("/api/traces?limit=2&offset=2", url))).json();
     assert.equal(last.more, false);
     assert.match(page.text, /id="trace-rows"\s+data-live=/, "the first page refreshes itself");
@@ -346,6 +347,8 @@ Deno.test({
         [...TRACE_IDS].reverse(),
       );
       assert.equal(list.traces[0].errors >= 1, true);
+      assert.deepEqual(list.traces[0].errorTypes, ["TimeoutError"]);
+      assert.equal(typeof list.traces[0].spans, "number", "PostgreSQL counts arrive as numbers");
       const trace = await fetch(new URL(`/trace/${TRACE_IDS[2]}`, ui.url));
       assert.equal(trace.status, 200);
       assert.match(await trace.text(), /class="error-box"/);

@@ -46,6 +46,8 @@ export interface TraceSummary {
   cost: number | null;
   /** Models named by the trace's LLM spans, sorted. */
   models: string[];
+  /** Error types of its failed spans, most frequent first. */
+  errorTypes: string[];
 }
 
 /** A page of the trace list. */
@@ -121,8 +123,9 @@ const MODEL_KEYS = ["llm.model", "gen_ai.request.model"];
 
 /**
  * Reads one page of the trace list, newest first, with per-trace totals.
- * Four plans in all, whatever the page size: the page of traces, then span
- * counts per trace and status with token and cost sums, then models.
+ * Five plans in all, whatever the page size: the page of traces, then span
+ * counts per trace and status with token and cost sums, error types of
+ * failed spans, and models (two attribute keys).
  *
  * @param run Runs a plan.
  * @param offset Traces skipped.
@@ -154,6 +157,7 @@ export async function listTraces(run: RunPlan, offset: number, limit: number): P
       tokens: null,
       cost: null,
       models: [],
+      errorTypes: [],
     });
   }
   if (traces.length > 0) {
@@ -176,10 +180,23 @@ export async function listTraces(run: RunPlan, offset: number, limit: number): P
         alias: `c${i}`,
       })),
     ];
-    const [counts, ...modelRows] = await Promise.all([
+    const failed: Condition = {
+      type: "and",
+      conditions: [inPage, {
+        type: "compare",
+        field: column("status"),
+        operator: "=",
+        value: "error",
+      }],
+    };
+    const [counts, errorRows, ...modelRows] = await Promise.all([
       run(aggregatePlan(inPage, sums, [
         { field: column("trace_id"), alias: "trace_id" },
         { field: column("status"), alias: "status" },
+      ])),
+      run(aggregatePlan(failed, [{ fn: "count", field: null, alias: "n" }], [
+        { field: column("trace_id"), alias: "trace_id" },
+        { field: column("error_type"), alias: "error_type" },
       ])),
       ...MODEL_KEYS.map((key) =>
         run(aggregatePlan(
@@ -214,6 +231,19 @@ export async function listTraces(run: RunPlan, offset: number, limit: number): P
         const model = typeof row.model === "string" ? row.model : JSON.stringify(row.model);
         if (summary !== undefined && !summary.models.includes(model)) summary.models.push(model);
       }
+    }
+    const errorCounts = new Map<TraceSummary, Map<string, number>>();
+    for (const row of errorRows!) {
+      const summary = summaries.get(String(row.trace_id));
+      if (summary === undefined || typeof row.error_type !== "string") continue;
+      const types = errorCounts.get(summary) ?? new Map<string, number>();
+      types.set(row.error_type, (types.get(row.error_type) ?? 0) + (num(row.n) ?? 0));
+      errorCounts.set(summary, types);
+    }
+    for (const [summary, types] of errorCounts) {
+      summary.errorTypes = [...types.entries()]
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .map(([type]) => type);
     }
     for (const summary of summaries.values()) summary.models.sort();
   }

@@ -153,7 +153,11 @@ function traceRow(t: TraceSummary): Html {
         : html`<span class="graph-label">${t.graph}</span>`}</td>
       <td class="time">${formatTime(t.startTime)}</td>
       <td class="num">${duration(t.startTime, t.endTime)}</td>
-      <td>${statusBadge(t.status)}</td>
+      <td>${statusBadge(t.status)}${t.errorTypes.length > 0
+        ? html`
+          <span class="err error-types">${short(t.errorTypes.join(", "), 60)}</span>
+        `
+        : ""}</td>
       <td class="num">${formatNumber(t.spans)}</td>
       <td class="num${t.errors > 0 ? " errors" : ""}">${t.errors > 0
         ? formatNumber(t.errors)

@@ -3,7 +3,8 @@
  * validate, with a tool call, simulated LLM calls with token counts, random
  * failures and retries) run a few hundred times concurrently, recorded into
  * `telemetry.db` (SQLite) in the current directory, then queried with the
- * DSL, one failed run drawn as a waterfall, and the performance analysed.
+ * DSL, one failed run drawn as a waterfall, and the performance analysed;
+ * it ends by pointing at `deno task ui`, the web viewer of the same file.
  *
  * Randomness is seeded per run, so the shape of the output is stable.
  *
@@ -23,6 +24,7 @@ import {
   withRetry,
   withToolCall,
 } from "../mod.ts";
+import { DEFAULT_VIEWER_PORT } from "../src/cli/ui/mod.ts";
 
 const RUNS = 300;
 const CONCURRENCY = 50;
@@ -306,6 +308,9 @@ async function main(): Promise<void> {
   console.log(`\n== Performance analysis of ${GRAPH.id}`);
   printReport(await analyzePerformance(manager, { graphId: GRAPH.id }));
   console.log(`\nExplore ${DB_PATH} further: deno task query 'spans where status = error limit 5'`);
+  console.log(
+    `Or in the browser: deno task ui   (then open http://127.0.0.1:${DEFAULT_VIEWER_PORT}/)`,
+  );
 }
 
 if (import.meta.main) await main();

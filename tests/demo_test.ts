@@ -30,6 +30,7 @@ Deno.test("deno task demo records into a fresh telemetry.db and prints every sec
         "runs: 300, succeeded ",
         "bottlenecks:",
         "failure patterns:",
+        "Or in the browser: deno task ui",
       ]
     ) {
       assert.ok(stdout.includes(section), `missing ${JSON.stringify(section)} in:\n${stdout}`);

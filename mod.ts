@@ -44,6 +44,13 @@ export * from "./src/context/context.ts";
 export * from "./src/pipeline/telemetry_stats.ts";
 export { PipelineError } from "./src/pipeline/pipeline.ts";
 export * from "./src/manager.ts";
+export type {
+  PageOptions,
+  QueryEventsOptions,
+  QueryMetricsOptions,
+  QuerySpansOptions,
+  QueryTracesOptions,
+} from "./src/query_options.ts";
 export * from "./query/errors.ts";
 export {
   MAX_QUERY_COLUMNS,

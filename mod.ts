@@ -60,7 +60,7 @@ export {
 } from "./query/limits.ts";
 export * from "./query/parse_query.ts";
 export * from "./src/cli/waterfall.ts";
-export * from "./src/context/propagation.ts";
+export * from "./src/instrumentation/propagation.ts";
 export * from "./src/analysis/analysis.ts";
 export * from "./src/instrumentation/instrumentation.ts";
 export * from "./src/instrumentation/llm.ts";

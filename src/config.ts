@@ -5,13 +5,12 @@
  * @module
  */
 import { suggest } from "./suggest.ts";
-import { checkBackendConfigKeys } from "./backends/_config_keys.ts";
+import { checkBackendConfigKeys } from "./backends/config_keys.ts";
 import type { Attributes } from "./model/types.ts";
 
-/** The storage or export backends a configuration can name. */
-export const BACKENDS = ["memory", "sqlite", "postgresql", "otlp_http", "noop"] as const;
-/** One of {@linkcode BACKENDS}. */
-export type BackendName = typeof BACKENDS[number];
+import { type BackendName, BACKENDS } from "./backends/open_backend.ts";
+
+export { type BackendName, BACKENDS };
 
 /** Fields of a {@linkcode TelemetryConfig}; every one is optional. */
 export interface TelemetryConfigOptions {

@@ -20,7 +20,7 @@ import {
 import { getCurrentContext, runWithContext, type TelemetryContext } from "./context/context.ts";
 import { Event } from "./model/event.ts";
 import { newTraceId } from "./model/ids.ts";
-import { idCodes, idText, takeId } from "./model/_id_pool.ts";
+import { idCodes, idText, takeId } from "./model/id_pool.ts";
 import { Metric } from "./model/metric.ts";
 import { Pipeline } from "./pipeline/pipeline.ts";
 import { mergeReadable } from "./model/sanitize.ts";
@@ -586,7 +586,7 @@ export class TelemetryManager {
     }
     if (owner !== undefined && owner.owner !== this.#owner) owner = undefined;
     if (traceId === undefined) traceId = owner?.traceId ?? ctx?.traceId ?? null;
-    // The id from the pool, whose bytes the encoder copies (see `_id_pool.ts`).
+    // The id from the pool, whose bytes the encoder copies (see `id_pool.ts`).
     const idAt = takeId(2);
     const codes = idCodes;
     const event = new Event({

@@ -15,7 +15,7 @@ import {
   type Literal,
   type SelectPlan,
 } from "../query/plan.ts";
-import { checkKeys } from "./backends/_config_keys.ts";
+import { checkKeys } from "./backends/config_keys.ts";
 import { type EventType, SpanKind, SpanStatus } from "./model/types.ts";
 
 /** Paging options shared by the query methods. */

@@ -22,7 +22,7 @@ import { checkStore, migrate, SCHEMA_NAME } from "./_schema.ts";
 import { openSocket } from "./_socket.ts";
 import { validateBatch } from "../_validate_batch.ts";
 import { runQuery } from "./_query.ts";
-import { BACKEND_CONFIG_KEYS } from "../_config_keys.ts";
+import { BACKEND_CONFIG_KEYS } from "../config_keys.ts";
 import { queryTimeoutError } from "../../../query/deadline.ts";
 
 /** Settings of a {@linkcode PostgresqlBackend} (`TelemetryConfig.backendConfig`). */

@@ -20,7 +20,7 @@ import {
   roundSum,
   setField,
 } from "../../../query/values.ts";
-import { compileRegex, type LinearRegex } from "../../../query/_re2_regex.ts";
+import { compileRegex, type LinearRegex } from "../../../query/re2_regex.ts";
 import type {
   Batch,
   EventRecord,

@@ -64,3 +64,4 @@ export * from "./src/instrumentation/propagation.ts";
 export * from "./src/analysis/analysis.ts";
 export * from "./src/instrumentation/instrumentation.ts";
 export * from "./src/instrumentation/llm.ts";
+export * from "./src/instrumentation/retry.ts";

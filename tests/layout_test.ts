@@ -20,7 +20,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
  */
 const LAYERS: readonly (readonly string[])[] = [
   ["src/model"], // records and their ids: depends on nothing of ours
-  ["src/transient", "src/suggest", "src/version", "src/errors"], // shared leaves
+  ["src/transient", "src/suggest", "src/version", "src/backend_error"], // shared leaves
   ["src/context"], // the current trace and span of an async flow
   ["query"], // query language: lexer, parser, plan, compilers, dialects
   ["src/analysis", "src/frame"], // plans built from plans; the frame format

@@ -15,7 +15,7 @@ import {
 } from "../../mod.ts";
 import type { Backend } from "../../mod.ts";
 import { openEmpty, QUERY_BACKENDS } from "../_query_backends.ts";
-import { batch, event, metric, span } from "../backends/backend_conformance.ts";
+import { batch, event, metric, span } from "../_records.ts";
 
 /** A whole minute (1764000000 = 29400000 × 60), so minute buckets start on it. */
 const T = 1_764_000_000;

@@ -92,8 +92,7 @@ function upsertSql(entity: Entity): string {
 }
 
 // Each writer binds its columns as direct arguments: spreading a reused
-// values array into run() measured 3-7% slower per row (bench/e2e_bench.ts
-// work, 1000-span transactions on a file).
+// values array into run() measured slower per row (bench/e2e_bench.ts).
 
 function runTrace(statement: StatementSync, t: TraceRecord): void {
   statement.run(

@@ -48,6 +48,12 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { SqliteBackend } from "../src/backends/sqlite/mod.ts";
+import {
+  type ArrayRow,
+  eventFromRow,
+  returnArrays,
+  spanFromRow,
+} from "../src/backends/sqlite/_rows.ts";
 import { percentileCont, roundSignificant } from "../query/values.ts";
 import { parseQuery } from "../query/parse_query.ts";
 import type { QueryRow } from "../query/plan.ts";
@@ -261,47 +267,12 @@ function spansWithEvents(rows: Row[]): SpanWithEvents[] {
   return spans;
 }
 
-// The same hand-written code using node:sqlite's `setReturnArrays(true)`, as
-// SqliteBackend does: rows as arrays, records built by column position.
-type ArrayRow = (string | number | null)[];
-
+// The same hand-written SQL using node:sqlite's `setReturnArrays(true)`, with
+// rows decoded by SqliteBackend's own decoders (by column position).
 function arrays(sql: string): StatementSync {
   const statement = raw.prepare(sql);
-  (statement as StatementSync & { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+  returnArrays(statement);
   return statement;
-}
-
-function toSpanFromArray(r: ArrayRow): SpanWithEvents {
-  return {
-    spanId: r[0] as string,
-    traceId: r[1] as string,
-    parentSpanId: r[2] as string | null,
-    name: r[3] as string,
-    kind: r[4] as SpanKind,
-    startTime: r[5] as number,
-    endTime: r[6] as number | null,
-    status: r[7] as SpanStatus,
-    attributes: JSON.parse(r[12] as string),
-    error: r[9] === null ? null : {
-      type: r[9] as string,
-      message: r[10] as string,
-      stack: r[11] as string | null,
-    },
-    droppedEvents: r[8] as number,
-    events: [],
-  };
-}
-
-function toEventFromArray(r: ArrayRow): EventRecord {
-  return {
-    eventId: r[0] as string,
-    eventType: r[1] as string,
-    name: r[2] as string,
-    timestamp: r[3] as number,
-    traceId: r[4] as string | null,
-    spanId: r[5] as string | null,
-    attributes: JSON.parse(r[6] as string),
-  };
 }
 
 const eventsOfAsArrays = arrays(
@@ -309,12 +280,12 @@ const eventsOfAsArrays = arrays(
 );
 
 function spansWithEventsFromArrays(rows: ArrayRow[]): SpanWithEvents[] {
-  const spans = rows.map(toSpanFromArray);
+  const spans = rows.map(spanFromRow);
   if (spans.length === 0) return spans;
   const bySpan = new Map<string, SpanWithEvents>();
   for (const s of spans) bySpan.set(s.spanId, s);
   const events = eventsOfAsArrays.all(JSON.stringify([...bySpan.keys()])) as unknown as ArrayRow[];
-  for (const r of events) bySpan.get(r[5] as string)!.events.push(toEventFromArray(r));
+  for (const r of events) bySpan.get(r[5] as string)!.events.push(eventFromRow(r));
   return spans;
 }
 

@@ -1,13 +1,11 @@
 /**
- * Plans that `parseQuery` returns are deeply frozen and remembered here, so
- * that work derived from one (its compiled SQL) can be kept with it: such a
- * plan can never change after it was checked and compiled.
+ * Plans that `parseQuery` returns are deeply frozen: `parseQuery` keeps the
+ * plans of recent texts and hands the same object to every caller, so no
+ * caller can change a plan another one holds.
  *
  * @module
  */
 import type { QueryPlan } from "./plan.ts";
-
-const frozenPlans = new WeakSet<QueryPlan>();
 
 function deepFreeze(value: unknown): void {
   if (value === null || typeof value !== "object" || Object.isFrozen(value)) return;
@@ -16,18 +14,12 @@ function deepFreeze(value: unknown): void {
 }
 
 /**
- * Freezes `plan` and everything in it, and remembers it as frozen by us.
+ * Freezes `plan` and everything in it.
  *
  * @param plan A plan nothing else holds yet.
  * @returns The same plan.
  */
 export function freezePlan(plan: QueryPlan): QueryPlan {
   deepFreeze(plan);
-  frozenPlans.add(plan);
   return plan;
-}
-
-/** Whether `plan` came from {@linkcode freezePlan}: it cannot have changed since. */
-export function isFrozenPlan(plan: QueryPlan): boolean {
-  return frozenPlans.has(plan);
 }

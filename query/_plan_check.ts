@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { BackendError } from "../src/errors.ts";
+import { BackendError } from "../src/backend_error.ts";
 import { suggest } from "../src/suggest.ts";
 import {
   AGGREGATE_FUNCTIONS,

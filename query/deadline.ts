@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { BackendError } from "../src/errors.ts";
+import { BackendError } from "../src/backend_error.ts";
 
 /**
  * A {@linkcode BackendError} coded `"QUERY_TIMEOUT"`.

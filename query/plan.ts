@@ -52,7 +52,7 @@
  *
  * @module
  */
-import { compileRegex } from "./_re2_regex.ts";
+import { compileRegex } from "./re2_regex.ts";
 
 /** The four queryable entities. */
 export const ENTITIES = ["traces", "spans", "events", "metrics"] as const;

@@ -11,7 +11,7 @@
  */
 import { checkPlan, columnInfo, effectiveLimit, PERCENTILES } from "./_plan_check.ts";
 import { bucketBound, bucketStart } from "./_bucket.ts";
-import { compileRegex } from "./_re2_regex.ts";
+import { compileRegex } from "./re2_regex.ts";
 import { QueryDeadline } from "./deadline.ts";
 import {
   canonicalJson,

@@ -127,11 +127,9 @@ export const sqliteDialect: SqlDialect = {
     return `coalesce(${value} ${negated ? "not in" : "in"} (${list.join(", ")}), 0)`;
   },
   // SQLite's planner reads a bound LIMIT when a filter cannot use an index,
-  // and then prepares the statement again whenever the limit is bound: every
-  // run paid a constant ~11 µs, whatever the rows read. `?n + 0` hid the
-  // value, at ~3% of a 10-span trace lookup (interleaved, busy machine); a
-  // number in the text is read once, when the statement is prepared (and
-  // cached per text).
+  // and then prepares the statement again whenever the limit is bound: a
+  // constant cost per run, whatever the rows read. A number in the text is
+  // read once, when the statement is prepared (and cached per text).
   inlineLimit: true,
   regexMatch: (text: string, pattern: string, binder: SqlBinder): string =>
     `(${text} regexp ${binder.bind(pattern)})`,

@@ -5,13 +5,12 @@
  * @module
  */
 import { suggest } from "./suggest.ts";
-import { checkBackendConfigKeys } from "./backends/_config_keys.ts";
+import { checkBackendConfigKeys } from "./backends/config_keys.ts";
 import type { Attributes } from "./model/types.ts";
 
-/** The storage or export backends a configuration can name. */
-export const BACKENDS = ["memory", "sqlite", "postgresql", "otlp_http", "noop"] as const;
-/** One of {@linkcode BACKENDS}. */
-export type BackendName = typeof BACKENDS[number];
+import { type BackendName, BACKENDS } from "./backends/open_backend.ts";
+
+export { type BackendName, BACKENDS };
 
 /** Fields of a {@linkcode TelemetryConfig}; every one is optional. */
 export interface TelemetryConfigOptions {
@@ -60,10 +59,9 @@ export interface TelemetryConfigOptions {
    * Milliseconds the application thread may wait for ring space before it
    * spills; 0 never waits. After a wait that ran out, it does not wait again
    * until the worker has stored something, so a stuck worker costs one wait.
-   * The default outlasts SQLite's WAL checkpoints: on a slow disk they held
-   * the worker 200–290 ms every ~10 batches, and with a 200 ms default a
-   * burst of 1M spans spilled and then dropped a third of them (0 with
-   * 1000 ms, `bench/burst.ts`).
+   * The default outlasts SQLite's WAL checkpoints, which on a slow disk hold
+   * the worker for a few hundred milliseconds now and then: a shorter wait
+   * made a burst spill and then drop records (`bench/burst.ts`).
    * @default {1000}
    */
   maxBlockMs?: number;

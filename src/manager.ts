@@ -4,23 +4,23 @@
  *
  * @module
  */
-import {
-  clampLimit,
-  type Condition,
-  DEFAULT_LIMIT,
-  type Entity,
-  type Literal,
-  type QueryPlan,
-  type QueryRow,
-  type SelectPlan,
-} from "../query/plan.ts";
+import type { QueryPlan, QueryRow } from "../query/plan.ts";
 import { parseQuery, type ParseQueryOptions } from "../query/parse_query.ts";
 import { TelemetryConfig } from "./config.ts";
-import { checkKeys } from "./backends/_config_keys.ts";
+import {
+  eventsPlan,
+  metricsPlan,
+  type QueryEventsOptions,
+  type QueryMetricsOptions,
+  type QuerySpansOptions,
+  type QueryTracesOptions,
+  spansPlan,
+  tracesPlan,
+} from "./query_options.ts";
 import { getCurrentContext, runWithContext, type TelemetryContext } from "./context/context.ts";
 import { Event } from "./model/event.ts";
 import { newTraceId } from "./model/ids.ts";
-import { idCodes, idText, takeId } from "./model/_id_pool.ts";
+import { idCodes, idText, takeId } from "./model/id_pool.ts";
 import { Metric } from "./model/metric.ts";
 import { Pipeline } from "./pipeline/pipeline.ts";
 import { mergeReadable } from "./model/sanitize.ts";
@@ -28,16 +28,16 @@ import { RecordingSpan, type SpanOwner } from "./model/_recording_span.ts";
 import { Span } from "./model/span.ts";
 import type { TelemetryStats } from "./pipeline/telemetry_stats.ts";
 import { Trace } from "./model/trace.ts";
-import {
-  type Attributes,
-  type EventRecord,
-  type EventType,
-  type MetricKind,
-  type MetricRecord,
+import type {
+  Attributes,
+  EventRecord,
+  EventType,
+  MetricKind,
+  MetricRecord,
   SpanKind,
   SpanStatus,
-  type SpanWithEvents,
-  type TraceRecord,
+  SpanWithEvents,
+  TraceRecord,
 } from "./model/types.ts";
 
 /** Options of {@linkcode TelemetryManager.startTrace}. */
@@ -88,54 +88,6 @@ export interface RecordMetricOptions {
   kind?: MetricKind;
 }
 
-/** Paging options shared by the query methods. */
-export interface PageOptions {
-  /** Maximum number of results. @default {100} */
-  limit?: number;
-  /** Results skipped. @default {0} */
-  offset?: number;
-}
-
-/** Options of {@linkcode TelemetryManager.queryTraces}. */
-export interface QueryTracesOptions extends PageOptions {
-  /** Only traces with this name. */
-  traceName?: string;
-  /** Only traces with this status. */
-  status?: SpanStatus;
-  /** Only traces that started at or after this time (seconds since the epoch). */
-  startTime?: number;
-  /** Only traces that started at or before this time (seconds since the epoch). */
-  endTime?: number;
-}
-
-/** Options of {@linkcode TelemetryManager.querySpans}. */
-export interface QuerySpansOptions extends PageOptions {
-  /** Only spans of this trace. */
-  traceId?: string;
-  /** Only spans with this name. */
-  spanName?: string;
-  /** Only spans of this kind. */
-  kind?: SpanKind;
-  /** Only spans with this status. */
-  status?: SpanStatus;
-}
-
-/** Options of {@linkcode TelemetryManager.queryEvents}. */
-export interface QueryEventsOptions extends PageOptions {
-  /** Only events of this trace. */
-  traceId?: string;
-  /** Only events of this type. */
-  eventType?: EventType | string;
-}
-
-/** Options of {@linkcode TelemetryManager.queryMetrics}. */
-export interface QueryMetricsOptions extends PageOptions {
-  /** Only points of this metric. */
-  metricName?: string;
-  /** Only points of this trace. */
-  traceId?: string;
-}
-
 /** The context a manager sets: the ids, plus the span object itself (no lookup by id needed). */
 interface SpanContext extends TelemetryContext {
   readonly span: RecordingSpan | null;
@@ -175,75 +127,8 @@ function metricNumber(value: unknown): number {
   }
 }
 
-function equals(column: string, value: Literal): Condition {
-  return { type: "compare", field: { kind: "column", name: column }, operator: "=", value };
-}
-
-/** The option keys of each query method, checked so that a misspelt filter is not silently ignored. */
-const PAGE_KEYS = ["limit", "offset"] as const;
-const QUERY_OPTION_KEYS = {
-  queryTraces: ["traceName", "status", "startTime", "endTime", ...PAGE_KEYS],
-  querySpans: ["traceId", "spanName", "kind", "status", ...PAGE_KEYS],
-  queryEvents: ["traceId", "eventType", ...PAGE_KEYS],
-  queryMetrics: ["metricName", "traceId", ...PAGE_KEYS],
-} as const;
-
-/**
- * Refuses unknown option keys (`trace_name` would otherwise return every
- * trace) and enum values outside their set (`status: "ERROR"` would
- * otherwise match nothing).
- */
-function checkQueryOptions(method: keyof typeof QUERY_OPTION_KEYS, options: object): void {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`Cannot ${method}: options must be an object, got ${options}`);
-  }
-  try {
-    checkKeys("the options", options as Record<string, unknown>, QUERY_OPTION_KEYS[method]);
-  } catch (error) {
-    throw new TypeError(
-      (error as Error).message.replace(
-        "Cannot configure telemetry: unknown key",
-        `Cannot ${method}: unknown option`,
-      ),
-    );
-  }
-  const o = options as { status?: unknown; kind?: unknown };
-  checkEnum(method, "status", o.status, Object.values(SpanStatus));
-  if (method === "querySpans") checkEnum(method, "kind", o.kind, Object.values(SpanKind));
-}
-
-function checkEnum(method: string, name: string, value: unknown, allowed: readonly string[]): void {
-  if (value === undefined || allowed.includes(value as string)) return;
-  const lower = typeof value === "string" ? value.toLowerCase() : undefined;
-  const hint = lower !== undefined && allowed.includes(lower) ? ` — did you mean '${lower}'?` : "";
-  throw new RangeError(
-    `Cannot ${method}: ${name} must be one of ${allowed.map((v) => `'${v}'`).join(", ")}, got ${
-      JSON.stringify(value)
-    }${hint}`,
-  );
-}
-
 /** Ended traces {@linkcode TelemetryManager.getTrace} still finds, newest kept. */
 const RECENT_TRACES = 1000;
-
-function selectPlan(entity: Entity, conditions: Condition[], page: PageOptions): SelectPlan {
-  const offset = page.offset ?? 0;
-  if (!Number.isInteger(offset) || offset < 0) {
-    throw new RangeError(`Cannot query: offset must be a whole number >= 0, got ${offset}`);
-  }
-  return {
-    type: "select",
-    entity,
-    where: conditions.length === 0
-      ? null
-      : conditions.length === 1
-      ? conditions[0]!
-      : { type: "and", conditions },
-    orderBy: [],
-    limit: clampLimit(page.limit ?? DEFAULT_LIMIT),
-    offset,
-  };
-}
 
 let instance: TelemetryManager | null = null;
 
@@ -701,7 +586,7 @@ export class TelemetryManager {
     }
     if (owner !== undefined && owner.owner !== this.#owner) owner = undefined;
     if (traceId === undefined) traceId = owner?.traceId ?? ctx?.traceId ?? null;
-    // The id from the pool, whose bytes the encoder copies (see `_id_pool.ts`).
+    // The id from the pool, whose bytes the encoder copies (see `id_pool.ts`).
     const idAt = takeId(2);
     const codes = idCodes;
     const event = new Event({
@@ -890,27 +775,7 @@ export class TelemetryManager {
    * @returns The traces.
    */
   async queryTraces(options: QueryTracesOptions = {}): Promise<Trace[]> {
-    checkQueryOptions("queryTraces", options);
-    const where: Condition[] = [];
-    if (options.traceName !== undefined) where.push(equals("name", options.traceName));
-    if (options.status !== undefined) where.push(equals("status", options.status));
-    if (options.startTime !== undefined) {
-      where.push({
-        type: "compare",
-        field: { kind: "column", name: "start_time" },
-        operator: ">=",
-        value: options.startTime,
-      });
-    }
-    if (options.endTime !== undefined) {
-      where.push({
-        type: "compare",
-        field: { kind: "column", name: "start_time" },
-        operator: "<=",
-        value: options.endTime,
-      });
-    }
-    const rows = await this.runPlan(selectPlan("traces", where, options));
+    const rows = await this.runPlan(tracesPlan(options));
     return rows.map((r) => Trace.fromDict(r as unknown as TraceRecord));
   }
 
@@ -921,13 +786,7 @@ export class TelemetryManager {
    * @returns The spans.
    */
   async querySpans(options: QuerySpansOptions = {}): Promise<Span[]> {
-    checkQueryOptions("querySpans", options);
-    const where: Condition[] = [];
-    if (options.traceId !== undefined) where.push(equals("trace_id", options.traceId));
-    if (options.spanName !== undefined) where.push(equals("name", options.spanName));
-    if (options.kind !== undefined) where.push(equals("kind", options.kind));
-    if (options.status !== undefined) where.push(equals("status", options.status));
-    const rows = await this.runPlan(selectPlan("spans", where, options));
+    const rows = await this.runPlan(spansPlan(options));
     return rows.map((r) => Span.fromDict(r as unknown as SpanWithEvents));
   }
 
@@ -938,11 +797,7 @@ export class TelemetryManager {
    * @returns The events.
    */
   async queryEvents(options: QueryEventsOptions = {}): Promise<Event[]> {
-    checkQueryOptions("queryEvents", options);
-    const where: Condition[] = [];
-    if (options.traceId !== undefined) where.push(equals("trace_id", options.traceId));
-    if (options.eventType !== undefined) where.push(equals("event_type", options.eventType));
-    const rows = await this.runPlan(selectPlan("events", where, options));
+    const rows = await this.runPlan(eventsPlan(options));
     return rows.map((r) => Event.fromDict(r as unknown as EventRecord));
   }
 
@@ -953,11 +808,7 @@ export class TelemetryManager {
    * @returns The metric points.
    */
   async queryMetrics(options: QueryMetricsOptions = {}): Promise<Metric[]> {
-    checkQueryOptions("queryMetrics", options);
-    const where: Condition[] = [];
-    if (options.metricName !== undefined) where.push(equals("name", options.metricName));
-    if (options.traceId !== undefined) where.push(equals("trace_id", options.traceId));
-    const rows = await this.runPlan(selectPlan("metrics", where, options));
+    const rows = await this.runPlan(metricsPlan(options));
     return rows.map((r) => Metric.fromDict(r as unknown as MetricRecord));
   }
 

@@ -7,7 +7,7 @@
 import { type Backend, BackendError } from "./backend.ts";
 import { FanoutBackend, type FanoutOptions } from "./fanout.ts";
 import type { BackendSpec } from "./open_backend.ts";
-import { EXPORT_SECTION_KEYS } from "./_config_keys.ts";
+import { EXPORT_SECTION_KEYS } from "./config_keys.ts";
 
 /** The `export` section of a store's `backendConfig`. */
 export interface ExportConfig extends FanoutOptions {

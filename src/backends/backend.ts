@@ -76,7 +76,7 @@ export interface QueryRunOptions {
   timeoutMs?: number;
 }
 
-export { BackendError, type BackendErrorCode, type BackendErrorOptions } from "../errors.ts";
+export { BackendError, type BackendErrorCode, type BackendErrorOptions } from "../backend_error.ts";
 
 /**
  * Whether a failed write may succeed when retried with the same batch: the

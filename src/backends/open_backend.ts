@@ -4,8 +4,12 @@
  *
  * @module
  */
-import type { BackendName } from "../config.ts";
 import { type Backend, BackendError } from "./backend.ts";
+
+/** The storage or export backends a configuration can name. */
+export const BACKENDS = ["memory", "sqlite", "postgresql", "otlp_http", "noop"] as const;
+/** One of {@linkcode BACKENDS}. */
+export type BackendName = typeof BACKENDS[number];
 
 /** What a backend needs to open: its name and its `backendConfig`. */
 export interface BackendSpec {

@@ -1,7 +1,7 @@
 /**
  * Parsing and formatting of the W3C Trace Context `traceparent` and
  * `tracestate` headers and the W3C Baggage header, without any dependency on
- * the manager: pure string functions, re-exported by `propagation.ts`.
+ * the manager: pure string functions, re-exported by `src/instrumentation/propagation.ts`.
  *
  * References: https://www.w3.org/TR/trace-context/ (level 1, with the level 2
  * rule that a newer version's first four fields are read as version 00) and

@@ -30,7 +30,7 @@ import { nowSeconds } from "../model/clock.ts";
 import { TelemetryManager } from "../manager.ts";
 import { toSpanError } from "../model/span.ts";
 import { type Attributes, EventType, MetricKind, SpanKind, SpanStatus } from "../model/types.ts";
-import { currentIds } from "../context/_current.ts";
+import { currentIds } from "../context/current.ts";
 import { readableAttributes } from "../model/sanitize.ts";
 
 /** What {@linkcode instrumentGraphRun} records about a graph. */

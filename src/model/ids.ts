@@ -5,9 +5,9 @@
  * @module
  */
 
-import { idText, idTextCopy, takeId } from "./_id_pool.ts";
+import { idText, idTextCopy, takeId } from "./id_pool.ts";
 
-// How the ids are made (and why): see `_id_pool.ts`.
+// How the ids are made (and why): see `id_pool.ts`.
 function randomHex(groups: 1 | 2): string {
   return idText(takeId(groups), groups);
 }

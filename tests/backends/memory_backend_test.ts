@@ -3,7 +3,8 @@ import type { SelectPlan } from "../../query/plan.ts";
 import { MemoryBackend } from "../../src/backends/memory/mod.ts";
 import { openBackend } from "../../src/backends/open_backend.ts";
 import { splitInvalidRecords } from "../../src/backends/_validate_batch.ts";
-import { backendConformance, batch, metric, span } from "./backend_conformance.ts";
+import { backendConformance } from "./backend_conformance.ts";
+import { batch, metric, span } from "../_records.ts";
 
 backendConformance("memory", () => Promise.resolve(new MemoryBackend()));
 

@@ -6,7 +6,8 @@ import { MIGRATIONS, SCHEMA_VERSION } from "../../src/backends/postgresql/_schem
 import type { Condition, Entity, FieldRef } from "../../query/plan.ts";
 import { compileSql } from "../../query/sql.ts";
 import { postgresqlDialect } from "../../query/postgresql_dialect.ts";
-import { backendConformance, batch, noise, span, trace } from "./backend_conformance.ts";
+import { backendConformance } from "./backend_conformance.ts";
+import { batch, noise, span, trace } from "../_records.ts";
 import { freshSchema, PG_IGNORE, pgUrl, withAdmin } from "../_pg_test_env.ts";
 
 // Every conformance test gets its own schema, dropped again when the backend closes.

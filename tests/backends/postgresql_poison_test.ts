@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { TelemetryConfig, TelemetryManager } from "../../mod.ts";
 import { PostgresqlBackend } from "../../src/backends/postgresql/mod.ts";
 import type { QueryPlan } from "../../query/plan.ts";
-import { noise } from "./backend_conformance.ts";
+import { noise } from "../_records.ts";
 import { freshSchema, PG_IGNORE, pgUrl, withAdmin } from "../_pg_test_env.ts";
 
 /** Generous; the old code never finished at all. */

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { SqliteBackend } from "../../src/backends/sqlite/mod.ts";
 import { openBackend } from "../../src/backends/open_backend.ts";
 import { LATEST_SCHEMA_VERSION } from "../../src/backends/sqlite/_schema.ts";
-import { backendConformance, batch, event, span, trace } from "./backend_conformance.ts";
+import { backendConformance } from "./backend_conformance.ts";
+import { batch, event, span, trace } from "../_records.ts";
 import type { SelectPlan } from "../../query/plan.ts";
 
 // A fresh file per test, in one temp directory removed when the process ends.

@@ -21,7 +21,7 @@ import type {
 } from "../../query/plan.ts";
 import { AGGREGATE_FUNCTIONS, COLUMNS } from "../../query/plan.ts";
 import type { AttributeValue, Batch } from "../../src/model/types.ts";
-import { event, metric, span, trace } from "../backends/backend_conformance.ts";
+import { event, metric, span, trace } from "../_records.ts";
 
 function mulberry32(seed: number): () => number {
   return () => {

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { checkRegex, parseQuery, QuerySyntaxError } from "../../mod.ts";
 import type { Batch, SpanRecord } from "../../src/model/types.ts";
-import { compileRegex, toRe2Regex } from "../../query/_re2_regex.ts";
+import { compileRegex, toRe2Regex } from "../../query/re2_regex.ts";
 import { openEmpty, QUERY_BACKENDS } from "../_query_backends.ts";
 import { Random } from "../_random_telemetry.ts";
 

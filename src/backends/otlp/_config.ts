@@ -8,7 +8,7 @@
  */
 import type { Attributes } from "../../model/types.ts";
 import { BackendError } from "../backend.ts";
-import { BACKEND_CONFIG_KEYS } from "../_config_keys.ts";
+import { BACKEND_CONFIG_KEYS } from "../config_keys.ts";
 
 /** The three OTLP signals and their URL path suffixes. */
 export const SIGNALS = ["traces", "logs", "metrics"] as const;

@@ -1,16 +1,20 @@
 /**
  * Bulk ingest: a whole batch (all four tables) as one
- * `insert ... select from unnest(...) on conflict do update` statement.
+ * `insert ... select from unnest(...)` statement. By default
+ * (`"insertOnce"`, see {@linkcode IngestMode}) spans, events and metrics are
+ * plain inserts and only traces (written at start and again at end) are
+ * upserted; a replay that meets a stored id fails whole and is repeated as
+ * `"upsert"`, every table `on conflict do update`.
  *
- * Why this shape (measured in `bench/postgresql_write_bench.ts`): with the
- * schema's indexes the server's index maintenance dominates, and unnest,
- * COPY through a staging table (on a noDelay socket) and
- * `jsonb_to_recordset` came out level, all well ahead of multi-row VALUES
- * and single-row inserts. Unnest wins on everything else: one statement is
- * one round trip and is atomic without BEGIN/COMMIT, the statement text is
- * fixed per set of non-empty tables so the server plans it once per
- * connection, it needs no temporary tables, and it cannot hit the Nagle /
- * delayed-ACK stall that a default-socket COPY does.
+ * Why this shape (`bench/postgresql_write_bench.ts` compares the others):
+ * with the schema's indexes the server's index maintenance dominates, and
+ * unnest, COPY through a staging table and `jsonb_to_recordset` come out
+ * level, all well ahead of multi-row VALUES and single-row inserts. Unnest
+ * wins on everything else: one statement is one round trip and is atomic
+ * without BEGIN/COMMIT, the statement text is fixed per set of non-empty
+ * tables so the server plans it once per connection, it needs no temporary
+ * tables, and it cannot hit the Nagle / delayed-ACK stall that a
+ * default-socket COPY does.
  *
  * The arrays are sent as PostgreSQL array literals that we build ourselves,
  * with each parameter typed by an explicit cast: the client then passes the
@@ -24,13 +28,6 @@
  *   inside a JSON text.
  * - A string is quoted without a regex replace when it holds no `"`, `\`
  *   or U+0000 (nearly all do not).
- *
- * Measured (`bench/postgresql_write_bench.ts`, group "ingest statement",
- * 10 mixed batches of 1,000 spans plus traces, events and metrics, a busy
- * 2-core machine): 121 ms before, 71 ms after. For the e2e bench's plain
- * span rows (20 batches of 1,000) the array literals of the text and number
- * columns went from ~35 to ~14 ms and the attributes column from ~41 to
- * ~1 ms.
  *
  * @module
  */
@@ -105,12 +102,8 @@ function jsonText(value: unknown): string {
  *   at start and again at end), spans, events and metrics as plain inserts:
  *   the pipeline writes each of those once, so an id already stored means a
  *   replay, and the statement fails with `unique_violation` (nothing
- *   stored) for the caller to repeat as `"upsert"`. The server skips the
- *   speculative-insertion work of `on conflict` for every row. Measured on
- *   20 batches of 1,000 spans, pre-built statements sent one after another,
- *   a busy 2-core machine, three runs: upsert 791 / 1122 / 1252 ms, plain
- *   insert 929 / 953 / 1103 ms, raw COPY 757 / 1017 / 1007 ms (noisy; the
- *   e2e bench moved from 0.85–0.88x to 0.89–1.05x of raw COPY with it).
+ *   stored) for the caller to repeat as `"upsert"`. The server then skips
+ *   the speculative-insertion work of `on conflict` for every row.
  */
 export type IngestMode = "upsert" | "insertOnce";
 
@@ -199,7 +192,7 @@ export function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === "23505";
 }
 
-/** Upserts a batch in one round trip and one transaction. */
+/** Upserts a batch in one round trip and one transaction (the benches' plain unnest writer). */
 export async function writeBatch(sql: Sql, batch: Batch): Promise<void> {
   const statement = ingestStatement(batch);
   if (statement === null) return;

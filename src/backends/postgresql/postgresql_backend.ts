@@ -22,7 +22,7 @@ import { checkStore, migrate, SCHEMA_NAME } from "./_schema.ts";
 import { openSocket } from "./_socket.ts";
 import { validateBatch } from "../_validate_batch.ts";
 import { runQuery } from "./_query.ts";
-import { BACKEND_CONFIG_KEYS } from "../_config_keys.ts";
+import { BACKEND_CONFIG_KEYS } from "../config_keys.ts";
 import { queryTimeoutError } from "../../../query/deadline.ts";
 
 /** Settings of a {@linkcode PostgresqlBackend} (`TelemetryConfig.backendConfig`). */
@@ -325,7 +325,7 @@ export class PostgresqlBackend implements Backend, AsyncDisposable {
    * one failing does not stop the next (the flusher re-sends both).
    *
    * Spans, events and metrics are first sent as plain inserts (see
-   * `IngestMode` in `_pg_ingest.ts`; cheaper for the server). When one of
+   * `IngestMode` in `_ingest.ts`; cheaper for the server). When one of
    * their ids is already stored (a replay, or a caller writing a record
    * twice) the statement fails whole and is repeated as an upsert — at
    * once, when no later write was sent behind it; otherwise the call throws

@@ -126,7 +126,7 @@ export const TABLE_COLUMNS: Readonly<Record<Entity, readonly string[]>> = {
  *   transactions on power loss, never integrity.
  * - Random span ids dirty many index pages per batch; checkpointing every
  *   ~40 MB of WAL (10,000 pages) instead of SQLite's ~4 MB copies each hot
- *   page back once rather than ten times (measured ~1.8x more rows/s on disk).
+ *   page back once rather than ten times.
  * - The page cache stays SQLite's default (2 MB): a 32 MB one did not make
  *   writes faster here.
  */

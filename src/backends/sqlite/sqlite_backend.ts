@@ -20,20 +20,25 @@ import {
   roundSum,
   setField,
 } from "../../../query/values.ts";
-import { compileRegex, type LinearRegex } from "../../../query/_re2_regex.ts";
+import { compileRegex, type LinearRegex } from "../../../query/re2_regex.ts";
 import type {
   Batch,
   EventRecord,
-  MetricKind,
   MetricRecord,
-  SpanKind,
-  SpanStatus,
   SpanWithEvents,
   TraceRecord,
 } from "../../model/types.ts";
 import { type Backend, BackendError } from "../backend.ts";
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, TABLE_COLUMNS, WRITER_PRAGMAS } from "./_schema.ts";
 import { validateBatch } from "../_validate_batch.ts";
+import {
+  type ArrayRow,
+  eventFromRow,
+  metricFromRow,
+  returnArrays,
+  spanFromRow,
+  traceFromRow,
+} from "./_rows.ts";
 
 /** Options of {@linkcode SqliteBackend}. */
 export interface SqliteBackendOptions {
@@ -87,8 +92,7 @@ function upsertSql(entity: Entity): string {
 }
 
 // Each writer binds its columns as direct arguments: spreading a reused
-// values array into run() measured 3-7% slower per row (bench/e2e_bench.ts
-// work, 1000-span transactions on a file).
+// values array into run() measured slower per row (bench/e2e_bench.ts).
 
 function runTrace(statement: StatementSync, t: TraceRecord): void {
   statement.run(
@@ -144,77 +148,6 @@ function runMetric(statement: StatementSync, m: MetricRecord): void {
     m.traceId,
     JSON.stringify(m.attributes),
   );
-}
-
-/**
- * A stored row as node:sqlite returns it with `setReturnArrays(true)`: the
- * table's columns in `TABLE_COLUMNS` order (`select t.*`; the constructor
- * checks that order). Arrays, because building an object per row with a
- * property per column took a quarter of a 20-span page's read.
- */
-type ArrayRow = (string | number | null)[];
-
-/** Makes `statement` return `ArrayRow`s (node:sqlite has the method; Deno's typings lack it). */
-function returnArrays(statement: StatementSync): void {
-  (statement as StatementSync & { setReturnArrays(enabled: boolean): void }).setReturnArrays(true);
-}
-
-function traceFromRow(r: ArrayRow): TraceRecord {
-  return {
-    traceId: r[0] as string,
-    name: r[1] as string,
-    startTime: r[2] as number,
-    endTime: r[3] as number | null,
-    status: r[4] as SpanStatus,
-    attributes: JSON.parse(r[5] as string),
-    resource: JSON.parse(r[6] as string),
-  };
-}
-
-function spanFromRow(r: ArrayRow): SpanWithEvents {
-  return {
-    spanId: r[0] as string,
-    traceId: r[1] as string,
-    parentSpanId: r[2] as string | null,
-    name: r[3] as string,
-    kind: r[4] as SpanKind,
-    startTime: r[5] as number,
-    endTime: r[6] as number | null,
-    status: r[7] as SpanStatus,
-    attributes: JSON.parse(r[12] as string),
-    error: r[9] === null ? null : {
-      type: r[9] as string,
-      message: r[10] as string,
-      stack: r[11] as string | null,
-    },
-    droppedEvents: r[8] as number,
-    events: [],
-  };
-}
-
-function eventFromRow(r: ArrayRow): EventRecord {
-  return {
-    eventId: r[0] as string,
-    eventType: r[1] as string,
-    name: r[2] as string,
-    timestamp: r[3] as number,
-    traceId: r[4] as string | null,
-    spanId: r[5] as string | null,
-    attributes: JSON.parse(r[6] as string),
-  };
-}
-
-function metricFromRow(r: ArrayRow): MetricRecord {
-  return {
-    metricId: r[0] as string,
-    name: r[1] as string,
-    value: r[2] as number,
-    unit: r[3] as string,
-    kind: r[4] as MetricKind,
-    timestamp: r[5] as number,
-    traceId: r[6] as string | null,
-    attributes: JSON.parse(r[7] as string),
-  };
 }
 
 const FROM_ROW: Readonly<Record<Entity, (r: ArrayRow) => QueryRow>> = {

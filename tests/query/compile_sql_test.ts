@@ -2,23 +2,28 @@ import assert from "node:assert/strict";
 import { compileSql, MAX_LIMIT, parseQuery, type QueryPlan, sqliteDialect } from "../../mod.ts";
 import { postgresqlDialect } from "../../query/postgresql_dialect.ts";
 
-Deno.test("compileSql() compiles a plan from parseQuery once per dialect", () => {
+Deno.test("compileSql() compiles a plan that crossed to the worker (a clone) to the same SQL", () => {
+  // There is no compile cache: manager.query() posts the plan to the reader
+  // worker, so the worker only ever sees structured clones, and compiling costs
+  // a few microseconds. The backends keep prepared statements by their text,
+  // which a clone reproduces exactly.
   const plan = parseQuery('spans where attr."llm.model" = "gpt-4o" limit 20');
   const first = compileSql(plan, sqliteDialect);
-  assert.equal(compileSql(plan, sqliteDialect), first);
-  assert.ok(Object.isFrozen(first) && Object.isFrozen(first.params));
-  // The cached result is what a fresh compile of an equal, unfrozen plan gives.
-  assert.deepEqual({ ...first }, { ...compileSql(structuredClone(plan), sqliteDialect) });
-  const pg = compileSql(plan, postgresqlDialect);
-  assert.notEqual(pg, first);
+  const cloned = compileSql(structuredClone(plan), sqliteDialect);
+  assert.equal(cloned.text, first.text);
+  assert.deepEqual(cloned.params, first.params);
+  assert.deepEqual(cloned.columns, first.columns);
+  const pg = compileSql(structuredClone(plan), postgresqlDialect);
   assert.notEqual(pg.text, first.text);
-  assert.equal(compileSql(plan, postgresqlDialect), pg);
+  assert.equal(compileSql(plan, postgresqlDialect).text, pg.text);
 });
 
-Deno.test("compileSql() freezes what it keeps, the output columns of an aggregate too", () => {
-  const compiled = compileSql(parseQuery("spans | count() by name"), sqliteDialect);
-  assert.ok(Object.isFrozen(compiled.columns));
-  assert.ok(compiled.columns.length > 0 && compiled.columns.every((c) => Object.isFrozen(c)));
+Deno.test("compileSql() of an aggregate gives a clone the same output columns", () => {
+  const plan = parseQuery("spans | count() by name");
+  assert.deepEqual(
+    compileSql(structuredClone(plan), sqliteDialect),
+    compileSql(plan, sqliteDialect),
+  );
 });
 
 Deno.test("compileSql() compiles a caller's own plan every time, so changes to it count", () => {

@@ -5,15 +5,12 @@
  * from one `crypto.getRandomValues` call, turned into hex character codes
  * with a table, decoded into one string by one `TextDecoder` call. An id is
  * then a `slice()` of that text — V8 makes a "sliced string" (a view into
- * the block: no copy, no rope to flatten later). Measured per 16-character
- * id on the bench machine: one `String.fromCharCode.apply` per id ~137 ns,
- * a slice ~50–60 ns with the first version of this pool, ~35–45 ns now. The
- * price: an id keeps its block of text alive as long as the id lives (see
- * `GROUPS`).
+ * the block: no copy, no rope to flatten later), several times cheaper than
+ * building each id's string on its own. The price: an id keeps its block of
+ * text alive as long as the id lives (see `GROUPS`).
  *
  * Reading a sliced string character by character is slower than reading a
- * flat one (~59 vs ~42 ns to encode 16 characters, itself ~2.6 ns per
- * `charCodeAt`), so the encoder copies the id's bytes from the block's
+ * flat one, so the encoder copies the id's bytes from the block's
  * character codes instead, when it knows them: {@linkcode takeId} tells the
  * caller where the id lies in {@linkcode idCodes} (a view of a fresh buffer
  * per block, so a position stays valid for as long as someone holds it),
@@ -25,7 +22,7 @@
 /**
  * 8-byte (16-hex-character) groups per block: a span id is one, a trace or
  * record id two. Blocks are large because each needs a new buffer for its
- * codes (allocating a typed array's buffer costs ~1.3 µs, whatever its
+ * codes (allocating a typed array's buffer costs the same whatever its
  * size up to a few KiB); an id keeps its block's text (8 KiB) alive, and a
  * span started by a manager its block's codes (8 KiB) too.
  */
@@ -43,8 +40,8 @@ for (let b = 0; b < 256; b++) {
 const random = new Uint8Array(GROUPS * 8);
 const random32 = new Uint32Array(random.buffer);
 const random16 = new Uint16Array(random.buffer);
-// ASCII is valid UTF-8, and the UTF-8 decoder has a fast path for it: ~0.37
-// µs per block, where "latin1" took ~2.4 µs (~19 ns per span id).
+// ASCII is valid UTF-8, and the UTF-8 decoder has a fast path for it
+// ("latin1" has none and was several times slower).
 const decoder = new TextDecoder();
 let text = "";
 /** Next unused group of the current block. */
@@ -106,7 +103,7 @@ export function idText(at: number, groups: 1 | 2): string {
  * view into the block): for trace ids, which applications keep (to
  * correlate logs, in caches of recent traces) far longer than spans live,
  * so that one kept id does not keep an 8 KiB block alive. Costs one
- * `TextDecoder` call (~0.1–0.2 µs), once per trace.
+ * `TextDecoder` call, once per trace.
  */
 export function idTextCopy(at: number, groups: 1 | 2): string {
   // The block's codes are one byte per character (see `refill`).

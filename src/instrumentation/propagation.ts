@@ -15,7 +15,7 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { runWithContext } from "./context.ts";
+import { runWithContext } from "../context/context.ts";
 import type { TelemetryManager } from "../manager.ts";
 import { type Attributes, SpanKind, SpanStatus } from "../model/types.ts";
 import {
@@ -28,8 +28,8 @@ import {
   parseTracestate,
   type TraceParent,
   TRACESTATE_ATTRIBUTE,
-} from "./w3c.ts";
-import { currentIds } from "./_current.ts";
+} from "../context/w3c.ts";
+import { currentIds } from "../context/current.ts";
 
 export {
   type Baggage,
@@ -43,7 +43,7 @@ export {
   parseTracestate,
   type TraceParent,
   type TraceparentFields,
-} from "./w3c.ts";
+} from "../context/w3c.ts";
 
 /** What the caller of this process sent: its span, its vendors' state and its baggage. */
 export interface RemoteContext {

@@ -15,8 +15,12 @@
 /** Backend error codes that never come from a record. */
 const TRANSIENT_CODES = new Set(["CONNECTION", "CLOSED", "BAD_CONFIG"]);
 
-/** Client and socket codes of a lost, refused or timed-out connection. */
-const TRANSIENT_CLIENT_CODES = new Set([
+/**
+ * Codes that postgres.js, Node's `net` and stream layers give a lost,
+ * refused or timed-out connection (also a write to a socket that has just
+ * been closed under the client). The PostgreSQL backend reads the same list.
+ */
+export const CONNECTION_ERROR_CODES: ReadonlySet<string> = new Set([
   "CONNECTION_CLOSED",
   "CONNECTION_DESTROYED",
   "CONNECTION_ENDED",
@@ -32,6 +36,12 @@ const TRANSIENT_CLIENT_CODES = new Set([
   "ENETUNREACH",
   "ENETDOWN",
   "EADDRNOTAVAIL",
+  "EHOSTDOWN",
+  "ENETRESET",
+  "ERR_STREAM_DESTROYED",
+  "ERR_STREAM_WRITE_AFTER_END",
+  "ERR_SOCKET_CLOSED",
+  "ERR_SOCKET_CLOSED_BEFORE_CONNECTION",
 ]);
 
 /**
@@ -73,7 +83,7 @@ function classifyOne(error: object): boolean | null {
   const code = e.code;
   if (typeof code !== "string") return null;
   if (code === "BAD_RECORD") return false;
-  if (TRANSIENT_CODES.has(code) || TRANSIENT_CLIENT_CODES.has(code)) return true;
+  if (TRANSIENT_CODES.has(code) || CONNECTION_ERROR_CODES.has(code)) return true;
   if (SQLSTATE.test(code)) return isTransientSqlState(code);
   return null;
 }

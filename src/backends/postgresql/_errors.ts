@@ -7,6 +7,7 @@
  * @module
  */
 import { BackendError, type BackendErrorCode } from "../backend.ts";
+import { CONNECTION_ERROR_CODES } from "../../transient.ts";
 
 /** Where a backend connects, for messages: `user@host:port/database`. */
 export interface PgTarget {
@@ -20,32 +21,6 @@ export interface PgTarget {
 export function describeTarget(target: PgTarget): string {
   return `${target.user}@${target.host}:${target.port}/${target.database}`;
 }
-
-/** Codes postgres.js and the socket layer give connection failures. */
-const CLIENT_CONNECTION_CODES = new Set([
-  "CONNECTION_CLOSED",
-  "CONNECTION_DESTROYED",
-  "CONNECTION_ENDED",
-  "CONNECT_TIMEOUT",
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ECONNABORTED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "EADDRNOTAVAIL",
-  "EHOSTDOWN",
-  "ENETRESET",
-  // A write to a socket that has just been closed under postgres.js.
-  "ERR_STREAM_DESTROYED",
-  "ERR_STREAM_WRITE_AFTER_END",
-  "ERR_SOCKET_CLOSED",
-  "ERR_SOCKET_CLOSED_BEFORE_CONNECTION",
-]);
 
 /**
  * SQLSTATEs meaning the session is gone or cannot start yet: class 08
@@ -62,7 +37,7 @@ export function isConnectionError(error: unknown): boolean {
   if (error === null || typeof error !== "object") return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code !== "string") return false;
-  return CLIENT_CONNECTION_CODES.has(code) || isConnectionState(code);
+  return CONNECTION_ERROR_CODES.has(code) || isConnectionState(code);
 }
 
 /** The error's message and code, with `password` masked should it appear. */

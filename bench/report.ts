@@ -7,7 +7,7 @@
  *   deno task bench:report --markdown      # the same as markdown (README / docs/performance.md)
  *   deno task bench:report --runs 9        # processes per bench (median ratio; default 5,
  *                                          # 3 for the query bench)
- *   deno task bench:report --skip dsl,burst
+ *   deno task bench:report --skip dsl,burst   # names: record, e2e, import, dsl, ui, burst
  *
  * Set `TELEMETRY_TEST_PG_URL` to include PostgreSQL. Every ratio compares two
  * figures measured in the same process, one after the other; each bench with
@@ -31,6 +31,8 @@ interface BenchStats {
   avg: number;
   min: number;
   max: number;
+  /** 75th percentile (deno bench reports no median; p75 bounds it from above). */
+  p75: number;
 }
 
 interface BenchResult {
@@ -303,6 +305,40 @@ if (!skip.has("dsl")) {
     });
   }
   spreadNote("DSL", QUERY_RUNS, perGroup);
+}
+
+// ---- web viewer -----------------------------------------------------------------------
+
+if (!skip.has("ui")) {
+  // One process: loopback round trips to serveViewer over the 1M-span store, each beside
+  // the store's own answer without the viewer.
+  const results = await bench("./ui_bench.ts");
+  const viewerRows: [string, string][] = [
+    ["viewer: GET /api/traces (page + totals, JSON)", "viewer: list page API (GET /api/traces)"],
+    ["viewer: GET /api/trace/<id> (JSON)", "viewer: trace page API (GET /api/trace/<id>)"],
+    ["Chromium: load / (list page)", "viewer: list page rendered in Chromium (until load)"],
+  ];
+  for (const [name, figure] of viewerRows) {
+    const r = results.find((b) => b.name === name);
+    if (r === undefined || r.stats === null) {
+      notes.push(`${figure}: not measured (no Chromium, or the bench failed).`);
+      continue;
+    }
+    const base = results.find((b) => b.group === r.group && b.baseline);
+    const limitNs = name.startsWith("Chromium") ? 1e9 : 100e6;
+    rows.push({
+      figure: `${figure}, p75 over 1M spans`,
+      ours: formatNs(r.stats.p75),
+      baseline: base?.stats ? formatNs(base.stats.p75) : "—",
+      ratio: base?.stats ? r.stats.p75 / base.stats.p75 : null,
+      target: `≤ ${formatNs(limitNs)}`,
+      pass: r.stats.p75 <= limitNs,
+    });
+  }
+  notes.push(
+    "Viewer: p75 of the client's loopback round trip (an upper bound of the server's median); " +
+      "the baseline is the store answering the same plans without the viewer.",
+  );
 }
 
 // ---- burst -----------------------------------------------------------------------------

@@ -30,17 +30,17 @@ let end = 0;
  * @returns The value: `null`, booleans, numbers, bigints (64-bit integers),
  * strings, `Uint8Array` views into `bytes` (binaries), arrays and plain
  * objects.
- * @throws {Error} When `bytes` is truncated, holds bytes after the value,
+ * @throws Error when `bytes` is truncated, holds bytes after the value,
  * holds an extension type or the reserved byte 0xc1, or a map key that is
  * an array, map or binary.
  *
  * @example Decoding a map
  * ```ts
- * import { assertEquals } from "jsr:@std/assert";
+ * import assert from "node:assert/strict";
  * import { decodeMessagePack } from "./msgpack_reader.ts";
  *
  * const bytes = new Uint8Array([0x81, 0xa1, 0x61, 0x92, 0x01, 0xc3]);
- * assertEquals(decodeMessagePack(bytes), { a: [1, true] });
+ * assert.deepEqual(decodeMessagePack(bytes), { a: [1, true] });
  * ```
  */
 export function decodeMessagePack(bytes: Uint8Array): unknown {
@@ -211,9 +211,8 @@ function readMap(length: number, at: number): Record<string, unknown> {
   return object;
 }
 
-// Cache of short map keys: slot = hash of (length, first, second, last byte);
+// Cache of fixstr map keys (≤ 31 bytes): slot = hash of (length, first, second, last byte);
 // a hit is checked byte by byte against the key's bytes.
-const KEY_CACHE_MAX_LENGTH = 32;
 const KEY_SLOTS = 4096;
 const keyBytes: (Uint8Array | undefined)[] = new Array(KEY_SLOTS);
 const keyStrings: string[] = new Array(KEY_SLOTS);

@@ -123,7 +123,7 @@ function randomNumber(rand: () => number): number | bigint {
 
 function randomValue(rand: () => number, depth: number): unknown {
   const r = rand();
-  if (depth > 4 || r < 0.35) {
+  if (depth > 3 || r < 0.4) {
     const s = rand();
     if (s < 0.1) return null;
     if (s < 0.2) return rand() < 0.5;
@@ -131,7 +131,7 @@ function randomValue(rand: () => number, depth: number): unknown {
     if (s < 0.95) return randomString(rand);
     return Uint8Array.from({ length: Math.floor(rand() * 300) }, () => Math.floor(rand() * 256));
   }
-  const n = rand() < 0.1 ? 0 : Math.floor(rand() * (rand() < 0.9 ? 8 : 40));
+  const n = rand() < 0.1 ? 0 : Math.floor(rand() * (rand() < 0.95 ? 8 : 40));
   if (r < 0.65) return Array.from({ length: n }, () => randomValue(rand, depth + 1));
   const o: Record<string, unknown> = {};
   for (let i = 0; i < n; i++) {

@@ -5,7 +5,7 @@
  * same bytes into the same values (tests/frame/msgpack_reader_test.ts).
  *
  * `deno bench -A bench/frame_decode_bench.ts` for Deno.bench's figures per
- * frame; `deno run -A bench/frame_decode_bench.ts` for ns per record from
+ * frame; `deno run -A bench/frame_decode_bench.ts --paired [rounds]` for ns per record from
  * alternating rounds of both decoders in one process (paired).
  *
  * @module
@@ -54,12 +54,12 @@ function nsPerRecord(decode: (bytes: Uint8Array) => unknown, frames: number): nu
   return ((performance.now() - start) * 1e6) / (frames * RECORDS);
 }
 
-if (import.meta.main && !("bench" in Deno.env.toObject())) {
+if (import.meta.main && Deno.args[0] === "--paired") {
   const theirs = (bytes: Uint8Array) => unpackr.unpack(bytes);
   // Warm both up, then alternate rounds so load on the machine hits both alike.
   nsPerRecord(theirs, 2000);
   nsPerRecord(decodeMessagePack, 2000);
-  const rounds = Number(Deno.args[0] ?? 7);
+  const rounds = Number(Deno.args[1] ?? 7);
   const a: number[] = [];
   const b: number[] = [];
   for (let r = 0; r < rounds; r++) {

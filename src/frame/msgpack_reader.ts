@@ -274,9 +274,9 @@ function readString(length: number, at: number): string {
   return utf8.decode(src.subarray(start, stop));
 }
 
-/** Reused arrays of character codes, one per length (5–64). */
+/** Reused arrays of character codes, one per length (17–64). */
 const codeArrays: number[][] = [];
-for (let n = 0; n <= 64; n++) codeArrays.push(new Array<number>(n).fill(0));
+for (let n = 0; n <= 64; n++) codeArrays.push(Array.from({ length: n }, () => 0));
 
 /** The ASCII string of `length` (≤ 64) bytes at `start` in `s`. */
 function asciiString(s: Uint8Array, start: number, length: number): string {
@@ -291,6 +291,162 @@ function asciiString(s: Uint8Array, start: number, length: number): string {
       return fromCharCode(s[start]!, s[start + 1]!, s[start + 2]!);
     case 4:
       return fromCharCode(s[start]!, s[start + 1]!, s[start + 2]!, s[start + 3]!);
+    case 5:
+      return fromCharCode(s[start]!, s[start + 1]!, s[start + 2]!, s[start + 3]!, s[start + 4]!);
+    case 6:
+      return fromCharCode(
+        s[start]!,
+        s[start + 1]!,
+        s[start + 2]!,
+        s[start + 3]!,
+        s[start + 4]!,
+        s[start + 5]!,
+      );
+    case 7:
+      return fromCharCode(
+        s[start]!,
+        s[start + 1]!,
+        s[start + 2]!,
+        s[start + 3]!,
+        s[start + 4]!,
+        s[start + 5]!,
+        s[start + 6]!,
+      );
+    case 8:
+      return fromCharCode(
+        s[start]!,
+        s[start + 1]!,
+        s[start + 2]!,
+        s[start + 3]!,
+        s[start + 4]!,
+        s[start + 5]!,
+        s[start + 6]!,
+        s[start + 7]!,
+      );
+    case 9:
+      return fromCharCode(
+        s[start]!,
+        s[start + 1]!,
+        s[start + 2]!,
+        s[start + 3]!,
+        s[start + 4]!,
+        s[start + 5]!,
+        s[start + 6]!,
+        s[start + 7]!,
+        s[start + 8]!,
+      );
+    case 10:
+      return fromCharCode(
+        s[start]!,
+        s[start + 1]!,
+        s[start + 2]!,
+        s[start + 3]!,
+        s[start + 4]!,
+        s[start + 5]!,
+        s[start + 6]!,
+        s[start + 7]!,
+        s[start + 8]!,
+        s[start + 9]!,
+      );
+    case 11:
+      return fromCharCode(
+        s[start]!,
+        s[start + 1]!,
+        s[start + 2]!,
+        s[start + 3]!,
+        s[start + 4]!,
+        s[start + 5]!,
+        s[start + 6]!,
+        s[start + 7]!,
+        s[start + 8]!,
+        s[start + 9]!,
+        s[start + 10]!,
+      );
+    case 12:
+      return fromCharCode(
+        s[start]!,
+        s[start + 1]!,
+        s[start + 2]!,
+        s[start + 3]!,
+        s[start + 4]!,
+        s[start + 5]!,
+        s[start + 6]!,
+        s[start + 7]!,
+        s[start + 8]!,
+        s[start + 9]!,
+        s[start + 10]!,
+        s[start + 11]!,
+      );
+    case 13:
+      return fromCharCode(
+        s[start]!,
+        s[start + 1]!,
+        s[start + 2]!,
+        s[start + 3]!,
+        s[start + 4]!,
+        s[start + 5]!,
+        s[start + 6]!,
+        s[start + 7]!,
+        s[start + 8]!,
+        s[start + 9]!,
+        s[start + 10]!,
+        s[start + 11]!,
+        s[start + 12]!,
+      );
+    case 14:
+      return fromCharCode(
+        s[start]!,
+        s[start + 1]!,
+        s[start + 2]!,
+        s[start + 3]!,
+        s[start + 4]!,
+        s[start + 5]!,
+        s[start + 6]!,
+        s[start + 7]!,
+        s[start + 8]!,
+        s[start + 9]!,
+        s[start + 10]!,
+        s[start + 11]!,
+        s[start + 12]!,
+        s[start + 13]!,
+      );
+    case 15:
+      return fromCharCode(
+        s[start]!,
+        s[start + 1]!,
+        s[start + 2]!,
+        s[start + 3]!,
+        s[start + 4]!,
+        s[start + 5]!,
+        s[start + 6]!,
+        s[start + 7]!,
+        s[start + 8]!,
+        s[start + 9]!,
+        s[start + 10]!,
+        s[start + 11]!,
+        s[start + 12]!,
+        s[start + 13]!,
+        s[start + 14]!,
+      );
+    case 16:
+      return fromCharCode(
+        s[start]!,
+        s[start + 1]!,
+        s[start + 2]!,
+        s[start + 3]!,
+        s[start + 4]!,
+        s[start + 5]!,
+        s[start + 6]!,
+        s[start + 7]!,
+        s[start + 8]!,
+        s[start + 9]!,
+        s[start + 10]!,
+        s[start + 11]!,
+        s[start + 12]!,
+        s[start + 13]!,
+        s[start + 14]!,
+        s[start + 15]!,
+      );
     default: {
       // No subarray: making a typed-array view costs more than the copy.
       const codes = codeArrays[length]!;

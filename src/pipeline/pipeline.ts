@@ -27,26 +27,14 @@ import { BackendError } from "../backends/backend.ts";
 import type { BackendSpec } from "../backends/open_backend.ts";
 import { readerSpec } from "../backends/open_reader.ts";
 import { queryTimeoutError } from "../../query/deadline.ts";
-import {
-  type MetricFields,
-  type SpanFields,
-  type TraceFields,
-  writeEvent,
-  writeMetric,
-  writeSpan,
-  writeTrace,
-} from "../frame/codec.ts";
-import { FrameWriter } from "../frame/_frame_writer.ts";
-import { readableCopy } from "../model/sanitize.ts";
-import type { Attributes } from "../model/types.ts";
+import type { FieldsOf } from "../frame/encoder.ts";
+import type { RecordKind } from "../frame/format.ts";
+import { FrameBatcher } from "./frame_batcher.ts";
 import { RingBuffer } from "./ring_buffer.ts";
+import { SpillQueue } from "./spill_queue.ts";
 import type { TelemetryStats } from "./telemetry_stats.ts";
 import type { ExportStats } from "../backends/export_stats.ts";
 
-/** Records per frame: large enough to amortise per-frame costs, small enough to keep latency low. */
-const FRAME_RECORDS = 512;
-/** Frame size that triggers publishing regardless of the record count. */
-const FRAME_BYTES = 64 * 1024;
 const RESTART_FIRST_MS = 50;
 const RESTART_MAX_MS = 5000;
 
@@ -155,12 +143,6 @@ interface Waiter {
   reject: (error: Error) => void;
 }
 
-/** A frame that did not fit in the ring, waiting on this thread. */
-interface SpilledFrame {
-  bytes: Uint8Array;
-  records: number;
-}
-
 interface PendingQuery extends Waiter {
   plan: QueryPlan;
   resolveRows: (rows: QueryRow[]) => void;
@@ -221,23 +203,15 @@ export class Pipeline {
   #rejected = 0;
   /** `#rejected` by reason; each reason is warned about once. */
   #rejectedByReason = new Map<string, number>();
-  #writer = new FrameWriter();
-  #frameHeader = 0;
-  #frameRecords = 0;
-  #frameLimit: number;
-  #maxPayload: number;
+  #frame: FrameBatcher;
   #publishScheduled = false;
-  #spill: SpilledFrame[] = [];
-  #spillHead = 0;
-  #spillRecords = 0;
+  #spill: SpillQueue;
 
   /** Records accepted into the ring or the spill queue, in ring order. */
   #accepted = 0;
   #durable = 0;
   #recorded = 0;
   #dropped = 0;
-  /** Whether a record is being written again after its first attempt threw (see `#retryable`). */
-  #retrying = false;
   #spilled = 0;
   #sinceWake = 0;
   #blocked = false;
@@ -300,9 +274,15 @@ export class Pipeline {
       backendConfig: config.backendConfig,
     });
     this.#ring = RingBuffer.create(config.ringBufferBytes & ~7);
-    this.#maxPayload = this.#ring.maxPayloadBytes;
-    this.#frameLimit = Math.min(FRAME_BYTES, this.#maxPayload >> 2);
-    this.#frameHeader = this.#writer.reserveArray32();
+    this.#frame = new FrameBatcher({
+      maxPayloadBytes: this.#ring.maxPayloadBytes,
+      publish: () => this.#publish(true),
+      drop: (reason) => {
+        this.#dropped++;
+        this.#lastExportError = reason;
+      },
+    });
+    this.#spill = new SpillQueue(config.maxSpillRecords);
     this.#ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -355,259 +335,35 @@ export class Pipeline {
   }
 
   /**
-   * Records a trace (at start and again at end). Cheap and synchronous, like
-   * every `push*`: the record is encoded at once into the current frame,
-   * which is published when full or at the end of the current microtask.
+   * Records a trace (at start and again at end), span, event or metric
+   * point. Cheap and synchronous: the record is encoded at once into the
+   * current frame, which is published when full or at the end of the
+   * current microtask.
    *
-   * @param trace The trace's fields.
-   */
-  pushTrace(trace: TraceFields): void {
-    if (!this.#accepting()) return;
-    let start = this.#writer.pos;
-    const sanitized = this.#writer.sanitized;
-    try {
-      writeTrace(this.#writer, trace);
-      if (this.#writer.pos > this.#maxPayload) {
-        if (!this.#makeRoom(start)) return;
-        start = this.#writer.pos;
-        this.#writer.sanitized = sanitized;
-        writeTrace(this.#writer, trace);
-        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
-      }
-    } catch (error) {
-      this.#rollBack(start, sanitized);
-      const attributes = this.#retryable("trace", error, trace.attributes);
-      if (attributes !== null) {
-        this.#retrying = true;
-        try {
-          this.pushTrace({ ...trace, attributes });
-        } finally {
-          this.#retrying = false;
-        }
-      }
-      return;
-    }
-    this.#added();
-  }
-
-  /**
-   * Records a finished span.
-   *
-   * @param span The span's fields.
-   * @param idCodes Where the span id's character codes are, if known (see `writeSpan`).
+   * @param kind The record's tag (`TRACE`, `SPAN`, `EVENT`, `METRIC`).
+   * @param record Its fields.
+   * @param idCodes Where its id's character codes are, if known (see `RecordEncoder.write`).
    * @param idAt See `idCodes`.
    */
-  pushSpan(span: SpanFields, idCodes: DataView | null = null, idAt = 0): void {
-    if (!this.#accepting()) return;
-    let start = this.#writer.pos;
-    const sanitized = this.#writer.sanitized;
-    try {
-      writeSpan(this.#writer, span, idCodes, idAt);
-      if (this.#writer.pos > this.#maxPayload) {
-        if (!this.#makeRoom(start)) return;
-        start = this.#writer.pos;
-        this.#writer.sanitized = sanitized;
-        writeSpan(this.#writer, span, idCodes, idAt);
-        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
-      }
-    } catch (error) {
-      this.#rollBack(start, sanitized);
-      const attributes = this.#retryable("span", error, span.attributes);
-      if (attributes !== null) {
-        this.#retrying = true;
-        try {
-          this.pushSpan({ ...span, attributes }, idCodes, idAt);
-        } finally {
-          this.#retrying = false;
-        }
-      }
-      return;
-    }
-    this.#added();
-  }
-
-  /**
-   * Records an event.
-   *
-   * @param eventId Its id.
-   * @param eventType Its type.
-   * @param name Its name.
-   * @param timestamp Seconds since the epoch.
-   * @param traceId Its trace.
-   * @param spanId Its span.
-   * @param attributes Its attributes.
-   * @param idCodes Where the event id's character codes are, if known (see `writeEvent`).
-   * @param idAt See `idCodes`.
-   */
-  pushEvent(
-    eventId: string,
-    eventType: string,
-    name: string,
-    timestamp: number,
-    traceId: string | null,
-    spanId: string | null,
-    attributes: Attributes,
+  append<K extends RecordKind>(
+    kind: K,
+    record: FieldsOf[K],
     idCodes: DataView | null = null,
     idAt = 0,
   ): void {
     if (!this.#accepting()) return;
-    let start = this.#writer.pos;
-    const sanitized = this.#writer.sanitized;
-    try {
-      writeEvent(
-        this.#writer,
-        eventId,
-        eventType,
-        name,
-        timestamp,
-        traceId,
-        spanId,
-        attributes,
-        idCodes,
-        idAt,
-      );
-      if (this.#writer.pos > this.#maxPayload) {
-        if (!this.#makeRoom(start)) return;
-        start = this.#writer.pos;
-        this.#writer.sanitized = sanitized;
-        writeEvent(
-          this.#writer,
-          eventId,
-          eventType,
-          name,
-          timestamp,
-          traceId,
-          spanId,
-          attributes,
-          idCodes,
-          idAt,
-        );
-        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
-      }
-    } catch (error) {
-      this.#rollBack(start, sanitized);
-      const copy = this.#retryable("event", error, attributes);
-      if (copy !== null) {
-        this.#retrying = true;
-        try {
-          this.pushEvent(eventId, eventType, name, timestamp, traceId, spanId, copy, idCodes, idAt);
-        } finally {
-          this.#retrying = false;
-        }
-      }
-      return;
-    }
-    this.#added();
-  }
-
-  /**
-   * Records a metric point.
-   *
-   * @param metric The point's fields.
-   * @param idCodes Where the metric id's character codes are, if known (see `writeMetric`).
-   * @param idAt See `idCodes`.
-   */
-  pushMetric(metric: MetricFields, idCodes: DataView | null = null, idAt = 0): void {
-    if (!this.#accepting()) return;
-    let start = this.#writer.pos;
-    const sanitized = this.#writer.sanitized;
-    try {
-      writeMetric(this.#writer, metric, idCodes, idAt);
-      if (this.#writer.pos > this.#maxPayload) {
-        if (!this.#makeRoom(start)) return;
-        start = this.#writer.pos;
-        this.#writer.sanitized = sanitized;
-        writeMetric(this.#writer, metric, idCodes, idAt);
-        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
-      }
-    } catch (error) {
-      this.#rollBack(start, sanitized);
-      const attributes = this.#retryable("metric", error, metric.attributes);
-      if (attributes !== null) {
-        this.#retrying = true;
-        try {
-          this.pushMetric({ ...metric, attributes }, idCodes, idAt);
-        } finally {
-          this.#retrying = false;
-        }
-      }
-      return;
-    }
-    this.#added();
-  }
-
-  /**
-   * A record written at `start` pushed the frame past what the ring
-   * accepts: takes it back out and publishes the frame, so the caller can
-   * write it again into a fresh one. It is written again rather than
-   * copied, because a record may refer back to earlier ones in its frame
-   * (`SAME_TRACE_ID`). Returns `false`, dropping the record, when the
-   * frame held nothing else: the record alone is too large.
-   */
-  #makeRoom(start: number): boolean {
-    const w = this.#writer;
-    const size = w.pos - start;
-    w.pos = start;
-    if (this.#frameRecords === 0) {
-      // The dropped record may have set up references to itself.
-      w.forgetReferences();
-      this.#dropped++;
-      this.#lastExportError = `TOO_LARGE: a record of ${size} bytes exceeds the ring's frame limit`;
-      return false;
-    }
-    this.#publish(true);
-    return true;
-  }
-
-  /**
-   * Takes a record that failed to encode (e.g. an attribute getter threw)
-   * back out of the frame, which stays decodable.
-   */
-  #rollBack(start: number, sanitized: number): void {
-    this.#writer.pos = start;
-    this.#writer.sanitized = sanitized;
-    this.#writer.forgetReferences();
-  }
-
-  /**
-   * After a record failed to encode: the attributes to write it again with
-   * (a copy in which every value that cannot be read is a marker, see
-   * `readableCopy`), uncounting it as recorded since the retry counts it
-   * again; or, when the retry failed too, `null`, the record counted as
-   * dropped and the reason kept in `lastExportError`. Recording never
-   * throws into the application.
-   */
-  #retryable(kind: string, error: unknown, attributes: unknown): Attributes | null {
-    if (this.#retrying) {
-      this.#dropped++;
-      let why: string;
-      try {
-        why = error instanceof Error ? error.message : String(error);
-      } catch {
-        why = "unknown error";
-      }
-      this.#lastExportError = `ENCODE_FAILED: Cannot record ${kind}: ${why}`;
-      return null;
-    }
-    this.#recorded--;
-    const copy = readableCopy(attributes);
-    this.#writer.sanitized += copy.replaced;
-    return copy.value as Attributes;
-  }
-
-  /** Counts values the manager replaced before they reached the encoder (see `stats().sanitizedValues`). */
-  countSanitized(n: number): void {
-    this.#writer.sanitized += n;
-  }
-
-  /** Counts the record just written; publishes the frame when full, else at the end of the microtask. */
-  #added(): void {
-    if (++this.#frameRecords >= FRAME_RECORDS || this.#writer.pos >= this.#frameLimit) {
+    if (!this.#frame.append(kind, record, idCodes, idAt)) return;
+    if (this.#frame.full) {
       this.#publish(true);
     } else if (!this.#publishScheduled) {
       this.#publishScheduled = true;
       queueMicrotask(this.#publishTask);
     }
+  }
+
+  /** Counts values the manager replaced before they reached the encoder (see `stats().sanitizedValues`). */
+  countSanitized(n: number): void {
+    this.#frame.countSanitized(n);
   }
 
   /**
@@ -912,7 +668,7 @@ export class Pipeline {
       };
     }
     this.#accepted = this.#durable;
-    this.#clearSpill();
+    this.#spill.clear();
     noteClosedLosses(this.#dropped + this.#rejected);
     const worker = this.#worker;
     this.#worker = null;
@@ -927,18 +683,18 @@ export class Pipeline {
 
   /** Counters of the pipeline (see {@linkcode TelemetryStats}). */
   stats(): TelemetryStats {
-    const spillQueue = this.#spillRecords;
+    const spillQueue = this.#spill.records;
     return {
       recorded: this.#recorded,
       exported: this.#durable - this.#rejected,
       dropped: this.#dropped + this.#rejected,
       spilled: this.#spilled,
       spillQueue,
-      pending: this.#accepted - this.#durable + this.#frameRecords,
+      pending: this.#accepted - this.#durable + this.#frame.records,
       batches: this.#batches,
       exportErrors: this.#exportErrors,
       lastExportError: this.#lastExportError,
-      sanitizedValues: this.#writer.sanitized,
+      sanitizedValues: this.#frame.sanitized,
       lastExportLatencyMs: this.#lastLatencyMs,
       avgExportLatencyMs: this.#batches > 0 ? this.#latencySumMs / this.#batches : null,
       ringUsage: this.#ring.usedBytes() / this.#ring.capacity,
@@ -953,46 +709,25 @@ export class Pipeline {
 
   /** Moves the spill queue, then the current frame, into the ring. */
   #publish(mayWait: boolean): void {
-    if (this.#spillHead < this.#spill.length) this.#moveSpill(mayWait);
-    const records = this.#frameRecords;
+    if (!this.#spill.empty) this.#moveSpill(mayWait);
+    const records = this.#frame.records;
     if (records === 0) return;
-    const w = this.#writer;
-    w.patchArray32(this.#frameHeader, records);
-    const bytes = w.buf.subarray(0, w.pos);
-    if (this.#spillHead < this.#spill.length || !this.#write(bytes, records, mayWait)) {
+    const bytes = this.#frame.take();
+    if (!this.#spill.empty || !this.#write(bytes, records, mayWait)) {
       // Older records still wait in the spill queue (ring order must be
       // recording order), or the ring is full.
       this.#toSpill(bytes, records);
     }
-    w.reset();
-    // A huge record grew the scratch buffer: give the memory back.
-    if (w.buf.length > 4 * FRAME_BYTES) this.#writer = new FrameWriter();
-    this.#frameHeader = this.#writer.reserveArray32();
-    this.#frameRecords = 0;
+    this.#frame.reset();
   }
 
   #moveSpill(mayWait: boolean): void {
-    while (this.#spillHead < this.#spill.length) {
-      const frame = this.#spill[this.#spillHead]!;
+    for (let frame = this.#spill.peek(); frame !== undefined; frame = this.#spill.peek()) {
       // Spilled records were already accepted: undo the count #write adds.
       if (!this.#write(frame.bytes, frame.records, mayWait)) break;
       this.#accepted -= frame.records;
-      this.#spillRecords -= frame.records;
-      this.#spill[this.#spillHead++] = undefined as unknown as SpilledFrame;
+      this.#spill.shift();
     }
-    if (this.#spillHead >= this.#spill.length) {
-      this.#spill = [];
-      this.#spillHead = 0;
-    } else if (this.#spillHead > 1024 && this.#spillHead * 2 > this.#spill.length) {
-      this.#spill = this.#spill.slice(this.#spillHead);
-      this.#spillHead = 0;
-    }
-  }
-
-  #clearSpill(): void {
-    this.#spill = [];
-    this.#spillHead = 0;
-    this.#spillRecords = 0;
   }
 
   /** Writes one frame into the ring (waiting for space if allowed); counts its records as accepted. */
@@ -1033,12 +768,10 @@ export class Pipeline {
 
   /** Queues a frame on this thread (a copy), or drops it when the queue is full. */
   #toSpill(bytes: Uint8Array, records: number): void {
-    if (this.#spillRecords + records > this.#config.maxSpillRecords) {
+    if (!this.#spill.push(bytes, records)) {
       this.#dropped += records;
       return;
     }
-    this.#spill.push({ bytes: bytes.slice(), records });
-    this.#spillRecords += records;
     this.#accepted += records;
     this.#spilled += records;
   }
@@ -1178,7 +911,7 @@ export class Pipeline {
     this.#rejectReady(error);
     this.#dropped += this.#accepted - this.#durable;
     this.#accepted = this.#durable;
-    this.#clearSpill();
+    this.#spill.clear();
     for (const w of this.#flushes) w.reject(error);
     for (const q of this.#queries.values()) q.reject(error);
     this.#flushes = [];

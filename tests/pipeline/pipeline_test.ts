@@ -244,11 +244,12 @@ Deno.test("shutdown() against a backend that never answers is bounded and counts
 
 Deno.test("the waitAsync wake-up mode stores everything too", async () => {
   const { Pipeline } = await import("../../src/pipeline/pipeline.ts");
+  const { METRIC } = await import("../../src/frame/format.ts");
   const pipeline = new Pipeline(TelemetryConfig.createMemory({ exportInterval: 0 }), {
     wake: "wait",
   });
   for (let i = 0; i < 5000; i++) {
-    pipeline.pushMetric({
+    pipeline.append(METRIC, {
       metricId: i.toString(16).padStart(32, "0"),
       name: "m",
       value: i,

@@ -1,7 +1,11 @@
 /**
- * The application-thread side of the recording pipeline: batches finished
- * records into frames, writes frames into the shared ring buffer, and talks
- * to the flusher worker (flush acknowledgements, queries, restarts).
+ * {@linkcode Pipeline}: the application-thread side of recording, composed
+ * of a {@linkcode FrameBatcher} (the current frame), the shared
+ * {@linkcode RingBuffer}, a {@linkcode SpillQueue}, the link to the flusher
+ * worker (started, restarted with back-off, told to flush, asked queries)
+ * and, for SQLite files and PostgreSQL, a {@linkcode ReaderLink} that runs
+ * queries apart from writing. It also keeps the counters of `stats()` and
+ * drains at exit.
  *
  * Back-pressure, in order:
  * 1. ring full → wait for space (`Atomics.wait`), at most `maxBlockMs`; after
@@ -16,60 +20,20 @@
 import { Worker } from "node:worker_threads";
 import type { QueryPlan, QueryRow } from "../../query/plan.ts";
 import type { TelemetryConfig } from "../config.ts";
-import type {
-  PipelineMessage,
-  ReaderMessage,
-  RefusedRecords,
-  WakeMode,
-  WireError,
-} from "./messages.ts";
-import { BackendError } from "../backends/backend.ts";
-import type { BackendSpec } from "../backends/open_backend.ts";
+import type { PipelineMessage, RefusedRecords, WakeMode } from "./messages.ts";
 import { readerSpec } from "../backends/open_reader.ts";
-import { queryTimeoutError } from "../../query/deadline.ts";
 import type { FieldsOf } from "../frame/encoder.ts";
 import type { RecordKind } from "../frame/format.ts";
 import { FrameBatcher } from "./frame_batcher.ts";
 import { RingBuffer } from "./ring_buffer.ts";
 import { SpillQueue } from "./spill_queue.ts";
+import { fromWire, PipelineError, queryError } from "./pipeline_error.ts";
+import { ReaderLink } from "./reader_link.ts";
 import type { TelemetryStats } from "./telemetry_stats.ts";
 import type { ExportStats } from "../backends/export_stats.ts";
 
 const RESTART_FIRST_MS = 50;
 const RESTART_MAX_MS = 5000;
-
-/**
- * An error from the pipeline or the worker's backend, with the stable `code`
- * it carried across the thread boundary (e.g. `"CONNECTION"`,
- * `"WRITE_FAILED"`, `"QUERY_FAILED"`, `"BAD_QUERY"`, `"EXPORT_ONLY"`,
- * `"CLOSED"`).
- *
- * @example
- * ```ts
- * import { PipelineError } from "@spark/telemetry";
- * import assert from "node:assert/strict";
- *
- * const error = new PipelineError("CLOSED", "Cannot flush: the manager is shut down");
- * assert.equal(error.code, "CLOSED");
- * assert.ok(error instanceof Error);
- * ```
- */
-export class PipelineError extends Error {
-  /** Stable code. */
-  readonly code: string;
-
-  /**
-   * Creates the error.
-   *
-   * @param code Stable code.
-   * @param message "Cannot <action>: <why>".
-   */
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = "PipelineError";
-    this.code = code;
-  }
-}
 
 /** Internal knobs of a {@linkcode Pipeline}, for tests and benchmarks. */
 export interface PipelineOptions {
@@ -148,41 +112,7 @@ interface PendingQuery extends Waiter {
   resolveRows: (rows: QueryRow[]) => void;
 }
 
-function fromWire(error: WireError): PipelineError {
-  return new PipelineError(error.code, error.message);
-}
-
-/** A query's error from either worker; a timeout is a `BackendError` wherever it was decided. */
-function queryError(error: WireError): Error {
-  return error.code === "QUERY_TIMEOUT"
-    ? new BackendError("QUERY_TIMEOUT", error.message)
-    : fromWire(error);
-}
-
-/**
- * Extra time the pipeline gives a PostgreSQL reader past `queryTimeoutMs`
- * before replacing it: the server's `statement_timeout` cancels the
- * statement itself, which keeps the reader's connections.
- */
-const SERVER_CANCEL_GRACE_MS = 1000;
-
-/**
- * How long a SQLite reader told to cancel a query (through its functions,
- * see `workers/reader.ts`) may take to answer before it is replaced.
- */
-const CANCEL_ANSWER_MS = 1000;
-
-/** A query for the reader worker: waiting for its records to be stored, or running. */
-interface ReaderQuery {
-  id: number;
-  plan: QueryPlan;
-  resolveRows: (rows: QueryRow[]) => void;
-  reject: (error: Error) => void;
-  /** Whether it was handed to the reader. */
-  posted: boolean;
-  /** The time limit, running once the reader is ready. */
-  timer: ReturnType<typeof setTimeout> | null;
-}
+export { PipelineError };
 
 /**
  * The recording pipeline of one {@linkcode TelemetryManager}: one ring, one
@@ -228,16 +158,8 @@ export class Pipeline {
   #flushes: Waiter[] = [];
   #queries = new Map<number, PendingQuery>();
   #nextQueryId = 1;
-  /** The store the reader worker opens; null when the writer answers queries. */
-  #readerSpec: BackendSpec | null;
-  #reader: Worker | null = null;
-  #readerReady = false;
-  /** The reader's cancel words: [0] query to cancel, [1] query running. */
-  #readerCancel: Int32Array<SharedArrayBuffer> = new Int32Array(new SharedArrayBuffer(8));
-  /** Queries the reader was told to cancel, with the timer that replaces it if it does not answer. */
-  #cancelling = new Map<number, ReturnType<typeof setTimeout>>();
-  /** Reader queries by id, from the call until settled. */
-  #reads = new Map<number, ReaderQuery>();
+  /** The reader worker's link; null when the writer answers queries. */
+  #reader: ReaderLink | null;
   #fatal: PipelineError | null = null;
   #closing: Promise<void> | null = null;
   #closed = false;
@@ -269,9 +191,14 @@ export class Pipeline {
   constructor(config: TelemetryConfig, options: PipelineOptions = {}) {
     this.#config = config;
     this.#wake = options.wake ?? "poll";
-    this.#readerSpec = readerSpec({
-      backend: config.backend,
-      backendConfig: config.backendConfig,
+    const spec = readerSpec({ backend: config.backend, backendConfig: config.backendConfig });
+    this.#reader = spec === null ? null : new ReaderLink(spec, config.queryTimeoutMs, {
+      // The reader opens the store read-only: it needs the writer to have
+      // created it (ready), even when there is nothing to flush.
+      whenStored: () => this.flush().then(() => this.#ready),
+      ref: () => this.#ref(),
+      unref: () => this.#unref(),
+      closed: () => this.#closed || this.#closing !== null,
     });
     this.#ring = RingBuffer.create(config.ringBufferBytes & ~7);
     this.#frame = new FrameBatcher({
@@ -402,7 +329,7 @@ export class Pipeline {
     if (this.#closed) {
       return Promise.reject(new PipelineError("CLOSED", "Cannot query: the manager is shut down"));
     }
-    if (this.#readerSpec !== null) return this.#read(plan);
+    if (this.#reader !== null) return this.#reader.query(plan);
     this.#publish(true);
     const id = this.#nextQueryId++;
     const seq = this.#accepted;
@@ -413,196 +340,6 @@ export class Pipeline {
       this.#post({ type: "query", id, seq, plan, timeoutMs });
       this.#ring.wakeConsumer();
     });
-  }
-
-  // ---- reader ---------------------------------------------------------------
-
-  /** A query for the reader: first everything recorded before it is stored (a flush), then the reader runs it. */
-  #read(plan: QueryPlan): Promise<QueryRow[]> {
-    const id = this.#nextQueryId++;
-    return new Promise<QueryRow[]>((resolveRows, reject) => {
-      const read: ReaderQuery = { id, plan, resolveRows, reject, posted: false, timer: null };
-      this.#reads.set(id, read);
-      // The reader opens the store read-only: it needs the writer to have
-      // created it (ready), even when there is nothing to flush.
-      // The writer stays ref'ed meanwhile: someone awaits it.
-      this.#ref();
-      this.flush().then(() => this.#ready).then(
-        () => {
-          this.#unref();
-          this.#sendRead(read);
-        },
-        (error: Error) => {
-          this.#unref();
-          this.#settleRead(id, error, null);
-        },
-      );
-    });
-  }
-
-  #sendRead(read: ReaderQuery): void {
-    if (!this.#reads.has(read.id)) return;
-    if (this.#closed || this.#closing !== null) {
-      this.#settleRead(
-        read.id,
-        new PipelineError("CLOSED", "Cannot query: the manager is shut down"),
-        null,
-      );
-      return;
-    }
-    this.#postRead(read);
-  }
-
-  #postRead(read: ReaderQuery): void {
-    if (this.#reader === null) this.#startReader();
-    read.posted = true;
-    // The limit counts from when the reader can run it, not its start-up.
-    if (this.#readerReady) this.#startTimer(read);
-    this.#reader!.ref();
-    this.#reader!.postMessage(
-      { type: "query", id: read.id, plan: read.plan } satisfies ReaderMessage,
-    );
-  }
-
-  #startTimer(read: ReaderQuery): void {
-    if (read.timer !== null) return;
-    const limit = this.#config.queryTimeoutMs;
-    const grace = this.#readerSpec!.backend === "postgresql" ? SERVER_CANCEL_GRACE_MS : 0;
-    read.timer = setTimeout(() => this.#readTimedOut(read.id), limit + grace);
-  }
-
-  #startReader(): void {
-    const reader = new Worker(new URL("../../workers/reader.ts", import.meta.url));
-    this.#reader = reader;
-    this.#readerReady = false;
-    this.#readerCancel = new Int32Array(new SharedArrayBuffer(8));
-    this.#clearCancelling();
-    reader.unref();
-    reader.on("message", (message: ReaderMessage) => {
-      if (this.#reader !== reader) return;
-      if ("id" in message) {
-        // An answer, even to a query already failed by its time limit: the
-        // reader is alive and need not be replaced.
-        const replace = this.#cancelling.get(message.id);
-        if (replace !== undefined) {
-          clearTimeout(replace);
-          this.#cancelling.delete(message.id);
-        }
-      }
-      switch (message.type) {
-        case "ready":
-          this.#readerReady = true;
-          for (const read of this.#reads.values()) if (read.posted) this.#startTimer(read);
-          break;
-        case "queryResult":
-          this.#settleRead(message.id, null, message.rows);
-          break;
-        case "queryFailed":
-          this.#settleRead(message.id, queryError(message.error), null);
-          break;
-        case "fatal":
-          // The store cannot be opened for reading: fail what it was asked;
-          // the next query tries a fresh reader.
-          this.#dropReader(fromWire(message.error));
-          break;
-      }
-    });
-    reader.on("error", (error: Error) => {
-      if (this.#reader !== reader) return;
-      this.#dropReader(
-        new PipelineError(
-          "QUERY_FAILED",
-          `Cannot run query: the reader worker failed: ${error?.message ?? error}`,
-        ),
-      );
-    });
-    reader.on("exit", () => {
-      if (this.#reader !== reader) return;
-      this.#dropReader(
-        new PipelineError("QUERY_FAILED", "Cannot run query: the reader worker exited"),
-      );
-    });
-    reader.postMessage(
-      {
-        type: "init",
-        spec: this.#readerSpec!,
-        timeoutMs: this.#config.queryTimeoutMs,
-        cancel: this.#readerCancel.buffer,
-      } satisfies ReaderMessage,
-    );
-  }
-
-  /** Ends the reader and fails every query handed to it. */
-  #dropReader(error: Error): void {
-    const reader = this.#reader;
-    this.#reader = null;
-    reader?.terminate();
-    for (const read of [...this.#reads.values()]) {
-      if (read.posted) this.#settleRead(read.id, error, null);
-    }
-  }
-
-  /**
-   * A query ran past its limit: it fails at once. A SQLite reader is told to
-   * stop it (its registered functions check the cancel words) and kept if
-   * it answers within `CANCEL_ANSWER_MS`; otherwise — and for PostgreSQL,
-   * whose server had its own chance — the reader, which may be stuck in it,
-   * is terminated and replaced, and the other queries it had start again on
-   * the new one.
-   */
-  #readTimedOut(id: number): void {
-    if (!this.#reads.has(id)) return;
-    this.#settleRead(id, queryTimeoutError(this.#config.queryTimeoutMs), null);
-    if (this.#readerSpec!.backend === "sqlite" && this.#reader !== null) {
-      Atomics.store(this.#readerCancel, 0, id);
-      const reader = this.#reader;
-      this.#cancelling.set(
-        id,
-        setTimeout(() => {
-          this.#cancelling.delete(id);
-          if (this.#reader === reader) this.#replaceReader();
-        }, CANCEL_ANSWER_MS),
-      );
-      return;
-    }
-    this.#replaceReader();
-  }
-
-  #clearCancelling(): void {
-    for (const timer of this.#cancelling.values()) clearTimeout(timer);
-    this.#cancelling.clear();
-  }
-
-  #replaceReader(): void {
-    this.#clearCancelling();
-    const reader = this.#reader;
-    this.#reader = null;
-    reader?.terminate();
-    for (const read of this.#reads.values()) {
-      if (read.posted) this.#postRead(read);
-    }
-  }
-
-  #settleRead(id: number, error: Error | null, rows: QueryRow[] | null): void {
-    const read = this.#reads.get(id);
-    if (read === undefined) return;
-    this.#reads.delete(id);
-    if (read.timer !== null) clearTimeout(read.timer);
-    if (this.#reader !== null && ![...this.#reads.values()].some((r) => r.posted)) {
-      // Idle: it must not keep the process alive.
-      this.#reader.unref();
-    }
-    if (error !== null) read.reject(error);
-    else read.resolveRows(rows!);
-  }
-
-  /** Fails every reader query and ends the reader; resolves once its thread is gone. */
-  async #closeReader(error: Error): Promise<void> {
-    this.#clearCancelling();
-    for (const read of [...this.#reads.values()]) this.#settleRead(read.id, error, null);
-    const reader = this.#reader;
-    this.#reader = null;
-    await reader?.terminate();
   }
 
   /**
@@ -678,7 +415,7 @@ export class Pipeline {
     this.#flushes = [];
     for (const q of this.#queries.values()) q.reject(error);
     this.#queries.clear();
-    await this.#closeReader(error);
+    await this.#reader?.close(error);
   }
 
   /** Counters of the pipeline (see {@linkcode TelemetryStats}). */
@@ -916,7 +653,7 @@ export class Pipeline {
     for (const q of this.#queries.values()) q.reject(error);
     this.#flushes = [];
     this.#queries.clear();
-    void this.#closeReader(error);
+    void this.#reader?.close(error);
     this.#workerRefs = 0;
     const worker = this.#worker;
     this.#worker = null;

@@ -377,6 +377,17 @@ Deno.test("a record whose attributes throw while encoding is stored with a marke
   assert.equal(stats.recorded, stats.exported + stats.dropped + stats.pending);
 });
 
+Deno.test("stats().sanitizedValues keeps its count after a huge record grew the frame buffer", async () => {
+  await using manager = new TelemetryManager(TelemetryConfig.createMemory());
+  // A non-finite attribute is stored as text: one sanitized value.
+  manager.recordMetric("odd", 1, { attributes: { ratio: Infinity } });
+  // Larger than 4 frames of 64 KiB: the scratch buffer grows, then shrinks after publishing.
+  manager.recordMetric("huge", 2, { attributes: { blob: "x".repeat(300_000) } });
+  await manager.flush();
+  assert.equal((await manager.queryMetrics()).length, 2);
+  assert.equal(manager.stats().sanitizedValues, 1);
+});
+
 Deno.test("a span after one dropped as too large keeps its trace id, name and attributes", async () => {
   await using manager = new TelemetryManager(
     TelemetryConfig.createMemory({ ringBufferBytes: 65536 }),

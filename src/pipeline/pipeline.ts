@@ -17,7 +17,6 @@
  *
  * @module
  */
-import { Worker } from "node:worker_threads";
 import type { QueryPlan, QueryRow } from "../../query/plan.ts";
 import type { TelemetryConfig } from "../config.ts";
 import type { PipelineMessage, RefusedRecords, WakeMode } from "./messages.ts";
@@ -29,11 +28,10 @@ import { RingBuffer } from "./ring_buffer.ts";
 import { SpillQueue } from "./spill_queue.ts";
 import { fromWire, PipelineError, queryError } from "./pipeline_error.ts";
 import { ReaderLink } from "./reader_link.ts";
+import { WorkerLink } from "./worker_link.ts";
+import { addSignalDrain, noteClosedLosses, removeSignalDrain } from "./_exit_hooks.ts";
 import type { TelemetryStats } from "./telemetry_stats.ts";
 import type { ExportStats } from "../backends/export_stats.ts";
-
-const RESTART_FIRST_MS = 50;
-const RESTART_MAX_MS = 5000;
 
 /** Internal knobs of a {@linkcode Pipeline}, for tests and benchmarks. */
 export interface PipelineOptions {
@@ -44,61 +42,6 @@ export interface PipelineOptions {
    * unhandled rejection. @default {true}
    */
   drainOnUnload?: boolean;
-}
-
-/** Conventional exit codes after a signal: 128 + its number. */
-const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
-type DrainSignal = keyof typeof SIGNAL_EXIT_CODES;
-
-/** Exit drains of every pipeline configured with `drainOnSignal`. */
-const signalDrains = new Set<() => void>();
-const signalHandlers = new Map<DrainSignal, () => void>();
-
-/**
- * One listener per signal for all pipelines: each drains, then the process
- * exits with the conventional code (a listener replaces the default action,
- * which would have been to terminate at once).
- */
-function addSignalDrain(drain: () => void): void {
-  signalDrains.add(drain);
-  if (signalHandlers.size > 0) return;
-  for (const signal of Object.keys(SIGNAL_EXIT_CODES) as DrainSignal[]) {
-    const handler = (): void => {
-      for (const d of [...signalDrains]) d();
-      Deno.exit(SIGNAL_EXIT_CODES[signal]);
-    };
-    try {
-      Deno.addSignalListener(signal, handler);
-      signalHandlers.set(signal, handler);
-    } catch {
-      // A platform without this signal (SIGTERM on Windows): nothing to drain on.
-    }
-  }
-}
-
-/** Removes a pipeline's signal drain; with none left, the default signal behaviour returns. */
-function removeSignalDrain(drain: () => void): void {
-  if (!signalDrains.delete(drain) || signalDrains.size > 0) return;
-  for (const [signal, handler] of signalHandlers) Deno.removeSignalListener(signal, handler);
-  signalHandlers.clear();
-}
-
-/** Losses of pipelines already shut down, said once on stderr when the process exits. */
-let closedLosses = 0;
-let closedLossesReported = false;
-
-function reportClosedLosses(): void {
-  if (closedLossesReported || closedLosses === 0) return;
-  closedLossesReported = true;
-  console.error(
-    `@spark/telemetry: ${closedLosses} records were lost (counted in stats().dropped of managers already shut down)`,
-  );
-}
-
-function noteClosedLosses(count: number): void {
-  if (count <= 0) return;
-  if (closedLosses === 0) globalThis.addEventListener("unload", reportClosedLosses);
-  closedLosses += count;
 }
 
 interface Waiter {
@@ -122,8 +65,7 @@ export class Pipeline {
   #config: TelemetryConfig;
   #wake: WakeMode;
   #ring: RingBuffer;
-  #worker: Worker | null = null;
-  #workerRefs = 0;
+  #worker: WorkerLink;
   #ready: Promise<void>;
   #resolveReady!: () => void;
   #rejectReady!: (error: Error) => void;
@@ -152,7 +94,6 @@ export class Pipeline {
   #lastExportError: string | null = null;
   #lastLatencyMs: number | null = null;
   #latencySumMs = 0;
-  #restarts = 0;
   #timerStarted = false;
 
   #flushes: Waiter[] = [];
@@ -217,7 +158,23 @@ export class Pipeline {
     // Nobody may be awaiting readiness; an open failure is reported by the
     // next flush or query instead.
     this.#ready.catch(() => {});
-    this.#startWorker();
+    this.#worker = new WorkerLink({
+      type: "init",
+      buffer: this.#ring.buffer,
+      spec: { backend: config.backend, backendConfig: config.backendConfig },
+      bufferSize: config.bufferSize,
+      exportIntervalMs: config.exportInterval * 1000,
+      retentionDays: config.retentionDays,
+      wake: this.#wake,
+    }, {
+      message: (message) => this.#onMessage(message),
+      error: (error) => {
+        this.#exportErrors++;
+        this.#lastExportError = `WORKER_EXIT: ${error?.message ?? String(error)}`;
+      },
+      mayRestart: () => this.#closing === null && this.#fatal === null,
+      restarted: () => this.#reaskPending(),
+    });
     this.#drainOnExit = options.drainOnUnload ?? true;
     if (this.#drainOnExit) {
       globalThis.addEventListener("unload", this.#onUnload);
@@ -379,7 +336,7 @@ export class Pipeline {
     this.#publish(false);
     const seq = this.#accepted;
     this.#removeExitListeners();
-    if (this.#fatal === null && this.#worker !== null) {
+    if (this.#fatal === null && this.#worker.running) {
       this.#ref();
       const closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
       this.#post({ type: "shutdown", seq });
@@ -407,9 +364,7 @@ export class Pipeline {
     this.#accepted = this.#durable;
     this.#spill.clear();
     noteClosedLosses(this.#dropped + this.#rejected);
-    const worker = this.#worker;
-    this.#worker = null;
-    await worker?.terminate();
+    await this.#worker.terminate();
     const error = new PipelineError("CLOSED", "Cannot complete: the manager was shut down");
     for (const w of this.#flushes) w.seq <= this.#durable ? w.resolve() : w.reject(error);
     this.#flushes = [];
@@ -435,7 +390,7 @@ export class Pipeline {
       lastExportLatencyMs: this.#lastLatencyMs,
       avgExportLatencyMs: this.#batches > 0 ? this.#latencySumMs / this.#batches : null,
       ringUsage: this.#ring.usedBytes() / this.#ring.capacity,
-      workerRestarts: this.#restarts,
+      workerRestarts: this.#worker.restarts,
       export: this.#exportStats === null ? null : { ...this.#exportStats },
       rejected: this.#rejected,
       rejectedByReason: Object.fromEntries(this.#rejectedByReason),
@@ -515,54 +470,20 @@ export class Pipeline {
 
   // ---- worker ---------------------------------------------------------------
 
-  #startWorker(): void {
-    const worker = new Worker(new URL("../../workers/flusher.ts", import.meta.url));
-    this.#worker = worker;
-    // The worker must not keep the process alive on its own; it is ref'ed
-    // while someone awaits it (flush, query, shutdown).
-    if (this.#workerRefs === 0) worker.unref();
-    worker.on("message", (message: PipelineMessage) => this.#onMessage(message));
-    worker.on("error", (error: Error) => {
-      this.#exportErrors++;
-      this.#lastExportError = `WORKER_EXIT: ${error?.message ?? String(error)}`;
-    });
-    worker.on("exit", () => {
-      if (this.#worker !== worker || this.#closing !== null || this.#fatal !== null) return;
-      this.#worker = null;
-      this.#restart();
-    });
-    this.#post({
-      type: "init",
-      buffer: this.#ring.buffer,
-      spec: { backend: this.#config.backend, backendConfig: this.#config.backendConfig },
-      bufferSize: this.#config.bufferSize,
-      exportIntervalMs: this.#config.exportInterval * 1000,
-      retentionDays: this.#config.retentionDays,
-      wake: this.#wake,
-    });
-  }
-
-  #restart(): void {
-    const delay = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** this.#restarts);
-    this.#restarts++;
-    const timer = setTimeout(() => {
-      if (this.#closing !== null) return;
-      this.#startWorker();
-      // The new worker replays uncommitted frames; re-ask what was pending.
-      const seq = this.#flushes.reduce((m, w) => Math.max(m, w.seq), 0);
-      if (seq > 0) this.#post({ type: "flush", seq });
-      if (this.#timerStarted) this.#post({ type: "startTimer" });
-      for (const [id, q] of this.#queries) {
-        this.#post({
-          type: "query",
-          id,
-          seq: q.seq,
-          plan: q.plan,
-          timeoutMs: this.#config.queryTimeoutMs,
-        });
-      }
-    }, delay);
-    if (this.#workerRefs === 0) Deno.unrefTimer(timer);
+  /** The new worker replays uncommitted frames; re-ask what was pending. */
+  #reaskPending(): void {
+    const seq = this.#flushes.reduce((m, w) => Math.max(m, w.seq), 0);
+    if (seq > 0) this.#post({ type: "flush", seq });
+    if (this.#timerStarted) this.#post({ type: "startTimer" });
+    for (const [id, q] of this.#queries) {
+      this.#post({
+        type: "query",
+        id,
+        seq: q.seq,
+        plan: q.plan,
+        timeoutMs: this.#config.queryTimeoutMs,
+      });
+    }
   }
 
   #onMessage(message: PipelineMessage): void {
@@ -654,22 +575,19 @@ export class Pipeline {
     this.#flushes = [];
     this.#queries.clear();
     void this.#reader?.close(error);
-    this.#workerRefs = 0;
-    const worker = this.#worker;
-    this.#worker = null;
-    worker?.terminate();
+    void this.#worker.terminate();
   }
 
   #post(message: PipelineMessage): void {
-    this.#worker?.postMessage(message);
+    this.#worker.post(message);
   }
 
   #ref(): void {
-    if (this.#workerRefs++ === 0) this.#worker?.ref();
+    this.#worker.ref();
   }
 
   #unref(): void {
-    if (this.#workerRefs > 0 && --this.#workerRefs === 0) this.#worker?.unref();
+    this.#worker.unref();
   }
 
   /**
@@ -714,7 +632,7 @@ export class Pipeline {
    * not store in time, counted as dropped when `final`.
    */
   #drainSync(final: boolean): number {
-    if (this.#fatal !== null || this.#worker === null) return 0;
+    if (this.#fatal !== null || !this.#worker.running) return 0;
     const deadline = performance.now() + this.#config.shutdownTimeoutMs;
     this.#blocked = false;
     this.#publish(false);

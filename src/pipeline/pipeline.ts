@@ -63,7 +63,6 @@ export { PipelineError };
  */
 export class Pipeline {
   #config: TelemetryConfig;
-  #wake: WakeMode;
   #ring: RingBuffer;
   #worker: WorkerLink;
   #ready: Promise<void>;
@@ -131,7 +130,6 @@ export class Pipeline {
    */
   constructor(config: TelemetryConfig, options: PipelineOptions = {}) {
     this.#config = config;
-    this.#wake = options.wake ?? "poll";
     const spec = readerSpec({ backend: config.backend, backendConfig: config.backendConfig });
     this.#reader = spec === null ? null : new ReaderLink(spec, config.queryTimeoutMs, {
       // The reader opens the store read-only: it needs the writer to have
@@ -165,7 +163,7 @@ export class Pipeline {
       bufferSize: config.bufferSize,
       exportIntervalMs: config.exportInterval * 1000,
       retentionDays: config.retentionDays,
-      wake: this.#wake,
+      wake: options.wake ?? "poll",
     }, {
       message: (message) => this.#onMessage(message),
       error: (error) => {

@@ -25,7 +25,7 @@ import { Metric } from "./model/metric.ts";
 import { Pipeline } from "./pipeline/pipeline.ts";
 import { EVENT, METRIC, SPAN, TRACE } from "./frame/format.ts";
 import { mergeReadable } from "./model/sanitize.ts";
-import { RecordingSpan, type SpanOwner } from "./model/_recording_span.ts";
+import { RecordingSpan, type SpanOwner } from "./model/recording_span.ts";
 import { Span } from "./model/span.ts";
 import type { TelemetryStats } from "./pipeline/telemetry_stats.ts";
 import { Trace } from "./model/trace.ts";

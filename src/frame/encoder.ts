@@ -138,7 +138,7 @@ export class RecordEncoder {
    * @param record Its fields.
    * @param idCodes When not `null`: the record's id (span, event or metric
    * id) is the one whose character codes are bytes `idAt ..` of `idCodes`
-   * (an id from `../model/_id_pool.ts`), copied from there rather than read
+   * (an id from `../model/id_pool.ts`), copied from there rather than read
    * from the string.
    * @param idAt See `idCodes`.
    */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { BackendError } from "../errors.ts";
+import { BackendError } from "../backend_error.ts";
 import type { WireError } from "./messages.ts";
 
 /**

@@ -32,8 +32,7 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { TelemetryConfig } from "../src/config.ts";
 import { TelemetryManager } from "../src/manager.ts";
-import { FrameWriter } from "../src/frame/_frame_writer.ts";
-import { writeSpan } from "../src/frame/codec.ts";
+import { RecordEncoder } from "../src/frame/encoder.ts";
 import { WRITER_PRAGMAS } from "../src/backends/sqlite/_schema.ts";
 import { recordSpan, spanRows } from "./_rows.ts";
 
@@ -63,10 +62,10 @@ function argument(name: string, fallback: number): number {
 
 /** Bytes a span of this shape takes in a ring frame (and so in the spill queue). */
 function frameBytesPerSpan(traceId: string): number {
-  const writer = new FrameWriter();
+  const encoder = new RecordEncoder();
   const rows = spanRows(traceId, 1000);
-  for (const row of rows) writeSpan(writer, row);
-  return Math.ceil(writer.pos / rows.length);
+  for (const row of rows) encoder.writeSpan(row);
+  return Math.ceil(encoder.writer.pos / rows.length);
 }
 
 const SPANS = argument("--spans", 1_000_000);

@@ -23,8 +23,9 @@ import { newTraceId } from "./model/ids.ts";
 import { idCodes, idText, takeId } from "./model/id_pool.ts";
 import { Metric } from "./model/metric.ts";
 import { Pipeline } from "./pipeline/pipeline.ts";
+import { EVENT, METRIC, SPAN, TRACE } from "./frame/format.ts";
 import { mergeReadable } from "./model/sanitize.ts";
-import { RecordingSpan, type SpanOwner } from "./model/_recording_span.ts";
+import { RecordingSpan, type SpanOwner } from "./model/recording_span.ts";
 import { Span } from "./model/span.ts";
 import type { TelemetryStats } from "./pipeline/telemetry_stats.ts";
 import { Trace } from "./model/trace.ts";
@@ -533,19 +534,19 @@ export class TelemetryManager {
     }
     if (span.recorded) {
       const pipeline = this.#pipeline!;
-      pipeline.pushSpan(span, span.idCodes, span.idAt);
+      pipeline.append(SPAN, span, span.idCodes, span.idAt);
       const events = span.events;
       if (events.length > 0 && this.#events) {
         for (const e of events) {
-          pipeline.pushEvent(
-            e.eventId,
-            e.eventType,
-            e.name,
-            e.timestamp,
-            span.traceId,
-            span.spanId,
-            this.#merged(e.attributes),
-          );
+          pipeline.append(EVENT, {
+            eventId: e.eventId,
+            eventType: e.eventType,
+            name: e.name,
+            timestamp: e.timestamp,
+            traceId: span.traceId,
+            spanId: span.spanId,
+            attributes: this.#merged(e.attributes),
+          });
         }
       }
     }
@@ -603,17 +604,7 @@ export class TelemetryManager {
       if (!owner.takeEventSlot()) return event;
       owner.linkedEvents++;
     }
-    this.#pipeline!.pushEvent(
-      event.eventId,
-      event.eventType,
-      event.name,
-      event.timestamp,
-      traceId,
-      spanId,
-      event.attributes,
-      codes,
-      idAt,
-    );
+    this.#pipeline!.append(EVENT, event, codes, idAt);
     return event;
   }
 
@@ -651,7 +642,7 @@ export class TelemetryManager {
     });
     if (!this.#recording || !this.#metrics) return metric;
     if (traceId !== null && !this.#sampled(traceId)) return metric;
-    this.#pipeline!.pushMetric(metric, codes, idAt);
+    this.#pipeline!.append(METRIC, metric, codes, idAt);
     return metric;
   }
 
@@ -874,6 +865,6 @@ export class TelemetryManager {
   }
 
   #pushTrace(trace: Trace): void {
-    this.#pipeline!.pushTrace(trace);
+    this.#pipeline!.append(TRACE, trace);
   }
 }

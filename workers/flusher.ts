@@ -63,9 +63,10 @@ import { type Backend, isTransientError } from "../src/backends/backend.ts";
 import { refusalReason } from "../src/transient.ts";
 import type { ExportStats } from "../src/backends/export_stats.ts";
 import type { Batch } from "../src/model/types.ts";
-import { splitInvalidRecords } from "../src/backends/_validate_batch.ts";
+import { splitInvalidRecords } from "../src/backends/validate_batch.ts";
 import { openBackend } from "../src/backends/open_backend.ts";
-import { appendToBatch, decodeFrame, emptyBatch, type RecordTuple } from "../src/frame/codec.ts";
+import { appendToBatch, decodeFrame, emptyBatch } from "../src/frame/decoder.ts";
+import type { RecordTuple } from "../src/frame/format.ts";
 import { RingBuffer } from "../src/pipeline/ring_buffer.ts";
 
 const RETENTION_EVERY_MS = 60 * 60 * 1000;

@@ -14,7 +14,7 @@
  * character codes instead, when it knows them: {@linkcode takeId} tells the
  * caller where the id lies in {@linkcode idCodes} (a view of a fresh buffer
  * per block, so a position stays valid for as long as someone holds it),
- * and `putIdCodes` in `_frame_writer.ts` copies them 8 at a time.
+ * and `putIdCodes` in `../frame/frame_writer.ts` copies them 8 at a time.
  *
  * @module
  */

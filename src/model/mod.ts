@@ -5,7 +5,7 @@
  * from a pool of random bytes) and the clock (seconds since the epoch with
  * sub-millisecond resolution). Everything else builds on this folder; it
  * imports nothing of ours. Private here: the manager's live span
- * (`_recording_span.ts`); `sanitize.ts` converts values that cannot be stored.
+ * (`recording_span.ts`); `sanitize.ts` converts values that cannot be stored.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * Making any value storable at record time: the slow path of the encoder
- * (`_frame_writer.ts`), taken only for values that are not plain JSON
+ * (`../frame/frame_writer.ts`), taken only for values that are not plain JSON
  * (objects of classes, cycles, throwing getters, odd strings). The table of
  * every conversion is in `docs/values.md`.
  *

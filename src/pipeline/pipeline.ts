@@ -1,7 +1,11 @@
 /**
- * The application-thread side of the recording pipeline: batches finished
- * records into frames, writes frames into the shared ring buffer, and talks
- * to the flusher worker (flush acknowledgements, queries, restarts).
+ * {@linkcode Pipeline}: the application-thread side of recording, composed
+ * of a {@linkcode FrameBatcher} (the current frame), the shared
+ * {@linkcode RingBuffer}, a {@linkcode SpillQueue}, the link to the flusher
+ * worker (started, restarted with back-off, told to flush, asked queries)
+ * and, for SQLite files and PostgreSQL, a {@linkcode ReaderLink} that runs
+ * queries apart from writing. It also keeps the counters of `stats()` and
+ * drains at exit.
  *
  * Back-pressure, in order:
  * 1. ring full → wait for space (`Atomics.wait`), at most `maxBlockMs`; after
@@ -13,75 +17,21 @@
  *
  * @module
  */
-import { Worker } from "node:worker_threads";
 import type { QueryPlan, QueryRow } from "../../query/plan.ts";
 import type { TelemetryConfig } from "../config.ts";
-import type {
-  PipelineMessage,
-  ReaderMessage,
-  RefusedRecords,
-  WakeMode,
-  WireError,
-} from "./messages.ts";
-import { BackendError } from "../backends/backend.ts";
-import type { BackendSpec } from "../backends/open_backend.ts";
+import type { PipelineMessage, RefusedRecords, WakeMode } from "./messages.ts";
 import { readerSpec } from "../backends/open_reader.ts";
-import { queryTimeoutError } from "../../query/deadline.ts";
-import {
-  type MetricFields,
-  type SpanFields,
-  type TraceFields,
-  writeEvent,
-  writeMetric,
-  writeSpan,
-  writeTrace,
-} from "../frame/codec.ts";
-import { FrameWriter } from "../frame/_frame_writer.ts";
-import { readableCopy } from "../model/sanitize.ts";
-import type { Attributes } from "../model/types.ts";
+import type { FieldsOf } from "../frame/encoder.ts";
+import type { RecordKind } from "../frame/format.ts";
+import { FrameBatcher } from "./frame_batcher.ts";
 import { RingBuffer } from "./ring_buffer.ts";
+import { SpillQueue } from "./spill_queue.ts";
+import { fromWire, PipelineError, queryError } from "./pipeline_error.ts";
+import { ReaderLink } from "./reader_link.ts";
+import { WorkerLink } from "./worker_link.ts";
+import { addSignalDrain, noteClosedLosses, removeSignalDrain } from "./_exit_hooks.ts";
 import type { TelemetryStats } from "./telemetry_stats.ts";
 import type { ExportStats } from "../backends/export_stats.ts";
-
-/** Records per frame: large enough to amortise per-frame costs, small enough to keep latency low. */
-const FRAME_RECORDS = 512;
-/** Frame size that triggers publishing regardless of the record count. */
-const FRAME_BYTES = 64 * 1024;
-const RESTART_FIRST_MS = 50;
-const RESTART_MAX_MS = 5000;
-
-/**
- * An error from the pipeline or the worker's backend, with the stable `code`
- * it carried across the thread boundary (e.g. `"CONNECTION"`,
- * `"WRITE_FAILED"`, `"QUERY_FAILED"`, `"BAD_QUERY"`, `"EXPORT_ONLY"`,
- * `"CLOSED"`).
- *
- * @example
- * ```ts
- * import { PipelineError } from "@spark/telemetry";
- * import assert from "node:assert/strict";
- *
- * const error = new PipelineError("CLOSED", "Cannot flush: the manager is shut down");
- * assert.equal(error.code, "CLOSED");
- * assert.ok(error instanceof Error);
- * ```
- */
-export class PipelineError extends Error {
-  /** Stable code. */
-  readonly code: string;
-
-  /**
-   * Creates the error.
-   *
-   * @param code Stable code.
-   * @param message "Cannot <action>: <why>".
-   */
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = "PipelineError";
-    this.code = code;
-  }
-}
 
 /** Internal knobs of a {@linkcode Pipeline}, for tests and benchmarks. */
 export interface PipelineOptions {
@@ -94,71 +44,10 @@ export interface PipelineOptions {
   drainOnUnload?: boolean;
 }
 
-/** Conventional exit codes after a signal: 128 + its number. */
-const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
-type DrainSignal = keyof typeof SIGNAL_EXIT_CODES;
-
-/** Exit drains of every pipeline configured with `drainOnSignal`. */
-const signalDrains = new Set<() => void>();
-const signalHandlers = new Map<DrainSignal, () => void>();
-
-/**
- * One listener per signal for all pipelines: each drains, then the process
- * exits with the conventional code (a listener replaces the default action,
- * which would have been to terminate at once).
- */
-function addSignalDrain(drain: () => void): void {
-  signalDrains.add(drain);
-  if (signalHandlers.size > 0) return;
-  for (const signal of Object.keys(SIGNAL_EXIT_CODES) as DrainSignal[]) {
-    const handler = (): void => {
-      for (const d of [...signalDrains]) d();
-      Deno.exit(SIGNAL_EXIT_CODES[signal]);
-    };
-    try {
-      Deno.addSignalListener(signal, handler);
-      signalHandlers.set(signal, handler);
-    } catch {
-      // A platform without this signal (SIGTERM on Windows): nothing to drain on.
-    }
-  }
-}
-
-/** Removes a pipeline's signal drain; with none left, the default signal behaviour returns. */
-function removeSignalDrain(drain: () => void): void {
-  if (!signalDrains.delete(drain) || signalDrains.size > 0) return;
-  for (const [signal, handler] of signalHandlers) Deno.removeSignalListener(signal, handler);
-  signalHandlers.clear();
-}
-
-/** Losses of pipelines already shut down, said once on stderr when the process exits. */
-let closedLosses = 0;
-let closedLossesReported = false;
-
-function reportClosedLosses(): void {
-  if (closedLossesReported || closedLosses === 0) return;
-  closedLossesReported = true;
-  console.error(
-    `@spark/telemetry: ${closedLosses} records were lost (counted in stats().dropped of managers already shut down)`,
-  );
-}
-
-function noteClosedLosses(count: number): void {
-  if (count <= 0) return;
-  if (closedLosses === 0) globalThis.addEventListener("unload", reportClosedLosses);
-  closedLosses += count;
-}
-
 interface Waiter {
   seq: number;
   resolve: () => void;
   reject: (error: Error) => void;
-}
-
-/** A frame that did not fit in the ring, waiting on this thread. */
-interface SpilledFrame {
-  bytes: Uint8Array;
-  records: number;
 }
 
 interface PendingQuery extends Waiter {
@@ -166,41 +55,7 @@ interface PendingQuery extends Waiter {
   resolveRows: (rows: QueryRow[]) => void;
 }
 
-function fromWire(error: WireError): PipelineError {
-  return new PipelineError(error.code, error.message);
-}
-
-/** A query's error from either worker; a timeout is a `BackendError` wherever it was decided. */
-function queryError(error: WireError): Error {
-  return error.code === "QUERY_TIMEOUT"
-    ? new BackendError("QUERY_TIMEOUT", error.message)
-    : fromWire(error);
-}
-
-/**
- * Extra time the pipeline gives a PostgreSQL reader past `queryTimeoutMs`
- * before replacing it: the server's `statement_timeout` cancels the
- * statement itself, which keeps the reader's connections.
- */
-const SERVER_CANCEL_GRACE_MS = 1000;
-
-/**
- * How long a SQLite reader told to cancel a query (through its functions,
- * see `workers/reader.ts`) may take to answer before it is replaced.
- */
-const CANCEL_ANSWER_MS = 1000;
-
-/** A query for the reader worker: waiting for its records to be stored, or running. */
-interface ReaderQuery {
-  id: number;
-  plan: QueryPlan;
-  resolveRows: (rows: QueryRow[]) => void;
-  reject: (error: Error) => void;
-  /** Whether it was handed to the reader. */
-  posted: boolean;
-  /** The time limit, running once the reader is ready. */
-  timer: ReturnType<typeof setTimeout> | null;
-}
+export { PipelineError };
 
 /**
  * The recording pipeline of one {@linkcode TelemetryManager}: one ring, one
@@ -208,10 +63,8 @@ interface ReaderQuery {
  */
 export class Pipeline {
   #config: TelemetryConfig;
-  #wake: WakeMode;
   #ring: RingBuffer;
-  #worker: Worker | null = null;
-  #workerRefs = 0;
+  #worker: WorkerLink;
   #ready: Promise<void>;
   #resolveReady!: () => void;
   #rejectReady!: (error: Error) => void;
@@ -221,23 +74,15 @@ export class Pipeline {
   #rejected = 0;
   /** `#rejected` by reason; each reason is warned about once. */
   #rejectedByReason = new Map<string, number>();
-  #writer = new FrameWriter();
-  #frameHeader = 0;
-  #frameRecords = 0;
-  #frameLimit: number;
-  #maxPayload: number;
+  #frame: FrameBatcher;
   #publishScheduled = false;
-  #spill: SpilledFrame[] = [];
-  #spillHead = 0;
-  #spillRecords = 0;
+  #spill: SpillQueue;
 
   /** Records accepted into the ring or the spill queue, in ring order. */
   #accepted = 0;
   #durable = 0;
   #recorded = 0;
   #dropped = 0;
-  /** Whether a record is being written again after its first attempt threw (see `#retryable`). */
-  #retrying = false;
   #spilled = 0;
   #sinceWake = 0;
   #blocked = false;
@@ -248,22 +93,13 @@ export class Pipeline {
   #lastExportError: string | null = null;
   #lastLatencyMs: number | null = null;
   #latencySumMs = 0;
-  #restarts = 0;
   #timerStarted = false;
 
   #flushes: Waiter[] = [];
   #queries = new Map<number, PendingQuery>();
   #nextQueryId = 1;
-  /** The store the reader worker opens; null when the writer answers queries. */
-  #readerSpec: BackendSpec | null;
-  #reader: Worker | null = null;
-  #readerReady = false;
-  /** The reader's cancel words: [0] query to cancel, [1] query running. */
-  #readerCancel: Int32Array<SharedArrayBuffer> = new Int32Array(new SharedArrayBuffer(8));
-  /** Queries the reader was told to cancel, with the timer that replaces it if it does not answer. */
-  #cancelling = new Map<number, ReturnType<typeof setTimeout>>();
-  /** Reader queries by id, from the call until settled. */
-  #reads = new Map<number, ReaderQuery>();
+  /** The reader worker's link; null when the writer answers queries. */
+  #reader: ReaderLink | null;
   #fatal: PipelineError | null = null;
   #closing: Promise<void> | null = null;
   #closed = false;
@@ -294,15 +130,25 @@ export class Pipeline {
    */
   constructor(config: TelemetryConfig, options: PipelineOptions = {}) {
     this.#config = config;
-    this.#wake = options.wake ?? "poll";
-    this.#readerSpec = readerSpec({
-      backend: config.backend,
-      backendConfig: config.backendConfig,
+    const spec = readerSpec({ backend: config.backend, backendConfig: config.backendConfig });
+    this.#reader = spec === null ? null : new ReaderLink(spec, config.queryTimeoutMs, {
+      // The reader opens the store read-only: it needs the writer to have
+      // created it (ready), even when there is nothing to flush.
+      whenStored: () => this.flush().then(() => this.#ready),
+      ref: () => this.#ref(),
+      unref: () => this.#unref(),
+      closed: () => this.#closed || this.#closing !== null,
     });
     this.#ring = RingBuffer.create(config.ringBufferBytes & ~7);
-    this.#maxPayload = this.#ring.maxPayloadBytes;
-    this.#frameLimit = Math.min(FRAME_BYTES, this.#maxPayload >> 2);
-    this.#frameHeader = this.#writer.reserveArray32();
+    this.#frame = new FrameBatcher({
+      maxPayloadBytes: this.#ring.maxPayloadBytes,
+      publish: () => this.#publish(true),
+      drop: (reason) => {
+        this.#dropped++;
+        this.#lastExportError = reason;
+      },
+    });
+    this.#spill = new SpillQueue(config.maxSpillRecords);
     this.#ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -310,7 +156,23 @@ export class Pipeline {
     // Nobody may be awaiting readiness; an open failure is reported by the
     // next flush or query instead.
     this.#ready.catch(() => {});
-    this.#startWorker();
+    this.#worker = new WorkerLink({
+      type: "init",
+      buffer: this.#ring.buffer,
+      spec: { backend: config.backend, backendConfig: config.backendConfig },
+      bufferSize: config.bufferSize,
+      exportIntervalMs: config.exportInterval * 1000,
+      retentionDays: config.retentionDays,
+      wake: options.wake ?? "poll",
+    }, {
+      message: (message) => this.#onMessage(message),
+      error: (error) => {
+        this.#exportErrors++;
+        this.#lastExportError = `WORKER_EXIT: ${error?.message ?? String(error)}`;
+      },
+      mayRestart: () => this.#closing === null && this.#fatal === null,
+      restarted: () => this.#reaskPending(),
+    });
     this.#drainOnExit = options.drainOnUnload ?? true;
     if (this.#drainOnExit) {
       globalThis.addEventListener("unload", this.#onUnload);
@@ -355,259 +217,35 @@ export class Pipeline {
   }
 
   /**
-   * Records a trace (at start and again at end). Cheap and synchronous, like
-   * every `push*`: the record is encoded at once into the current frame,
-   * which is published when full or at the end of the current microtask.
+   * Records a trace (at start and again at end), span, event or metric
+   * point. Cheap and synchronous: the record is encoded at once into the
+   * current frame, which is published when full or at the end of the
+   * current microtask.
    *
-   * @param trace The trace's fields.
-   */
-  pushTrace(trace: TraceFields): void {
-    if (!this.#accepting()) return;
-    let start = this.#writer.pos;
-    const sanitized = this.#writer.sanitized;
-    try {
-      writeTrace(this.#writer, trace);
-      if (this.#writer.pos > this.#maxPayload) {
-        if (!this.#makeRoom(start)) return;
-        start = this.#writer.pos;
-        this.#writer.sanitized = sanitized;
-        writeTrace(this.#writer, trace);
-        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
-      }
-    } catch (error) {
-      this.#rollBack(start, sanitized);
-      const attributes = this.#retryable("trace", error, trace.attributes);
-      if (attributes !== null) {
-        this.#retrying = true;
-        try {
-          this.pushTrace({ ...trace, attributes });
-        } finally {
-          this.#retrying = false;
-        }
-      }
-      return;
-    }
-    this.#added();
-  }
-
-  /**
-   * Records a finished span.
-   *
-   * @param span The span's fields.
-   * @param idCodes Where the span id's character codes are, if known (see `writeSpan`).
+   * @param kind The record's tag (`TRACE`, `SPAN`, `EVENT`, `METRIC`).
+   * @param record Its fields.
+   * @param idCodes Where its id's character codes are, if known (see `RecordEncoder.write`).
    * @param idAt See `idCodes`.
    */
-  pushSpan(span: SpanFields, idCodes: DataView | null = null, idAt = 0): void {
-    if (!this.#accepting()) return;
-    let start = this.#writer.pos;
-    const sanitized = this.#writer.sanitized;
-    try {
-      writeSpan(this.#writer, span, idCodes, idAt);
-      if (this.#writer.pos > this.#maxPayload) {
-        if (!this.#makeRoom(start)) return;
-        start = this.#writer.pos;
-        this.#writer.sanitized = sanitized;
-        writeSpan(this.#writer, span, idCodes, idAt);
-        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
-      }
-    } catch (error) {
-      this.#rollBack(start, sanitized);
-      const attributes = this.#retryable("span", error, span.attributes);
-      if (attributes !== null) {
-        this.#retrying = true;
-        try {
-          this.pushSpan({ ...span, attributes }, idCodes, idAt);
-        } finally {
-          this.#retrying = false;
-        }
-      }
-      return;
-    }
-    this.#added();
-  }
-
-  /**
-   * Records an event.
-   *
-   * @param eventId Its id.
-   * @param eventType Its type.
-   * @param name Its name.
-   * @param timestamp Seconds since the epoch.
-   * @param traceId Its trace.
-   * @param spanId Its span.
-   * @param attributes Its attributes.
-   * @param idCodes Where the event id's character codes are, if known (see `writeEvent`).
-   * @param idAt See `idCodes`.
-   */
-  pushEvent(
-    eventId: string,
-    eventType: string,
-    name: string,
-    timestamp: number,
-    traceId: string | null,
-    spanId: string | null,
-    attributes: Attributes,
+  append<K extends RecordKind>(
+    kind: K,
+    record: FieldsOf[K],
     idCodes: DataView | null = null,
     idAt = 0,
   ): void {
     if (!this.#accepting()) return;
-    let start = this.#writer.pos;
-    const sanitized = this.#writer.sanitized;
-    try {
-      writeEvent(
-        this.#writer,
-        eventId,
-        eventType,
-        name,
-        timestamp,
-        traceId,
-        spanId,
-        attributes,
-        idCodes,
-        idAt,
-      );
-      if (this.#writer.pos > this.#maxPayload) {
-        if (!this.#makeRoom(start)) return;
-        start = this.#writer.pos;
-        this.#writer.sanitized = sanitized;
-        writeEvent(
-          this.#writer,
-          eventId,
-          eventType,
-          name,
-          timestamp,
-          traceId,
-          spanId,
-          attributes,
-          idCodes,
-          idAt,
-        );
-        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
-      }
-    } catch (error) {
-      this.#rollBack(start, sanitized);
-      const copy = this.#retryable("event", error, attributes);
-      if (copy !== null) {
-        this.#retrying = true;
-        try {
-          this.pushEvent(eventId, eventType, name, timestamp, traceId, spanId, copy, idCodes, idAt);
-        } finally {
-          this.#retrying = false;
-        }
-      }
-      return;
-    }
-    this.#added();
-  }
-
-  /**
-   * Records a metric point.
-   *
-   * @param metric The point's fields.
-   * @param idCodes Where the metric id's character codes are, if known (see `writeMetric`).
-   * @param idAt See `idCodes`.
-   */
-  pushMetric(metric: MetricFields, idCodes: DataView | null = null, idAt = 0): void {
-    if (!this.#accepting()) return;
-    let start = this.#writer.pos;
-    const sanitized = this.#writer.sanitized;
-    try {
-      writeMetric(this.#writer, metric, idCodes, idAt);
-      if (this.#writer.pos > this.#maxPayload) {
-        if (!this.#makeRoom(start)) return;
-        start = this.#writer.pos;
-        this.#writer.sanitized = sanitized;
-        writeMetric(this.#writer, metric, idCodes, idAt);
-        if (this.#writer.pos > this.#maxPayload && !this.#makeRoom(start)) return;
-      }
-    } catch (error) {
-      this.#rollBack(start, sanitized);
-      const attributes = this.#retryable("metric", error, metric.attributes);
-      if (attributes !== null) {
-        this.#retrying = true;
-        try {
-          this.pushMetric({ ...metric, attributes }, idCodes, idAt);
-        } finally {
-          this.#retrying = false;
-        }
-      }
-      return;
-    }
-    this.#added();
-  }
-
-  /**
-   * A record written at `start` pushed the frame past what the ring
-   * accepts: takes it back out and publishes the frame, so the caller can
-   * write it again into a fresh one. It is written again rather than
-   * copied, because a record may refer back to earlier ones in its frame
-   * (`SAME_TRACE_ID`). Returns `false`, dropping the record, when the
-   * frame held nothing else: the record alone is too large.
-   */
-  #makeRoom(start: number): boolean {
-    const w = this.#writer;
-    const size = w.pos - start;
-    w.pos = start;
-    if (this.#frameRecords === 0) {
-      // The dropped record may have set up references to itself.
-      w.forgetReferences();
-      this.#dropped++;
-      this.#lastExportError = `TOO_LARGE: a record of ${size} bytes exceeds the ring's frame limit`;
-      return false;
-    }
-    this.#publish(true);
-    return true;
-  }
-
-  /**
-   * Takes a record that failed to encode (e.g. an attribute getter threw)
-   * back out of the frame, which stays decodable.
-   */
-  #rollBack(start: number, sanitized: number): void {
-    this.#writer.pos = start;
-    this.#writer.sanitized = sanitized;
-    this.#writer.forgetReferences();
-  }
-
-  /**
-   * After a record failed to encode: the attributes to write it again with
-   * (a copy in which every value that cannot be read is a marker, see
-   * `readableCopy`), uncounting it as recorded since the retry counts it
-   * again; or, when the retry failed too, `null`, the record counted as
-   * dropped and the reason kept in `lastExportError`. Recording never
-   * throws into the application.
-   */
-  #retryable(kind: string, error: unknown, attributes: unknown): Attributes | null {
-    if (this.#retrying) {
-      this.#dropped++;
-      let why: string;
-      try {
-        why = error instanceof Error ? error.message : String(error);
-      } catch {
-        why = "unknown error";
-      }
-      this.#lastExportError = `ENCODE_FAILED: Cannot record ${kind}: ${why}`;
-      return null;
-    }
-    this.#recorded--;
-    const copy = readableCopy(attributes);
-    this.#writer.sanitized += copy.replaced;
-    return copy.value as Attributes;
-  }
-
-  /** Counts values the manager replaced before they reached the encoder (see `stats().sanitizedValues`). */
-  countSanitized(n: number): void {
-    this.#writer.sanitized += n;
-  }
-
-  /** Counts the record just written; publishes the frame when full, else at the end of the microtask. */
-  #added(): void {
-    if (++this.#frameRecords >= FRAME_RECORDS || this.#writer.pos >= this.#frameLimit) {
+    if (!this.#frame.append(kind, record, idCodes, idAt)) return;
+    if (this.#frame.full) {
       this.#publish(true);
     } else if (!this.#publishScheduled) {
       this.#publishScheduled = true;
       queueMicrotask(this.#publishTask);
     }
+  }
+
+  /** Counts values the manager replaced before they reached the encoder (see `stats().sanitizedValues`). */
+  countSanitized(n: number): void {
+    this.#frame.countSanitized(n);
   }
 
   /**
@@ -646,7 +284,7 @@ export class Pipeline {
     if (this.#closed) {
       return Promise.reject(new PipelineError("CLOSED", "Cannot query: the manager is shut down"));
     }
-    if (this.#readerSpec !== null) return this.#read(plan);
+    if (this.#reader !== null) return this.#reader.query(plan);
     this.#publish(true);
     const id = this.#nextQueryId++;
     const seq = this.#accepted;
@@ -657,196 +295,6 @@ export class Pipeline {
       this.#post({ type: "query", id, seq, plan, timeoutMs });
       this.#ring.wakeConsumer();
     });
-  }
-
-  // ---- reader ---------------------------------------------------------------
-
-  /** A query for the reader: first everything recorded before it is stored (a flush), then the reader runs it. */
-  #read(plan: QueryPlan): Promise<QueryRow[]> {
-    const id = this.#nextQueryId++;
-    return new Promise<QueryRow[]>((resolveRows, reject) => {
-      const read: ReaderQuery = { id, plan, resolveRows, reject, posted: false, timer: null };
-      this.#reads.set(id, read);
-      // The reader opens the store read-only: it needs the writer to have
-      // created it (ready), even when there is nothing to flush.
-      // The writer stays ref'ed meanwhile: someone awaits it.
-      this.#ref();
-      this.flush().then(() => this.#ready).then(
-        () => {
-          this.#unref();
-          this.#sendRead(read);
-        },
-        (error: Error) => {
-          this.#unref();
-          this.#settleRead(id, error, null);
-        },
-      );
-    });
-  }
-
-  #sendRead(read: ReaderQuery): void {
-    if (!this.#reads.has(read.id)) return;
-    if (this.#closed || this.#closing !== null) {
-      this.#settleRead(
-        read.id,
-        new PipelineError("CLOSED", "Cannot query: the manager is shut down"),
-        null,
-      );
-      return;
-    }
-    this.#postRead(read);
-  }
-
-  #postRead(read: ReaderQuery): void {
-    if (this.#reader === null) this.#startReader();
-    read.posted = true;
-    // The limit counts from when the reader can run it, not its start-up.
-    if (this.#readerReady) this.#startTimer(read);
-    this.#reader!.ref();
-    this.#reader!.postMessage(
-      { type: "query", id: read.id, plan: read.plan } satisfies ReaderMessage,
-    );
-  }
-
-  #startTimer(read: ReaderQuery): void {
-    if (read.timer !== null) return;
-    const limit = this.#config.queryTimeoutMs;
-    const grace = this.#readerSpec!.backend === "postgresql" ? SERVER_CANCEL_GRACE_MS : 0;
-    read.timer = setTimeout(() => this.#readTimedOut(read.id), limit + grace);
-  }
-
-  #startReader(): void {
-    const reader = new Worker(new URL("../../workers/reader.ts", import.meta.url));
-    this.#reader = reader;
-    this.#readerReady = false;
-    this.#readerCancel = new Int32Array(new SharedArrayBuffer(8));
-    this.#clearCancelling();
-    reader.unref();
-    reader.on("message", (message: ReaderMessage) => {
-      if (this.#reader !== reader) return;
-      if ("id" in message) {
-        // An answer, even to a query already failed by its time limit: the
-        // reader is alive and need not be replaced.
-        const replace = this.#cancelling.get(message.id);
-        if (replace !== undefined) {
-          clearTimeout(replace);
-          this.#cancelling.delete(message.id);
-        }
-      }
-      switch (message.type) {
-        case "ready":
-          this.#readerReady = true;
-          for (const read of this.#reads.values()) if (read.posted) this.#startTimer(read);
-          break;
-        case "queryResult":
-          this.#settleRead(message.id, null, message.rows);
-          break;
-        case "queryFailed":
-          this.#settleRead(message.id, queryError(message.error), null);
-          break;
-        case "fatal":
-          // The store cannot be opened for reading: fail what it was asked;
-          // the next query tries a fresh reader.
-          this.#dropReader(fromWire(message.error));
-          break;
-      }
-    });
-    reader.on("error", (error: Error) => {
-      if (this.#reader !== reader) return;
-      this.#dropReader(
-        new PipelineError(
-          "QUERY_FAILED",
-          `Cannot run query: the reader worker failed: ${error?.message ?? error}`,
-        ),
-      );
-    });
-    reader.on("exit", () => {
-      if (this.#reader !== reader) return;
-      this.#dropReader(
-        new PipelineError("QUERY_FAILED", "Cannot run query: the reader worker exited"),
-      );
-    });
-    reader.postMessage(
-      {
-        type: "init",
-        spec: this.#readerSpec!,
-        timeoutMs: this.#config.queryTimeoutMs,
-        cancel: this.#readerCancel.buffer,
-      } satisfies ReaderMessage,
-    );
-  }
-
-  /** Ends the reader and fails every query handed to it. */
-  #dropReader(error: Error): void {
-    const reader = this.#reader;
-    this.#reader = null;
-    reader?.terminate();
-    for (const read of [...this.#reads.values()]) {
-      if (read.posted) this.#settleRead(read.id, error, null);
-    }
-  }
-
-  /**
-   * A query ran past its limit: it fails at once. A SQLite reader is told to
-   * stop it (its registered functions check the cancel words) and kept if
-   * it answers within `CANCEL_ANSWER_MS`; otherwise — and for PostgreSQL,
-   * whose server had its own chance — the reader, which may be stuck in it,
-   * is terminated and replaced, and the other queries it had start again on
-   * the new one.
-   */
-  #readTimedOut(id: number): void {
-    if (!this.#reads.has(id)) return;
-    this.#settleRead(id, queryTimeoutError(this.#config.queryTimeoutMs), null);
-    if (this.#readerSpec!.backend === "sqlite" && this.#reader !== null) {
-      Atomics.store(this.#readerCancel, 0, id);
-      const reader = this.#reader;
-      this.#cancelling.set(
-        id,
-        setTimeout(() => {
-          this.#cancelling.delete(id);
-          if (this.#reader === reader) this.#replaceReader();
-        }, CANCEL_ANSWER_MS),
-      );
-      return;
-    }
-    this.#replaceReader();
-  }
-
-  #clearCancelling(): void {
-    for (const timer of this.#cancelling.values()) clearTimeout(timer);
-    this.#cancelling.clear();
-  }
-
-  #replaceReader(): void {
-    this.#clearCancelling();
-    const reader = this.#reader;
-    this.#reader = null;
-    reader?.terminate();
-    for (const read of this.#reads.values()) {
-      if (read.posted) this.#postRead(read);
-    }
-  }
-
-  #settleRead(id: number, error: Error | null, rows: QueryRow[] | null): void {
-    const read = this.#reads.get(id);
-    if (read === undefined) return;
-    this.#reads.delete(id);
-    if (read.timer !== null) clearTimeout(read.timer);
-    if (this.#reader !== null && ![...this.#reads.values()].some((r) => r.posted)) {
-      // Idle: it must not keep the process alive.
-      this.#reader.unref();
-    }
-    if (error !== null) read.reject(error);
-    else read.resolveRows(rows!);
-  }
-
-  /** Fails every reader query and ends the reader; resolves once its thread is gone. */
-  async #closeReader(error: Error): Promise<void> {
-    this.#clearCancelling();
-    for (const read of [...this.#reads.values()]) this.#settleRead(read.id, error, null);
-    const reader = this.#reader;
-    this.#reader = null;
-    await reader?.terminate();
   }
 
   /**
@@ -886,7 +334,7 @@ export class Pipeline {
     this.#publish(false);
     const seq = this.#accepted;
     this.#removeExitListeners();
-    if (this.#fatal === null && this.#worker !== null) {
+    if (this.#fatal === null && this.#worker.running) {
       this.#ref();
       const closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
       this.#post({ type: "shutdown", seq });
@@ -912,37 +360,35 @@ export class Pipeline {
       };
     }
     this.#accepted = this.#durable;
-    this.#clearSpill();
+    this.#spill.clear();
     noteClosedLosses(this.#dropped + this.#rejected);
-    const worker = this.#worker;
-    this.#worker = null;
-    await worker?.terminate();
+    await this.#worker.terminate();
     const error = new PipelineError("CLOSED", "Cannot complete: the manager was shut down");
     for (const w of this.#flushes) w.seq <= this.#durable ? w.resolve() : w.reject(error);
     this.#flushes = [];
     for (const q of this.#queries.values()) q.reject(error);
     this.#queries.clear();
-    await this.#closeReader(error);
+    await this.#reader?.close(error);
   }
 
   /** Counters of the pipeline (see {@linkcode TelemetryStats}). */
   stats(): TelemetryStats {
-    const spillQueue = this.#spillRecords;
+    const spillQueue = this.#spill.records;
     return {
       recorded: this.#recorded,
       exported: this.#durable - this.#rejected,
       dropped: this.#dropped + this.#rejected,
       spilled: this.#spilled,
       spillQueue,
-      pending: this.#accepted - this.#durable + this.#frameRecords,
+      pending: this.#accepted - this.#durable + this.#frame.records,
       batches: this.#batches,
       exportErrors: this.#exportErrors,
       lastExportError: this.#lastExportError,
-      sanitizedValues: this.#writer.sanitized,
+      sanitizedValues: this.#frame.sanitized,
       lastExportLatencyMs: this.#lastLatencyMs,
       avgExportLatencyMs: this.#batches > 0 ? this.#latencySumMs / this.#batches : null,
       ringUsage: this.#ring.usedBytes() / this.#ring.capacity,
-      workerRestarts: this.#restarts,
+      workerRestarts: this.#worker.restarts,
       export: this.#exportStats === null ? null : { ...this.#exportStats },
       rejected: this.#rejected,
       rejectedByReason: Object.fromEntries(this.#rejectedByReason),
@@ -953,46 +399,25 @@ export class Pipeline {
 
   /** Moves the spill queue, then the current frame, into the ring. */
   #publish(mayWait: boolean): void {
-    if (this.#spillHead < this.#spill.length) this.#moveSpill(mayWait);
-    const records = this.#frameRecords;
+    if (!this.#spill.empty) this.#moveSpill(mayWait);
+    const records = this.#frame.records;
     if (records === 0) return;
-    const w = this.#writer;
-    w.patchArray32(this.#frameHeader, records);
-    const bytes = w.buf.subarray(0, w.pos);
-    if (this.#spillHead < this.#spill.length || !this.#write(bytes, records, mayWait)) {
+    const bytes = this.#frame.take();
+    if (!this.#spill.empty || !this.#write(bytes, records, mayWait)) {
       // Older records still wait in the spill queue (ring order must be
       // recording order), or the ring is full.
       this.#toSpill(bytes, records);
     }
-    w.reset();
-    // A huge record grew the scratch buffer: give the memory back.
-    if (w.buf.length > 4 * FRAME_BYTES) this.#writer = new FrameWriter();
-    this.#frameHeader = this.#writer.reserveArray32();
-    this.#frameRecords = 0;
+    this.#frame.reset();
   }
 
   #moveSpill(mayWait: boolean): void {
-    while (this.#spillHead < this.#spill.length) {
-      const frame = this.#spill[this.#spillHead]!;
+    for (let frame = this.#spill.peek(); frame !== undefined; frame = this.#spill.peek()) {
       // Spilled records were already accepted: undo the count #write adds.
       if (!this.#write(frame.bytes, frame.records, mayWait)) break;
       this.#accepted -= frame.records;
-      this.#spillRecords -= frame.records;
-      this.#spill[this.#spillHead++] = undefined as unknown as SpilledFrame;
+      this.#spill.shift();
     }
-    if (this.#spillHead >= this.#spill.length) {
-      this.#spill = [];
-      this.#spillHead = 0;
-    } else if (this.#spillHead > 1024 && this.#spillHead * 2 > this.#spill.length) {
-      this.#spill = this.#spill.slice(this.#spillHead);
-      this.#spillHead = 0;
-    }
-  }
-
-  #clearSpill(): void {
-    this.#spill = [];
-    this.#spillHead = 0;
-    this.#spillRecords = 0;
   }
 
   /** Writes one frame into the ring (waiting for space if allowed); counts its records as accepted. */
@@ -1033,66 +458,30 @@ export class Pipeline {
 
   /** Queues a frame on this thread (a copy), or drops it when the queue is full. */
   #toSpill(bytes: Uint8Array, records: number): void {
-    if (this.#spillRecords + records > this.#config.maxSpillRecords) {
+    if (!this.#spill.push(bytes, records)) {
       this.#dropped += records;
       return;
     }
-    this.#spill.push({ bytes: bytes.slice(), records });
-    this.#spillRecords += records;
     this.#accepted += records;
     this.#spilled += records;
   }
 
   // ---- worker ---------------------------------------------------------------
 
-  #startWorker(): void {
-    const worker = new Worker(new URL("../../workers/flusher.ts", import.meta.url));
-    this.#worker = worker;
-    // The worker must not keep the process alive on its own; it is ref'ed
-    // while someone awaits it (flush, query, shutdown).
-    if (this.#workerRefs === 0) worker.unref();
-    worker.on("message", (message: PipelineMessage) => this.#onMessage(message));
-    worker.on("error", (error: Error) => {
-      this.#exportErrors++;
-      this.#lastExportError = `WORKER_EXIT: ${error?.message ?? String(error)}`;
-    });
-    worker.on("exit", () => {
-      if (this.#worker !== worker || this.#closing !== null || this.#fatal !== null) return;
-      this.#worker = null;
-      this.#restart();
-    });
-    this.#post({
-      type: "init",
-      buffer: this.#ring.buffer,
-      spec: { backend: this.#config.backend, backendConfig: this.#config.backendConfig },
-      bufferSize: this.#config.bufferSize,
-      exportIntervalMs: this.#config.exportInterval * 1000,
-      retentionDays: this.#config.retentionDays,
-      wake: this.#wake,
-    });
-  }
-
-  #restart(): void {
-    const delay = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** this.#restarts);
-    this.#restarts++;
-    const timer = setTimeout(() => {
-      if (this.#closing !== null) return;
-      this.#startWorker();
-      // The new worker replays uncommitted frames; re-ask what was pending.
-      const seq = this.#flushes.reduce((m, w) => Math.max(m, w.seq), 0);
-      if (seq > 0) this.#post({ type: "flush", seq });
-      if (this.#timerStarted) this.#post({ type: "startTimer" });
-      for (const [id, q] of this.#queries) {
-        this.#post({
-          type: "query",
-          id,
-          seq: q.seq,
-          plan: q.plan,
-          timeoutMs: this.#config.queryTimeoutMs,
-        });
-      }
-    }, delay);
-    if (this.#workerRefs === 0) Deno.unrefTimer(timer);
+  /** The new worker replays uncommitted frames; re-ask what was pending. */
+  #reaskPending(): void {
+    const seq = this.#flushes.reduce((m, w) => Math.max(m, w.seq), 0);
+    if (seq > 0) this.#post({ type: "flush", seq });
+    if (this.#timerStarted) this.#post({ type: "startTimer" });
+    for (const [id, q] of this.#queries) {
+      this.#post({
+        type: "query",
+        id,
+        seq: q.seq,
+        plan: q.plan,
+        timeoutMs: this.#config.queryTimeoutMs,
+      });
+    }
   }
 
   #onMessage(message: PipelineMessage): void {
@@ -1178,28 +567,25 @@ export class Pipeline {
     this.#rejectReady(error);
     this.#dropped += this.#accepted - this.#durable;
     this.#accepted = this.#durable;
-    this.#clearSpill();
+    this.#spill.clear();
     for (const w of this.#flushes) w.reject(error);
     for (const q of this.#queries.values()) q.reject(error);
     this.#flushes = [];
     this.#queries.clear();
-    void this.#closeReader(error);
-    this.#workerRefs = 0;
-    const worker = this.#worker;
-    this.#worker = null;
-    worker?.terminate();
+    void this.#reader?.close(error);
+    void this.#worker.terminate();
   }
 
   #post(message: PipelineMessage): void {
-    this.#worker?.postMessage(message);
+    this.#worker.post(message);
   }
 
   #ref(): void {
-    if (this.#workerRefs++ === 0) this.#worker?.ref();
+    this.#worker.ref();
   }
 
   #unref(): void {
-    if (this.#workerRefs > 0 && --this.#workerRefs === 0) this.#worker?.unref();
+    this.#worker.unref();
   }
 
   /**
@@ -1244,7 +630,7 @@ export class Pipeline {
    * not store in time, counted as dropped when `final`.
    */
   #drainSync(final: boolean): number {
-    if (this.#fatal !== null || this.#worker === null) return 0;
+    if (this.#fatal !== null || !this.#worker.running) return 0;
     const deadline = performance.now() + this.#config.shutdownTimeoutMs;
     this.#blocked = false;
     this.#publish(false);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { SelectPlan } from "../../query/plan.ts";
 import { MemoryBackend } from "../../src/backends/memory/mod.ts";
 import { openBackend } from "../../src/backends/open_backend.ts";
-import { splitInvalidRecords } from "../../src/backends/_validate_batch.ts";
+import { splitInvalidRecords } from "../../src/backends/validate_batch.ts";
 import { backendConformance } from "./backend_conformance.ts";
 import { batch, metric, span } from "../_records.ts";
 

@@ -389,7 +389,9 @@ async function outage(c: OutageCase): Promise<void> {
       if (c.during === "write") {
         assert.ok(cut < producer.count, `the outage began after every write (${cut} rows)`);
       }
-      producer.start(50, 10);
+      // Spans keep coming through the outage; a long one at a tenth of the
+      // rate, so what waits stays within the ring and the spill queue.
+      producer.start(c.outageMs > 5_000 ? 5 : 50, 10);
       // A query asked during the outage fails with CONNECTION or, when it
       // waits for records still unstored, answers once the server is back.
       const queried = manager.query("spans | count()").then(
@@ -441,6 +443,7 @@ for (
     { during: "write", outageMs: 300 },
     { during: "idle", outageMs: 3_000 },
     { during: "write", outageMs: 3_000 },
+    { during: "write", outageMs: 30_000 },
   ] as const
 ) {
   Deno.test({

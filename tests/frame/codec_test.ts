@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  decodeFrame,
-  type SpanFields,
-  writeEvent,
-  writeMetric,
-  writeSpan,
-  writeTrace,
-} from "../../src/frame/codec.ts";
-import { FrameWriter, putAscii, putIdCodes } from "../../src/frame/_frame_writer.ts";
+import { decodeFrame } from "../../src/frame/decoder.ts";
+import { type EventFields, RecordEncoder, type SpanFields } from "../../src/frame/encoder.ts";
+import { FrameWriter, putAscii, putIdCodes } from "../../src/frame/frame_writer.ts";
 
 const TRACE_A = "0af7651916cd43dd8448eb211c80319c";
 const TRACE_B = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -29,17 +23,29 @@ function span(overrides: Partial<SpanFields> = {}): SpanFields {
   };
 }
 
-function frame(write: (w: FrameWriter) => number): unknown[] {
-  const w = new FrameWriter();
-  const header = w.reserveArray32();
+function event(
+  eventId: string,
+  eventType: string,
+  name: string,
+  timestamp: number,
+  traceId: string | null,
+  spanId: string | null,
+  attributes: EventFields["attributes"],
+): EventFields {
+  return { eventId, eventType, name, timestamp, traceId, spanId, attributes };
+}
+
+function frame(write: (w: RecordEncoder) => number): unknown[] {
+  const w = new RecordEncoder();
+  const header = w.writer.reserveArray32();
   const n = write(w);
-  w.patchArray32(header, n);
-  return decodeFrame(w.buf.slice(0, w.pos));
+  w.writer.patchArray32(header, n);
+  return decodeFrame(w.writer.buf.slice(0, w.writer.pos));
 }
 
 Deno.test("decodeFrame() restores trace ids that records wrote as back-references", () => {
   const tuples = frame((w) => {
-    writeTrace(w, {
+    w.writeTrace({
       traceId: TRACE_A,
       name: "t",
       startTime: 1,
@@ -48,11 +54,11 @@ Deno.test("decodeFrame() restores trace ids that records wrote as back-reference
       attributes: {},
       resource: {},
     });
-    writeSpan(w, span());
-    writeSpan(w, span({ traceId: TRACE_B }));
-    writeEvent(w, "e".repeat(32), "custom", "ev", 2.5, TRACE_B, null, {});
-    writeEvent(w, "f".repeat(32), "custom", "ev", 2.5, null, null, {});
-    writeMetric(w, {
+    w.writeSpan(span());
+    w.writeSpan(span({ traceId: TRACE_B }));
+    w.writeEvent(event("e".repeat(32), "custom", "ev", 2.5, TRACE_B, null, {}));
+    w.writeEvent(event("f".repeat(32), "custom", "ev", 2.5, null, null, {}));
+    w.writeMetric({
       metricId: "m".repeat(32),
       name: "m",
       value: 1,
@@ -62,7 +68,7 @@ Deno.test("decodeFrame() restores trace ids that records wrote as back-reference
       traceId: TRACE_B,
       attributes: {},
     });
-    writeSpan(w, span());
+    w.writeSpan(span());
     return 7;
   }) as unknown[][];
   assert.deepEqual(tuples.map((t) => t[[1, 2, 5, 7][t[0] as number]!]), [
@@ -76,14 +82,15 @@ Deno.test("decodeFrame() restores trace ids that records wrote as back-reference
   ]);
 });
 
-Deno.test("FrameWriter.reset() forgets the last trace id: every frame decodes on its own", () => {
-  const w = new FrameWriter();
-  writeSpan(w, span());
-  w.reset();
-  const header = w.reserveArray32();
-  writeSpan(w, span());
-  w.patchArray32(header, 1);
-  const [tuple] = decodeFrame(w.buf.slice(0, w.pos));
+Deno.test("RecordEncoder.forgetReferences() forgets the last trace id: every frame decodes on its own", () => {
+  const w = new RecordEncoder();
+  w.writeSpan(span());
+  w.writer.reset();
+  w.forgetReferences();
+  const header = w.writer.reserveArray32();
+  w.writeSpan(span());
+  w.writer.patchArray32(header, 1);
+  const [tuple] = decodeFrame(w.writer.buf.slice(0, w.writer.pos));
   assert.equal(tuple?.[2], TRACE_A);
 });
 
@@ -100,7 +107,7 @@ Deno.test("writeSpan() encodes non-ASCII, long and odd fields the same as the fa
   for (const c of cases) {
     const expected = span(c);
     const [tuple] = frame((w) => {
-      writeSpan(w, expected);
+      w.writeSpan(expected);
       return 1;
     }) as unknown[][];
     assert.deepEqual(tuple, [
@@ -140,14 +147,14 @@ Deno.test("attributes with the keys of the previous record decode to the same ob
   ];
   const tuples = frame((w) => {
     sets.forEach((attributes, i) =>
-      writeSpan(w, span({ name: `s${i}`, attributes: attributes as never }))
+      w.writeSpan(span({ name: `s${i}`, attributes: attributes as never }))
     );
     return sets.length;
   }) as unknown[][];
   // Alone in its frame, a record's attributes are always a full map.
   const expected = sets.map((attributes) =>
     (frame((w) => {
-      writeSpan(w, span({ attributes: attributes as never }));
+      w.writeSpan(span({ attributes: attributes as never }));
       return 1;
     }) as unknown[][])[0]![9] as object
   );
@@ -175,7 +182,7 @@ Deno.test("spans that share parent, name, kind or status with the previous span 
   ];
   const expected = variants.map((v, i) => span({ spanId: `${i}`.padStart(16, "0"), ...v }));
   const tuples = frame((w) => {
-    for (const s of expected) writeSpan(w, s);
+    for (const s of expected) w.writeSpan(s);
     return expected.length;
   }) as unknown[][];
   tuples.forEach((t, i) => {
@@ -201,9 +208,9 @@ Deno.test("events that share type, name, span or trace with the previous event d
     ["custom", "b", TRACE_A, "2222222222222222"],
   ];
   const tuples = frame((w) => {
-    writeSpan(w, span({ name: "between" }));
+    w.writeSpan(span({ name: "between" }));
     events.forEach(([type, name, traceId, spanId], i) =>
-      writeEvent(w, `${i}`.padStart(32, "e"), type, name, 1.25, traceId, spanId, { i })
+      w.writeEvent(event(`${i}`.padStart(32, "e"), type, name, 1.25, traceId, spanId, { i }))
     );
     return events.length + 1;
   }) as unknown[][];
@@ -234,7 +241,7 @@ Deno.test("metric points that share name, unit or kind with the previous point d
   ];
   const tuples = frame((w) => {
     points.forEach(([name, value, unit, kind, traceId], i) =>
-      writeMetric(w, {
+      w.writeMetric({
         metricId: `${i}`.padStart(32, "m"),
         name,
         value,
@@ -265,17 +272,10 @@ Deno.test("metric points that share name, unit or kind with the previous point d
 Deno.test("ids copied from the pool's character codes encode to the same bytes as the strings", () => {
   const codes = new DataView(new TextEncoder().encode("00f067aa0ba902b7" + "e".repeat(32)).buffer);
   const bytes = (withCodes: boolean): Uint8Array => {
-    const w = new FrameWriter();
-    writeSpan(w, span(), withCodes ? codes : null, 0);
-    writeEvent(
-      w,
-      "e".repeat(32),
-      "custom",
-      "ev",
-      2.5,
-      TRACE_A,
-      null,
-      {},
+    const w = new RecordEncoder();
+    w.writeSpan(span(), withCodes ? codes : null, 0);
+    w.writeEvent(
+      event("e".repeat(32), "custom", "ev", 2.5, TRACE_A, null, {}),
       withCodes ? codes : null,
       16,
     );
@@ -289,8 +289,8 @@ Deno.test("ids copied from the pool's character codes encode to the same bytes a
       traceId: null,
       attributes: {},
     };
-    writeMetric(w, metric, withCodes ? codes : null, 16);
-    return w.buf.slice(0, w.pos);
+    w.writeMetric(metric, withCodes ? codes : null, 16);
+    return w.writer.buf.slice(0, w.writer.pos);
   };
   assert.deepEqual(bytes(true), bytes(false));
 });
@@ -324,7 +324,7 @@ Deno.test("decodeFrame() rebuilds attributes under any keys: quotes, escapes, nu
     "}; throw 1; ({": "inert",
   };
   const tuples = frame((w) => {
-    for (let i = 0; i < 3; i++) writeSpan(w, span({ attributes: { ...attributes } }));
+    for (let i = 0; i < 3; i++) w.writeSpan(span({ attributes: { ...attributes } }));
     return 3;
   }) as unknown[][];
   for (const t of tuples) assert.deepEqual(t[9], attributes);
@@ -360,7 +360,7 @@ Deno.test("attribute values written inline decode the same as values written in 
     z: -0,
   };
   const tuples = frame((w) => {
-    for (let i = 0; i < 3; i++) writeSpan(w, span({ attributes: { ...attributes } }));
+    for (let i = 0; i < 3; i++) w.writeSpan(span({ attributes: { ...attributes } }));
     return 3;
   }) as unknown[][];
   // 25 keys: written as a map each time (back-references hold up to 15 values).
@@ -368,8 +368,8 @@ Deno.test("attribute values written inline decode the same as values written in 
   const few = frame((w) => {
     for (const key of Object.keys(attributes)) {
       const one = { [key]: attributes[key as keyof typeof attributes] };
-      writeSpan(w, span({ attributes: one }));
-      writeSpan(w, span({ attributes: one }));
+      w.writeSpan(span({ attributes: one }));
+      w.writeSpan(span({ attributes: one }));
     }
     return Object.keys(attributes).length * 2;
   }) as unknown[][];

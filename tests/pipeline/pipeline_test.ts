@@ -244,11 +244,12 @@ Deno.test("shutdown() against a backend that never answers is bounded and counts
 
 Deno.test("the waitAsync wake-up mode stores everything too", async () => {
   const { Pipeline } = await import("../../src/pipeline/pipeline.ts");
+  const { METRIC } = await import("../../src/frame/format.ts");
   const pipeline = new Pipeline(TelemetryConfig.createMemory({ exportInterval: 0 }), {
     wake: "wait",
   });
   for (let i = 0; i < 5000; i++) {
-    pipeline.pushMetric({
+    pipeline.append(METRIC, {
       metricId: i.toString(16).padStart(32, "0"),
       name: "m",
       value: i,
@@ -374,6 +375,17 @@ Deno.test("a record whose attributes throw while encoding is stored with a marke
   assert.equal(stats.dropped, 0);
   assert.equal(stats.sanitizedValues, 1);
   assert.equal(stats.recorded, stats.exported + stats.dropped + stats.pending);
+});
+
+Deno.test("stats().sanitizedValues keeps its count after a huge record grew the frame buffer", async () => {
+  await using manager = new TelemetryManager(TelemetryConfig.createMemory());
+  // A non-finite attribute is stored as text: one sanitized value.
+  manager.recordMetric("odd", 1, { attributes: { ratio: Infinity } });
+  // Larger than 4 frames of 64 KiB: the scratch buffer grows, then shrinks after publishing.
+  manager.recordMetric("huge", 2, { attributes: { blob: "x".repeat(300_000) } });
+  await manager.flush();
+  assert.equal((await manager.queryMetrics()).length, 2);
+  assert.equal(manager.stats().sanitizedValues, 1);
 });
 
 Deno.test("a span after one dropped as too large keeps its trace id, name and attributes", async () => {

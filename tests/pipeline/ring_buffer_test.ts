@@ -1,14 +1,10 @@
 import assert from "node:assert/strict";
 import { Worker } from "node:worker_threads";
 import { RingBuffer } from "../../src/pipeline/ring_buffer.ts";
-import {
-  decodeFrame,
-  encodeFrame,
-  METRIC,
-  type MetricTuple,
-  writeSpan,
-} from "../../src/frame/codec.ts";
-import { FrameWriter } from "../../src/frame/_frame_writer.ts";
+import { decodeFrame, encodeFrame } from "../../src/frame/decoder.ts";
+import { RecordEncoder, type SpanFields } from "../../src/frame/encoder.ts";
+import { METRIC, type MetricTuple } from "../../src/frame/format.ts";
+import { FrameWriter } from "../../src/frame/frame_writer.ts";
 
 function bytes(n: number, fill: number): Uint8Array {
   return new Uint8Array(n).fill(fill);
@@ -116,8 +112,9 @@ Deno.test("RingBuffer.waitForSpace() is bounded and returns when the consumer co
   await worker.terminate();
 });
 
-Deno.test("frames written by FrameWriter decode to the same tuples as the generic encoder's", () => {
+Deno.test("frames written by RecordEncoder decode to the same tuples as the generic encoder's", () => {
   const w = new FrameWriter(16);
+  const encoder = new RecordEncoder(w);
   const header = w.reserveArray32();
   const span = {
     spanId: "00f067aa0ba902b7",
@@ -147,7 +144,7 @@ Deno.test("frames written by FrameWriter decode to the same tuples as the generi
     droppedEvents: 3,
   };
   // `undefined` is not an AttributeValue, but JavaScript callers can pass one.
-  writeSpan(w, span as unknown as Parameters<typeof writeSpan>[1]);
+  encoder.writeSpan(span as unknown as SpanFields);
   w.patchArray32(header, 1);
   const [tuple] = decodeFrame(w.buf.slice(0, w.pos));
   const { skipped: _, ...stored } = span.attributes;

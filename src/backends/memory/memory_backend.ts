@@ -18,7 +18,7 @@ import type {
   TraceRecord,
 } from "../../model/types.ts";
 import { type Backend, BackendError, type QueryRunOptions } from "../backend.ts";
-import { validateBatch } from "../_validate_batch.ts";
+import { validateBatch } from "../validate_batch.ts";
 
 /** Options of {@linkcode MemoryBackend}. */
 export interface MemoryBackendOptions {

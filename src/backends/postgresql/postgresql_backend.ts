@@ -20,7 +20,7 @@ import { ingestParameters, ingestText, isUniqueViolation } from "./_ingest.ts";
 import { deleteOlderThan } from "./_retention.ts";
 import { checkStore, migrate, SCHEMA_NAME } from "./_schema.ts";
 import { openSocket } from "./_socket.ts";
-import { validateBatch } from "../_validate_batch.ts";
+import { validateBatch } from "../validate_batch.ts";
 import { runQuery } from "./_query.ts";
 import { BACKEND_CONFIG_KEYS } from "../config_keys.ts";
 import { queryTimeoutError } from "../../../query/deadline.ts";

@@ -30,7 +30,7 @@ import type {
 } from "../../model/types.ts";
 import { type Backend, BackendError } from "../backend.ts";
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, TABLE_COLUMNS, WRITER_PRAGMAS } from "./_schema.ts";
-import { validateBatch } from "../_validate_batch.ts";
+import { validateBatch } from "../validate_batch.ts";
 import {
   type ArrayRow,
   eventFromRow,

@@ -64,7 +64,7 @@ export class RecordingSpan extends Span {
    * While `spanId` is still the id the span was created with: the id pool's
    * buffer holding its character codes (bytes {@linkcode RecordingSpan.idAt}
    * `.. + 16`), which the encoder copies instead of reading the string (see
-   * `_id_pool.ts`). `null` once the id was replaced.
+   * `id_pool.ts`). `null` once the id was replaced.
    */
   get idCodes(): DataView | null {
     return this.spanId === this.#idText ? this.#idCodes : null;

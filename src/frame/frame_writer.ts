@@ -1,10 +1,10 @@
 /**
- * {@linkcode FrameWriter}: a small, specialised MessagePack writer that
- * appends records to one growable scratch buffer. It writes standard
- * MessagePack (decoded by msgpackr in the worker) but skips the generic
- * encoder's per-value type dispatch for the fixed record fields, and it
- * encodes each record the moment it is recorded, so a record is a snapshot
- * (later mutation of an attributes object does not leak into it).
+ * {@linkcode FrameWriter}: a MessagePack writer over one growable scratch
+ * buffer, for the encoder of the application thread. It knows bytes and
+ * JavaScript values, not records: strings (an ASCII fast path), numbers,
+ * maps and arrays, and any attribute value made storable (`docs/values.md`),
+ * never throwing because of a value. The record layout and the references to
+ * earlier records live in `encoder.ts`.
  *
  * @module
  */
@@ -21,25 +21,9 @@ import {
   textOf,
   unreadable,
 } from "../model/sanitize.ts";
+import { PROTO_KEY_ESCAPED } from "./format.ts";
 
 const encoder = new TextEncoder();
-
-/**
- * What a map key `"__proto__"` is written as: msgpackr decodes that key as
- * `"__proto_"` (so that decoding never sets a prototype), so the writer
- * escapes it with a NUL, which no other key holds (NULs are replaced), and
- * flags the record for `decodeFrame` to restore it as an own key.
- */
-export const PROTO_KEY_ESCAPED = "\0__proto__";
-
-/**
- * What a record carries in place of its trace id when the id equals the
- * last one written in full earlier in the same frame: the MessagePack
- * integer 0, which a trace id (a string or `null`) never is. Spans of one
- * trace usually follow each other, so this saves encoding (and decoding) a
- * 32-character string per record.
- */
-export const SAME_TRACE_ID = 0;
 
 /**
  * Writes `s` at `at` as a MessagePack string, if it is ASCII and shorter
@@ -71,11 +55,11 @@ export function putAscii(buf: Uint8Array, at: number, s: string): number {
  * Writes the id of `length` (16 or 32) ASCII characters whose codes are
  * bytes `from .. from + length` of `codes` at `at` of `w` as a MessagePack
  * string: the same bytes {@linkcode putAscii} writes for the id's string,
- * without reading the string (see `_id_pool.ts`). The caller made room for
+ * without reading the string (see `../model/_id_pool.ts`). The caller made room for
  * `length + 2` bytes.
  *
- * The bytes are copied 8 at a time as float64s (~4 ns for 16 bytes, a
- * byte loop ~15 ns): exact, because 8 ASCII bytes are never a NaN pattern
+ * The bytes are copied 8 at a time as float64s (a few times faster than a
+ * byte loop): exact, because 8 ASCII bytes are never a NaN pattern
  * (its exponent bits are all ones; the top byte of a little-endian read is
  * an ASCII code, below 0x80), and only NaNs may change on the way.
  *
@@ -113,50 +97,26 @@ export class FrameWriter {
   /** A view of `buf`, for multi-byte numbers. */
   view: DataView;
   /**
-   * The trace id last written in full in this frame, which later records
-   * refer back to with {@linkcode SAME_TRACE_ID} (see `codec.ts`).
-   */
-  lastTraceId: string | null = null;
-  /**
-   * Fields of the last span written in this frame, which the next span
-   * refers back to when equal (see `writeSpan` in `codec.ts`).
-   */
-  spanParent: string | null = null;
-  /** See {@linkcode FrameWriter.spanParent}. */
-  spanName: string | null = null;
-  /** See {@linkcode FrameWriter.spanParent}. */
-  spanKind: string | null = null;
-  /** See {@linkcode FrameWriter.spanParent}. */
-  spanStatus: string | null = null;
-  /** Fields of the last event written in this frame (see `writeEvent` in `codec.ts`). */
-  eventType: string | null = null;
-  /** See {@linkcode FrameWriter.eventType}. */
-  eventName: string | null = null;
-  /** See {@linkcode FrameWriter.eventType}. */
-  eventSpanId: string | null = null;
-  /** Fields of the last metric point written in this frame (see `writeMetric` in `codec.ts`). */
-  metricName: string | null = null;
-  /** See {@linkcode FrameWriter.metricName}. */
-  metricUnit: string | null = null;
-  /** See {@linkcode FrameWriter.metricName}. */
-  metricKind: string | null = null;
-  // Keys of the last attributes map written in full in this frame, in
-  // order (`#keyCount` of them; -1: none to refer back to).
-  #keys: string[] = [];
-  #keyCount = -1;
-  /**
    * Values replaced or converted so far because they could not be stored
    * as given (see `docs/values.md`): `stats().sanitizedValues`.
    */
   sanitized = 0;
-  /** Whether the record being written holds a `"__proto__"` key (see {@linkcode PROTO_KEY_ESCAPED}). */
+  /** Whether a `"__proto__"` key was written since it was last cleared (see `PROTO_KEY_ESCAPED`). */
   protoKeys = false;
   // The objects being written, outermost first (`#height` of them): a
   // value among them is a cycle.
   #stack: unknown[] = [];
   #height = 0;
 
+  #initialBytes: number;
+
+  /**
+   * Creates the writer.
+   *
+   * @param initialBytes Initial size of the scratch buffer.
+   */
   constructor(initialBytes = 64 * 1024) {
+    this.#initialBytes = initialBytes;
     this.buf = new Uint8Array(initialBytes);
     this.view = new DataView(this.buf.buffer);
   }
@@ -173,46 +133,15 @@ export class FrameWriter {
     this.view = new DataView(next.buffer);
   }
 
-  /** Forgets everything written (a new frame starts). */
-  reset(): void {
+  /**
+   * Forgets everything written. A buffer grown past `maxKeptBytes` (by a
+   * huge record) is given back for one of the initial size.
+   */
+  reset(maxKeptBytes = Infinity): void {
     this.pos = 0;
-    this.forgetReferences();
-  }
-
-  /**
-   * Forgets what later records could refer back to: needed whenever bytes
-   * are taken back out of the frame (a record rolled back), since they may
-   * be what a reference would point at. Later records are then written in
-   * full until they set up new references.
-   */
-  forgetReferences(): void {
-    this.lastTraceId = null;
-    this.spanParent = null;
-    this.spanName = null;
-    this.spanKind = null;
-    this.spanStatus = null;
-    this.eventType = null;
-    this.eventName = null;
-    this.eventSpanId = null;
-    this.metricName = null;
-    this.metricUnit = null;
-    this.metricKind = null;
-    this.#keyCount = -1;
-  }
-
-  /**
-   * Writes a record's trace id: {@linkcode SAME_TRACE_ID} when it equals the
-   * last one written in full in this frame, else the string.
-   */
-  traceId(s: string | null): void {
-    if (s === null) {
-      this.nil();
-    } else if (s === this.lastTraceId) {
-      this.ensure(1);
-      this.buf[this.pos++] = SAME_TRACE_ID;
-    } else {
-      this.str(s);
-      this.lastTraceId = s;
+    if (this.buf.length > maxKeptBytes) {
+      this.buf = new Uint8Array(this.#initialBytes);
+      this.view = new DataView(this.buf.buffer);
     }
   }
 
@@ -222,151 +151,6 @@ export class FrameWriter {
     this.buf[this.pos] = 0xcb;
     this.view.setFloat64(this.pos + 1, n);
     this.pos += 9;
-  }
-
-  /**
-   * Writes a record's attributes: as an array of the values alone when the
-   * keys are those of the last attributes map written in full in this
-   * frame, in the same order (see {@linkcode decodeFrame}); else as a map.
-   * Records from one code path carry the same keys, so the keys are
-   * written once per frame rather than once per record.
-   */
-  attributes(obj: Record<string, unknown>): void {
-    const count = this.#keyCount;
-    if (count >= 0) {
-      const start = this.pos;
-      const sanitized = this.sanitized;
-      const protoKeys = this.protoKeys;
-      if (this.#values(obj, count)) return;
-      this.pos = start;
-      this.sanitized = sanitized;
-      this.protoKeys = protoKeys;
-    }
-    this.#attributesMap(obj);
-  }
-
-  /**
-   * The array-of-values form of {@linkcode FrameWriter.attributes}: `false`
-   * (with garbage written after `pos`) when the keys differ. Short ASCII
-   * strings, booleans, int32s and other non-integers are written inline, into
-   * room made once for the whole array (9 bytes a value), with the position
-   * in a local: half the cost of a `value()` call per value (measured: 5
-   * values ~106 → ~84 ns). Anything else goes through `value()`.
-   */
-  #values(obj: Record<string, unknown>, count: number): boolean {
-    const keys = this.#keys;
-    this.ensure(1 + count * 9);
-    let buf = this.buf;
-    let view = this.view;
-    let at = this.pos;
-    buf[at++] = 0x90 | count;
-    let n = 0;
-    for (const key in obj) {
-      const v = obj[key];
-      // `typeof v === "…"` in place: TurboFan turns each into a type check
-      // (a `typeof` result kept in a variable is a string to compare).
-      if (typeof v === "number") {
-        if (n === count || key !== keys[n++]) return false;
-        if ((v | 0) === v) {
-          // int32: the encodings of num().
-          if (v >= 0) {
-            if (v < 128) {
-              buf[at++] = v;
-            } else if (v < 65536) {
-              buf[at] = 0xcd;
-              buf[at + 1] = v >> 8;
-              buf[at + 2] = v & 0xff;
-              at += 3;
-            } else {
-              buf[at] = 0xce;
-              view.setUint32(at + 1, v);
-              at += 5;
-            }
-          } else if (v >= -32) {
-            buf[at++] = v & 0xff;
-          } else {
-            buf[at] = 0xd2;
-            view.setInt32(at + 1, v);
-            at += 5;
-          }
-          continue;
-        }
-        // Finite non-integers (NaN and ±Infinity take the general path).
-        if (v - v === 0 && !Number.isInteger(v)) {
-          buf[at] = 0xcb;
-          view.setFloat64(at + 1, v);
-          at += 9;
-          continue;
-        }
-      } else if (typeof v === "string") {
-        if (n === count || key !== keys[n++]) return false;
-        const len = v.length;
-        if (len < 9) {
-          // Fits the room reserved for this value (fixstr header + 8).
-          const header = at++;
-          let i = 0;
-          for (; i < len; i++) {
-            const c = v.charCodeAt(i);
-            if ((c - 1) >>> 0 >= 0x7f) break;
-            buf[at++] = c;
-          }
-          if (i === len) {
-            buf[header] = 0xa0 | len;
-            continue;
-          }
-          at = header;
-        }
-      } else if (typeof v === "boolean") {
-        if (n === count || key !== keys[n++]) return false;
-        buf[at++] = v ? 0xc3 : 0xc2;
-        continue;
-      } else if (v === undefined || typeof v === "function" || typeof v === "symbol") {
-        continue;
-      } else if (n === count || key !== keys[n++]) {
-        return false;
-      }
-      // The general path, then room again for the values still to come.
-      this.pos = at;
-      this.value(v);
-      this.ensure((count - n) * 9);
-      buf = this.buf;
-      view = this.view;
-      at = this.pos;
-    }
-    if (n !== count) return false;
-    this.pos = at;
-    return true;
-  }
-
-  /** {@linkcode FrameWriter.map}, remembering the keys for {@linkcode FrameWriter.attributes}. */
-  #attributesMap(obj: Record<string, unknown>): void {
-    this.ensure(3);
-    const header = this.pos;
-    this.pos += 3;
-    const keys = this.#keys;
-    let n = 0;
-    let referable = true;
-    for (const key in obj) {
-      const v = obj[key];
-      if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
-      if (key === "__proto__") {
-        // Assigning "__proto__" while rebuilding an object would set its prototype.
-        referable = false;
-        this.#protoKey();
-      } else {
-        this.str(key);
-      }
-      this.value(v, 1);
-      keys[n++] = key;
-    }
-    if (n >= 65536) {
-      throw new RangeError(`Cannot encode attributes: ${n} keys exceed the limit of 65535`);
-    }
-    this.buf[header] = 0xde;
-    this.buf[header + 1] = n >> 8;
-    this.buf[header + 2] = n & 0xff;
-    // Fixarray headers hold up to 15 values.
-    this.#keyCount = referable && n < 16 ? n : -1;
   }
 
   /** Writes an array header for `n` items. */
@@ -548,7 +332,7 @@ export class FrameWriter {
     for (const key in obj) {
       const v = obj[key];
       if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
-      if (key === "__proto__") this.#protoKey();
+      if (key === "__proto__") this.protoKey();
       else this.str(key);
       this.value(v, depth + 1);
       n++;
@@ -564,8 +348,8 @@ export class FrameWriter {
     }
   }
 
-  /** Writes the key `"__proto__"` as {@linkcode PROTO_KEY_ESCAPED} and flags the record. */
-  #protoKey(): void {
+  /** Writes the key `"__proto__"` as `PROTO_KEY_ESCAPED` and sets {@linkcode FrameWriter.protoKeys}. */
+  protoKey(): void {
     this.ensure(11);
     const buf = this.buf;
     buf[this.pos++] = 0xa0 | PROTO_KEY_ESCAPED.length;

@@ -1,5 +1,6 @@
 /**
- * The worker's side of the frame format: decodes a frame with msgpackr,
+ * The worker's side of the frame format: decodes a frame with our own
+ * MessagePack reader (`msgpack_reader.ts`; no run-time dependency),
  * resolves the references the encoder wrote to earlier records of the same
  * frame (`SAME_TRACE_ID`, `SAME_AS_PREVIOUS`, attributes as values alone)
  * and restores escaped `"__proto__"` keys, then turns tuples into records.
@@ -10,7 +11,7 @@
  *
  * @module
  */
-import { Packr, Unpackr } from "msgpackr";
+import { decodeMessagePack } from "./msgpack_reader.ts";
 import {
   ATTRIBUTES_AT,
   EVENT,
@@ -32,24 +33,6 @@ import {
 } from "./format.ts";
 import type { Attributes, Batch, EventRecord, MetricRecord, SpanRecord } from "../model/types.ts";
 
-// Plain MessagePack, as the encoder writes it (no msgpackr records or
-// structures): every frame is self-contained.
-const OPTIONS = { useRecords: false, mapsAsObjects: true };
-const packr = new Packr(OPTIONS);
-const unpackr = new Unpackr(OPTIONS);
-
-/**
- * Encodes a frame of record tuples with the generic msgpackr encoder, without
- * references to earlier records (tests and tools; the pipeline uses
- * `RecordEncoder`, which writes the same meaning faster).
- *
- * @param records The tuples.
- * @returns A view into msgpackr's reused buffer: copy it before the next call.
- */
-export function encodeFrame(records: RecordTuple[]): Uint8Array {
-  return packr.pack(records);
-}
-
 /**
  * Decodes a frame (a MessagePack array of record tuples).
  *
@@ -57,7 +40,7 @@ export function encodeFrame(records: RecordTuple[]): Uint8Array {
  * @returns The tuples.
  */
 export function decodeFrame(payload: Uint8Array): RecordTuple[] {
-  const tuples = unpackr.unpack(payload) as RecordTuple[];
+  const tuples = decodeMessagePack(payload) as RecordTuple[];
   // Resolve what the encoder wrote as references to earlier records in the
   // frame: trace ids written as SAME_TRACE_ID, attributes written as an
   // array of values under the keys of the last attributes map.

@@ -5,8 +5,8 @@
  *
  * A frame is one plain MessagePack array of record tuples
  * `[kind, ...fields]`. Tuples, not objects, because the layout is fixed by
- * position: no keys on the wire and no msgpackr structure list that both
- * threads would have to keep in step. No msgpackr extensions either, so every
+ * position: no keys on the wire and no structure list that both threads
+ * would have to keep in step. No MessagePack extensions either, so every
  * frame is self-contained: a restarted worker decodes any frame without state
  * from earlier ones.
  *
@@ -119,8 +119,9 @@ export const METRIC_REFERABLE: readonly number[] = [2, 4, 5];
 export const MAX_REFERABLE_KEYS = 15;
 
 /**
- * What a map key `"__proto__"` is written as: msgpackr decodes that key as
- * `"__proto_"` (so that decoding never sets a prototype), so the encoder
+ * What a map key `"__proto__"` is written as: the reader decodes that key
+ * as `"__proto_"`, as msgpackr does (so that decoding never sets a
+ * prototype), so the encoder
  * escapes it with a NUL, which no other key holds (NULs are replaced), and
  * flags the record (one more tuple element, `true`) for the decoder to
  * restore it as an own key.

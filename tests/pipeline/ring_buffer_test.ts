@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { Worker } from "node:worker_threads";
 import { RingBuffer } from "../../src/pipeline/ring_buffer.ts";
-import { decodeFrame, encodeFrame } from "../../src/frame/decoder.ts";
+import { decodeFrame } from "../../src/frame/decoder.ts";
+import { encodeFrame } from "../_msgpackr_oracle.ts";
 import { RecordEncoder, type SpanFields } from "../../src/frame/encoder.ts";
 import { METRIC, type MetricTuple } from "../../src/frame/format.ts";
 import { FrameWriter } from "../../src/frame/frame_writer.ts";

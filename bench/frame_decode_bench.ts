@@ -1,6 +1,6 @@
 /**
  * Decoding one frame of 512 span records (5 attributes each), written by the
- * production writer (`FrameWriter` + `writeSpan`): msgpackr's `Unpackr`
+ * production writer (`RecordEncoder`): msgpackr's `Unpackr`
  * (what `decodeFrame` used) against `decodeMessagePack`. Both decode the
  * same bytes into the same values (tests/frame/msgpack_reader_test.ts).
  *
@@ -11,17 +11,17 @@
  * @module
  */
 import { Unpackr } from "msgpackr";
-import { FrameWriter } from "../src/frame/_frame_writer.ts";
-import { writeSpan } from "../src/frame/codec.ts";
+import { RecordEncoder } from "../src/frame/encoder.ts";
 import { decodeMessagePack } from "../src/frame/msgpack_reader.ts";
 import { spanRows } from "./_rows.ts";
 
 const RECORDS = 512;
 
 function spanFrame(): Uint8Array {
-  const w = new FrameWriter();
+  const encoder = new RecordEncoder();
+  const w = encoder.writer;
   const header = w.reserveArray32();
-  for (const row of spanRows("0af7651916cd43dd8448eb211c80319c", RECORDS)) writeSpan(w, row);
+  for (const row of spanRows("0af7651916cd43dd8448eb211c80319c", RECORDS)) encoder.writeSpan(row);
   w.patchArray32(header, RECORDS);
   return w.buf.slice(0, w.pos);
 }

@@ -1,14 +1,7 @@
 import assert from "node:assert/strict";
 import { Packr, Unpackr } from "msgpackr";
 import { decodeMessagePack } from "../../src/frame/msgpack_reader.ts";
-import {
-  type SpanFields,
-  writeEvent,
-  writeMetric,
-  writeSpan,
-  writeTrace,
-} from "../../src/frame/codec.ts";
-import { FrameWriter } from "../../src/frame/_frame_writer.ts";
+import { RecordEncoder, type SpanFields } from "../../src/frame/encoder.ts";
 import type { Attributes } from "../../src/model/types.ts";
 
 // The oracle: what decodeFrame decoded frames with (same options).
@@ -269,11 +262,12 @@ function span(i: number, attributes: Attributes): SpanFields {
   };
 }
 
-Deno.test("decodeMessagePack() decodes frames written by FrameWriter and the write* functions as msgpackr does", () => {
+Deno.test("decodeMessagePack() decodes frames written by RecordEncoder as msgpackr does", () => {
   const rand = prng(56);
   const proto = JSON.parse('{"__proto__": {"x": 1}, "a": 2}') as Record<string, unknown>;
   for (let f = 0; f < 200; f++) {
-    const w = new FrameWriter();
+    const encoder = new RecordEncoder();
+    const w = encoder.writer;
     const header = w.reserveArray32();
     let n = 0;
     for (let i = 0; i < 50; i++) {
@@ -292,11 +286,19 @@ Deno.test("decodeMessagePack() decodes frames written by FrameWriter and the wri
           : { v: attributes }
       ) as Attributes;
       const kind = i % 8;
-      if (kind < 5) writeSpan(w, span(f * 100 + i, safe));
+      if (kind < 5) encoder.writeSpan(span(f * 100 + i, safe));
       else if (kind === 5) {
-        writeEvent(w, "e".repeat(32), "custom", `ev ${i % 2}`, 2.5 + i, TRACE_A, null, safe);
+        encoder.writeEvent({
+          eventId: "e".repeat(32),
+          eventType: "custom",
+          name: `ev ${i % 2}`,
+          timestamp: 2.5 + i,
+          traceId: TRACE_A,
+          spanId: null,
+          attributes: safe,
+        });
       } else if (kind === 6) {
-        writeMetric(w, {
+        encoder.writeMetric({
           metricId: "m".repeat(32),
           name: "tokens",
           value: i % 2 === 0 ? i : i + 0.25,
@@ -307,7 +309,7 @@ Deno.test("decodeMessagePack() decodes frames written by FrameWriter and the wri
           attributes: safe,
         });
       } else {
-        writeTrace(w, {
+        encoder.writeTrace({
           traceId: TRACE_A,
           name: "t",
           startTime: 1,

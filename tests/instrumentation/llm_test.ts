@@ -8,25 +8,7 @@ import {
   withLlmCall,
   withToolCall,
 } from "../../mod.ts";
-
-async function stored<T>(manager: TelemetryManager, entity: "spans" | "events" | "metrics") {
-  await manager.flush();
-  return (await manager.runPlan({
-    type: "select",
-    entity,
-    where: null,
-    orderBy: [{
-      field: { kind: "column", name: entity === "spans" ? "start_time" : "timestamp" },
-      direction: "asc",
-    }],
-    limit: 10_000,
-    offset: 0,
-  })) as unknown as T[];
-}
-
-class RateLimitError extends Error {
-  override name = "RateLimitError";
-}
+import { RateLimitError, stored } from "./_stored.ts";
 
 Deno.test("withLlmCall() records an llm_call span with model, provider, tokens and cost", async () => {
   await using manager = new TelemetryManager(TelemetryConfig.createMemory());

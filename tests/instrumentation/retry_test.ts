@@ -7,25 +7,7 @@ import {
   TelemetryManager,
   withRetry,
 } from "../../mod.ts";
-
-async function stored<T>(manager: TelemetryManager, entity: "spans" | "events" | "metrics") {
-  await manager.flush();
-  return (await manager.runPlan({
-    type: "select",
-    entity,
-    where: null,
-    orderBy: [{
-      field: { kind: "column", name: entity === "spans" ? "start_time" : "timestamp" },
-      direction: "asc",
-    }],
-    limit: 10_000,
-    offset: 0,
-  })) as unknown as T[];
-}
-
-class RateLimitError extends Error {
-  override name = "RateLimitError";
-}
+import { RateLimitError, stored } from "./_stored.ts";
 
 Deno.test("withRetry() records retry.attempted per retry with attempt, max_attempts, delay_ms, error_type", async () => {
   await using manager = new TelemetryManager(TelemetryConfig.createMemory());
